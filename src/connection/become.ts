@@ -1,0 +1,52 @@
+// sudo handling shared by local and ssh connections: the password goes on stdin (sudo -S reads one line),
+// never in argv, and the prompt is a fixed marker so it never mixes with the command's output.
+import type { ExecOptions, PutOptions } from './connection.js';
+
+export const SUDO_PROMPT = '[ewsplay-sudo-prompt]';
+
+/** Single-quotes a string for POSIX sh. */
+export function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Wraps `command` for become; returns the script to run and the bytes to send on stdin. */
+export function becomeWrap(
+  command: string,
+  opts: ExecOptions,
+): { script: string; stdin: string | Buffer | undefined } {
+  if (!opts.become) return { script: command, stdin: opts.stdin };
+  const user = opts.become.user ?? 'root';
+  // Environment values (secrets among them) cross sudo with --preserve-env, so only their names
+  // appear on the command line.
+  const preserve = Object.keys(opts.env ?? {});
+  const inner = `/bin/sh -c ${shq(command)}`;
+  if (opts.become.password !== undefined) {
+    const stdin = Buffer.concat([Buffer.from(`${opts.become.password}\n`), Buffer.from(opts.stdin ?? '')]);
+    return {
+      script: `sudo -S -p ${shq(SUDO_PROMPT)} -u ${shq(user)} ${preserve.length ? `--preserve-env=${preserve.join(',')} ` : ''}${inner}`,
+      stdin,
+    };
+  }
+  return {
+    script: `sudo -n -u ${shq(user)} ${preserve.length ? `--preserve-env=${preserve.join(',')} ` : ''}${inner}`,
+    stdin: opts.stdin,
+  };
+}
+
+/** A shell script that reads stdin into a temp file beside `dest`, applies mode/owner, then renames. */
+export function atomicWriteScript(dest: string, opts: PutOptions): string {
+  const dir = dest.replace(/\/[^/]*$/, '') || '/';
+  const lines = [
+    'set -e',
+    `d=${shq(dir)}`,
+    'mkdir -p "$d"',
+    'tmp=$(mktemp "$d/.ewsplay-tmp-XXXXXX")',
+    `trap 'rm -f "$tmp"' EXIT`,
+    'cat > "$tmp"',
+  ];
+  lines.push(`chmod ${shq(opts.mode ?? '0644')} "$tmp"`);
+  if (opts.owner || opts.group)
+    lines.push(`chown ${shq(`${opts.owner ?? ''}${opts.group ? `:${opts.group}` : ''}`)} "$tmp"`);
+  lines.push(`mv -f "$tmp" ${shq(dest)}`, 'trap - EXIT');
+  return lines.join('\n');
+}

@@ -1,0 +1,87 @@
+// The playbook after loading and validation: what the engine executes. Every node keeps its position
+// so runtime errors (undefined variable, failed include) still point at file:line:col.
+import type { SourcePos } from './problems.js';
+
+export type Vars = Record<string, unknown>;
+
+/** Keywords shared by tasks, blocks and includes. Expressions are kept as raw strings (templated at run time). */
+export interface NodeCommon {
+  name?: string;
+  pos: SourcePos;
+  /** `when:` conditions, all must hold (a string in YAML is a one-element list). */
+  when: string[];
+  tags: string[];
+  vars: Vars;
+  become?: boolean;
+  becomeUser?: string;
+  /** Task-level override of check mode: true forces check, false forces a real run (read-only probes). */
+  checkMode?: boolean;
+  ignoreErrors?: boolean;
+  noLog?: boolean;
+  /** Seconds. */
+  timeout?: number;
+}
+
+export interface TaskNode extends NodeCommon {
+  kind: 'task';
+  /** Canonical module name (aliases like ansible.builtin.copy already resolved). */
+  module: string;
+  /** Module args as written (free-form strings of command/shell normalized to { cmd }). Templated at run time. */
+  args: Vars;
+  /** Position of the module key, for argument errors. */
+  argsPos: SourcePos;
+  loop?: unknown;
+  loopVar: string;
+  loopLabel?: string;
+  register?: string;
+  until?: string;
+  retries: number;
+  /** Seconds. */
+  delay: number;
+  changedWhen?: string[];
+  failedWhen?: string[];
+  notify: string[];
+}
+
+export interface BlockNode extends NodeCommon {
+  kind: 'block';
+  block: Node[];
+  rescue: Node[];
+  always: Node[];
+}
+
+/** include_tasks: resolved at run time (the file name may be templated); import_tasks is inlined at load as a block. */
+export interface IncludeNode extends NodeCommon {
+  kind: 'include';
+  /** File name as written (may contain templates). */
+  file: string;
+  /** When the name has no template, the loader already loaded and validated the file. */
+  tasks?: Node[];
+  loop?: unknown;
+  loopVar: string;
+}
+
+export type Node = TaskNode | BlockNode | IncludeNode;
+
+export interface Play {
+  name: string;
+  pos: SourcePos;
+  hosts: string;
+  vars: Vars;
+  varsFiles: string[];
+  become?: boolean;
+  becomeUser?: string;
+  /** Number of hosts per batch, or percentage string like '30%'. */
+  serial?: number | string;
+  anyErrorsFatal: boolean;
+  maxFailPercentage?: number;
+  checkMode?: boolean;
+  tags: string[];
+  tasks: Node[];
+  handlers: TaskNode[];
+}
+
+export interface Playbook {
+  file: string;
+  plays: Play[];
+}

@@ -1,0 +1,59 @@
+// The module registry. The engine and the schema generator look modules up here; nothing else names them.
+import { assertModule } from './assert.js';
+import { commandModule } from './command.js';
+import { copyModule } from './copy.js';
+import { debugModule } from './debug.js';
+import { failModule } from './fail.js';
+import { fileModule } from './file.js';
+import { lineinfileModule } from './lineinfile.js';
+import { manualModule } from './manual.js';
+import type { Module } from './module.js';
+import { packageModule } from './package.js';
+import { portFreeModule } from './port_free.js';
+import { serviceModule } from './service.js';
+import { setFactModule } from './set_fact.js';
+import { shellModule } from './shell.js';
+import { statModule } from './stat.js';
+import { templateModule } from './template.js';
+import { waitForModule } from './wait_for.js';
+
+const all: Module[] = [
+  assertModule,
+  commandModule,
+  copyModule,
+  debugModule,
+  failModule,
+  fileModule,
+  lineinfileModule,
+  manualModule,
+  packageModule,
+  portFreeModule,
+  serviceModule,
+  setFactModule,
+  shellModule,
+  statModule,
+  templateModule,
+  waitForModule,
+];
+
+export const modules: ReadonlyMap<string, Module> = new Map(all.map((m) => [m.name, m]));
+
+/** Core modules that Ansible also has answer to their ansible.builtin.* / ansible.legacy.* names. */
+const ANSIBLE_BUILTINS = new Set([
+  'assert', 'command', 'copy', 'debug', 'fail', 'file', 'lineinfile', 'package', 'service', 'set_fact',
+  'shell', 'stat', 'template', 'wait_for',
+]);
+
+/** Resolves a task key to a module, accepting Ansible's FQCN aliases. */
+export function resolveModule(key: string): Module | undefined {
+  const m = /^ansible\.(?:builtin|legacy)\.(\w+)$/.exec(key);
+  if (m?.[1]) return ANSIBLE_BUILTINS.has(m[1]) ? modules.get(m[1]) : undefined;
+  return modules.get(key);
+}
+
+/** Every name a task may use as its module key (for "did you mean" hints and the schema). */
+export function moduleKeys(): string[] {
+  const keys = [...modules.keys()];
+  for (const b of ANSIBLE_BUILTINS) keys.push(`ansible.builtin.${b}`, `ansible.legacy.${b}`);
+  return keys;
+}

@@ -1,0 +1,85 @@
+// The module contract. Modules read the current state, compare, and act only when different and not in
+// check mode. They never print: they return results, and the engine and output decide what is shown.
+import type { Connection } from '../connection/connection.js';
+import type { SourcePos } from '../load/problems.js';
+import type { Node, Vars } from '../load/model.js';
+import type { Secrets } from '../template/secrets.js';
+
+/** JSON Schema (draft 2020-12) of a module's arguments, after free-form normalization. */
+export type ArgsSchema = Record<string, unknown>;
+
+export interface FileDiff {
+  path: string;
+  before: string;
+  after: string;
+}
+
+export interface ModuleResult {
+  changed: boolean;
+  failed?: boolean;
+  skipped?: boolean;
+  msg?: string;
+  diff?: FileDiff[];
+  /** Fields registered with `register:` (stdout, rc, stat, ...). */
+  data?: Record<string, unknown>;
+  /** set_fact: variables to set on the host. */
+  facts?: Vars;
+  /** Extra human detail for reports (raw output of a batch, per-mailbox outcome, ...). */
+  details?: unknown;
+  /** Warnings shown in output (e.g. "outside the vendor's scope"). */
+  warnings?: string[];
+}
+
+export interface TemplateApi {
+  /** Renders every string inside `value` (deep) with `vars`. */
+  render(value: unknown, vars: Vars): unknown;
+  /** Evaluates a bare Jinja expression (`when:` style) to a value. */
+  evaluate(expr: string, vars: Vars): unknown;
+}
+
+export interface ModuleContext {
+  host: string;
+  conn: Connection;
+  /** True when the task runs in check mode: the module must not change anything. */
+  check: boolean;
+  /** True when --diff was given: modules that write files return `diff`. */
+  diff: boolean;
+  /** All variables visible to this task on this host (already merged). */
+  vars: Vars;
+  secrets: Secrets;
+  signal: AbortSignal;
+  /** Per-command timeout in ms (task `timeout:` or the default). */
+  timeoutMs: number;
+  /** become settings resolved for this task, or undefined. */
+  become?: { user?: string; password?: string };
+  template: TemplateApi;
+  /** Directory of the playbook (relative `src:` of copy/template resolve here, then beside the task file). */
+  baseDir: string;
+  /** Where on the control node to keep state for this run's site (e.g. calendar_sync outcomes). */
+  stateDir: string;
+  /** Position of the task, for messages. */
+  pos: SourcePos;
+  /** True when ewsplay may prompt the user (stdin and stdout are a TTY). */
+  interactive: boolean;
+  /** Asks the user a yes/no question on the TTY (only when interactive). */
+  confirm(question: string): Promise<boolean>;
+  /** Runs nested tasks (manual's `verify:`) on this host with the engine's full semantics. */
+  runTasks(nodes: Node[], extraVars?: Vars): Promise<{ ok: boolean; results: ModuleResult[] }>;
+  /** Debug log line (masked by the engine). */
+  log(line: string): void;
+}
+
+export interface Module {
+  name: string;
+  /** One line, used by `ewsplay schema` docs and the README. */
+  summary: string;
+  /** JSON Schema of the args (validated at load time). */
+  args: ArgsSchema;
+  /** Free-form modules (command, shell) accept a string: it becomes this argument. */
+  freeForm?: string;
+  /** Args holding nested task lists (manual's verify): the loader parses them as tasks. */
+  taskListArgs?: string[];
+  /** full: predicts exactly in check mode; probe: predicts via creates/removes/unless or skips. */
+  check: 'full' | 'probe';
+  run(ctx: ModuleContext, args: Record<string, unknown>): Promise<ModuleResult>;
+}
