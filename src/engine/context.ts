@@ -1,0 +1,56 @@
+// State shared by the play runner and the task runner for one run of one playbook.
+import type { Connection } from '../connection/connection.js';
+import type { Inventory } from '../inventory/inventory.js';
+import type { Playbook, Vars } from '../load/model.js';
+import type { TemplateApi } from '../modules/module.js';
+import type { Secrets } from '../template/secrets.js';
+import type { RunListener } from './events.js';
+import type { HostStats, RunReport } from './results.js';
+import type { TagFilter } from './tags.js';
+
+export interface RunOptions {
+  check: boolean;
+  diff: boolean;
+  forks: number;
+  limit?: string;
+  tags: TagFilter;
+  extraVars: Vars;
+  startAtTask?: string;
+  forceHandlers: boolean;
+  /** Operator prompts allowed (stdin and stdout are TTYs). */
+  interactive: boolean;
+  /** Default per-task timeout in seconds (a task's `timeout:` overrides). */
+  taskTimeoutSec: number;
+  connectTimeoutMs: number;
+  knownHostsFile?: string;
+  acceptNewHostKeys: boolean;
+  /** Control-node directory for per-site state (calendar_sync outcomes, ...). */
+  stateDir: string;
+  site?: string;
+}
+
+export interface HostState {
+  /** set_fact and registered values: they outlive the play, like Ansible's host facts. */
+  facts: Vars;
+  failed: boolean;
+  unreachable: boolean;
+  notified: Set<string>;
+  connection?: Promise<Connection>;
+}
+
+export interface RunContext {
+  playbook: Playbook;
+  inventory: Inventory;
+  options: RunOptions;
+  templar: TemplateApi;
+  secrets: Secrets;
+  listener: RunListener;
+  hosts: Map<string, HostState>;
+  stats: Map<string, HostStats>;
+  report: RunReport;
+  /** Aborted on Ctrl-C: every pending remote call stops. */
+  abort: AbortController;
+  /** The vars_files of the current play, loaded once per play. */
+  playVarsFiles: Vars;
+  playbookDir: string;
+}

@@ -1,0 +1,15 @@
+// The engine reports progress through this interface; output/ implements it (listr2 tree, plain lines).
+// The engine never prints.
+import type { HostTaskResult, RunReport, TaskInfo } from './results.js';
+
+export interface RunListener {
+  playStart(name: string, hosts: string[], check: boolean): void;
+  taskStart(task: TaskInfo, hosts: string[]): void;
+  hostResult(task: TaskInfo, host: string, result: HostTaskResult): void;
+  /** Resolves when the output has finished rendering the task (listr2 renders asynchronously). */
+  taskEnd(task: TaskInfo): Promise<void>;
+  warn(message: string): void;
+  /** Asks the operator a yes/no question (manual steps). Only called when the run is interactive. */
+  confirm(task: TaskInfo, host: string, question: string): Promise<boolean>;
+  runEnd(report: RunReport): void;
+}

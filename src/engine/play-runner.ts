@@ -1,0 +1,360 @@
+// Ansible's linear strategy: each task runs on every active host of the batch (up to --forks at once),
+// and all hosts finish it before the next task starts. A failed host stops for that host only.
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { Connection } from '../connection/connection.js';
+import { UnreachableError } from '../connection/connection.js';
+import { openConnection } from '../connection/factory.js';
+import { connectionSpec } from '../inventory/connection-spec.js';
+import type { BlockNode, IncludeNode, Node, Play, TaskNode, Vars } from '../load/model.js';
+import { loadTaskFile } from '../load/playbook.js';
+import type { ModuleResult } from '../modules/module.js';
+import { forEachLimit, Mutex } from './concurrency.js';
+import type { HostState, RunContext } from './context.js';
+import type { HostTaskResult, TaskInfo, TaskReport } from './results.js';
+import { childScope, type Scope } from './scope.js';
+import { tagsSelected } from './tags.js';
+import { runTaskOnHost, type TaskHooks, truthy } from './task-runner.js';
+import { lazyVars } from './vars.js';
+
+/** Thrown inside a play to stop it (any_errors_fatal, max_fail_percentage). */
+class PlayAborted extends Error {}
+
+export class PlayRunner {
+  private started: boolean;
+  private readonly prompts = new Mutex();
+  private readonly includeCache = new Map<string, Promise<Node[]>>();
+  private batch: string[] = [];
+  private playIndex = 0;
+  private currentPlay: Play | undefined;
+
+  constructor(private readonly rc: RunContext) {
+    this.started = !rc.options.startAtTask;
+  }
+
+  /** Runs one play on its hosts, batch by batch (serial). */
+  async runPlay(play: Play, index: number, hosts: string[]): Promise<void> {
+    this.playIndex = index;
+    this.currentPlay = play;
+    const check = play.checkMode ?? this.rc.options.check;
+    this.rc.listener.playStart(play.name, hosts, check);
+    for (const batch of batches(hosts, play.serial)) {
+      this.batch = batch;
+      const scope: Scope = { when: [], tags: [...play.tags], vars: {}, silent: false };
+      if (play.become !== undefined) scope.become = play.become;
+      if (play.becomeUser !== undefined) scope.becomeUser = play.becomeUser;
+      try {
+        await this.runNodes(play, play.tasks, batch, scope);
+      } catch (e) {
+        if (!(e instanceof PlayAborted)) throw e;
+        this.rc.listener.warn(e.message);
+      }
+      await this.runHandlers(play, batch, scope);
+      if (this.rc.abort.signal.aborted) return;
+    }
+  }
+
+  private active(host: string): boolean {
+    const s = this.state(host);
+    return !s.failed && !s.unreachable;
+  }
+
+  private state(host: string): HostState {
+    return this.rc.hosts.get(host)!;
+  }
+
+  private async runNodes(play: Play, nodes: Node[], hosts: string[], scope: Scope): Promise<void> {
+    for (const node of nodes) {
+      if (this.rc.abort.signal.aborted) return;
+      const live = hosts.filter((h) => this.active(h));
+      if (live.length === 0) return;
+      if (node.kind === 'task') await this.runTask(play, node, live, scope);
+      else if (node.kind === 'block') await this.runBlock(play, node, live, scope);
+      else await this.runInclude(play, node, live, scope);
+    }
+  }
+
+  private async runBlock(play: Play, block: BlockNode, hosts: string[], parent: Scope): Promise<void> {
+    const scope = childScope(parent, block);
+    await this.runNodes(play, block.block, hosts, scope);
+    const failed = hosts.filter((h) => this.state(h).failed && !this.state(h).unreachable);
+    if (block.rescue.length > 0 && failed.length > 0) {
+      for (const h of failed) {
+        // Ansible: a rescued failure is counted as rescued, not failed.
+        this.state(h).failed = false;
+        const st = this.rc.stats.get(h)!;
+        st.failed = Math.max(0, st.failed - 1);
+        st.rescued++;
+      }
+      await this.runNodes(play, block.rescue, failed, scope);
+    }
+    if (block.always.length > 0) {
+      // always runs for hosts that failed too; they stay failed afterwards.
+      const stillFailed = hosts.filter((h) => this.state(h).failed && !this.state(h).unreachable);
+      for (const h of stillFailed) this.state(h).failed = false;
+      await this.runNodes(play, block.always, hosts, scope);
+      for (const h of stillFailed) this.state(h).failed = true;
+    }
+  }
+
+  private async runInclude(play: Play, inc: IncludeNode, hosts: string[], parent: Scope): Promise<void> {
+    const scope = childScope(parent, inc);
+    if (!tagsSelected(scope.tags, this.rc.options.tags) && inc.tags.length > 0) return;
+    // The file name may be templated per host: group hosts by the file they include.
+    const byFile = new Map<string, string[]>();
+    for (const h of hosts) {
+      try {
+        const vars = lazyVars({ ...this.varsFor(h, scope), ...this.rc.options.extraVars }, this.rc.templar);
+        if (!scope.when.every((c) => truthy(this.rc.templar.evaluate(c, vars)))) continue;
+        const file = String(this.rc.templar.render(inc.file, vars));
+        byFile.set(file, [...(byFile.get(file) ?? []), h]);
+      } catch (e) {
+        this.failHost(h, `include_tasks: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    for (const [file, fileHosts] of byFile) {
+      const nodes = inc.tasks && !inc.file.includes('{{') ? inc.tasks : await this.loadInclude(inc, file);
+      const inner: Scope = { ...scope, when: [] };
+      await this.runNodes(play, nodes, fileHosts, inner);
+    }
+  }
+
+  private loadInclude(inc: IncludeNode, file: string): Promise<Node[]> {
+    const candidates = isAbsolute(file)
+      ? [file]
+      : [join(dirname(inc.pos.file), file), join(this.rc.playbookDir, 'tasks', file), join(this.rc.playbookDir, '..', 'tasks', file)];
+    const found = candidates.find((c) => existsSync(c)) ?? resolve(candidates[0]!);
+    const cached = this.includeCache.get(found);
+    if (cached) return cached;
+    const loading = loadTaskFile(found);
+    this.includeCache.set(found, loading);
+    return loading;
+  }
+
+  private failHost(host: string, msg: string): void {
+    this.state(host).failed = true;
+    this.rc.stats.get(host)!.failed++;
+    this.rc.listener.warn(`${host}: ${this.rc.secrets.mask(msg)}`);
+  }
+
+  private taskInfo(task: TaskNode, handler: boolean): TaskInfo {
+    return { name: task.name ?? task.module, module: task.module, pos: task.pos, handler, play: this.playIndex };
+  }
+
+  private async runTask(play: Play, task: TaskNode, hosts: string[], scope: Scope, handler = false): Promise<void> {
+    if (!handler) {
+      if (!this.started) {
+        if (task.name !== this.rc.options.startAtTask) return;
+        this.started = true;
+      }
+      if (!tagsSelected([...scope.tags, ...task.tags], this.rc.options.tags)) return;
+    }
+    const info = this.taskInfo(task, handler);
+    const report: TaskReport = {
+      task: info.name,
+      module: task.module,
+      file: task.pos.file,
+      line: task.pos.line,
+      play: play.name,
+      handler,
+      hosts: {},
+    };
+    this.rc.report.tasks.push(report);
+    this.rc.listener.taskStart(info, hosts);
+    const hooks = this.hooks(play);
+    let newlyFailed = 0;
+    await forEachLimit(hosts, this.rc.options.forks, async (host) => {
+      const result = await runTaskOnHost(this.rc, play, task, host, scope, info, hooks);
+      report.hosts[host] = result;
+      if (this.record(host, task, result)) newlyFailed++;
+      this.rc.listener.hostResult(info, host, result);
+    });
+    await this.rc.listener.taskEnd(info);
+    if (newlyFailed > 0) this.checkFailureLimits(play, task);
+  }
+
+  /** Updates stats and host state; returns true when the host newly failed. */
+  private record(host: string, task: TaskNode, r: HostTaskResult): boolean {
+    const st = this.rc.stats.get(host)!;
+    const state = this.state(host);
+    switch (r.status) {
+      case 'unreachable':
+        st.unreachable++;
+        state.unreachable = true;
+        return true;
+      case 'failed':
+        if (r.ignored) {
+          st.ignored++;
+          return false;
+        }
+        st.failed++;
+        state.failed = true;
+        return true;
+      case 'skipped':
+        st.skipped++;
+        return false;
+      case 'changed':
+        st.ok++;
+        st.changed++;
+        for (const n of task.notify) state.notified.add(n);
+        return false;
+      default:
+        st.ok++;
+        return false;
+    }
+  }
+
+  private checkFailureLimits(play: Play, task: TaskNode): void {
+    const failed = this.batch.filter((h) => !this.active(h)).length;
+    if (play.anyErrorsFatal) {
+      for (const h of this.batch) if (this.active(h)) this.state(h).failed = true;
+      throw new PlayAborted(`any_errors_fatal: play '${play.name}' stopped after task '${task.name ?? task.module}' failed`);
+    }
+    if (play.maxFailPercentage !== undefined && (failed / this.batch.length) * 100 > play.maxFailPercentage) {
+      for (const h of this.batch) if (this.active(h)) this.state(h).failed = true;
+      throw new PlayAborted(
+        `max_fail_percentage ${play.maxFailPercentage}% exceeded (${failed} of ${this.batch.length} hosts failed): play '${play.name}' stopped`,
+      );
+    }
+  }
+
+  private async runHandlers(play: Play, hosts: string[], scope: Scope): Promise<void> {
+    // Handlers run once, in the order they are defined, for the hosts that notified them; a handler
+    // may notify a later one.
+    const eligible = (h: string) => (this.rc.options.forceHandlers ? !this.state(h).unreachable : this.active(h));
+    for (const handler of play.handlers) {
+      const names = [handler.name ?? '', ...handlerListen(handler)];
+      const notified = hosts.filter((h) => eligible(h) && names.some((n) => this.state(h).notified.has(n)));
+      if (notified.length === 0) continue;
+      for (const h of notified) for (const n of names) this.state(h).notified.delete(n);
+      if (this.rc.options.forceHandlers) for (const h of notified) this.state(h).failed = false;
+      await this.runTask(play, handler, notified, scope, true);
+    }
+  }
+
+  private hooks(play: Play): TaskHooks {
+    return {
+      connection: (host) => this.connection(host),
+      varsFor: (host, scope) => this.varsFor(host, scope),
+      confirm: (info, host, question) => this.prompts.run(() => this.rc.listener.confirm(info, host, question)),
+      runNested: (host, nodes, scope, extraVars) => this.runNested(play, host, nodes, scope, extraVars),
+    };
+  }
+
+  /** Runs nested tasks (manual's verify) on one host without progress output; host failure is not recorded. */
+  private async runNested(
+    play: Play,
+    host: string,
+    nodes: Node[],
+    parent: Scope,
+    extraVars?: Vars,
+  ): Promise<{ ok: boolean; results: ModuleResult[] }> {
+    const scope: Scope = { ...parent, when: [], vars: { ...parent.vars, ...extraVars }, silent: true };
+    const results: ModuleResult[] = [];
+    const hooks = this.hooks(play);
+    const walk = async (list: Node[]): Promise<boolean> => {
+      for (const node of list) {
+        if (node.kind === 'task') {
+          const info = this.taskInfo(node, false);
+          const r = await runTaskOnHost(this.rc, play, node, host, scope, info, hooks);
+          results.push({
+            changed: r.changed,
+            failed: r.status === 'failed' || r.status === 'unreachable',
+            skipped: r.status === 'skipped',
+            ...(r.msg ? { msg: r.msg } : {}),
+          });
+          if ((r.status === 'failed' && !r.ignored) || r.status === 'unreachable') return false;
+        } else if (node.kind === 'block') {
+          if (!(await walk(node.block))) return false;
+        } else if (node.tasks) {
+          if (!(await walk(node.tasks))) return false;
+        }
+      }
+      return true;
+    };
+    const ok = await walk(nodes);
+    return { ok, results };
+  }
+
+  varsFor(host: string, scope: Scope): Vars {
+    const inv = this.rc.inventory;
+    const state = this.state(host);
+    return {
+      ...inv.hostVars(host),
+      ...inv.magicVars(host),
+      playbook_dir: this.rc.playbookDir,
+      ansible_check_mode: this.rc.options.check,
+      ansible_diff_mode: this.rc.options.diff,
+      ansible_play_batch: this.batch,
+      ansible_forks: this.rc.options.forks,
+      ewsplay_site: this.rc.options.site ?? 'default',
+      hostvars: this.hostvars(),
+      ...this.currentPlay?.vars,
+      ...this.rc.playVarsFiles,
+      ...scope.vars,
+      ...state.facts,
+    };
+  }
+
+  private hostvarsProxy: Vars | undefined;
+  private hostvars(): Vars {
+    // hostvars[other] gives another host's inventory vars and facts, computed on access only.
+    this.hostvarsProxy ??= new Proxy(
+      {},
+      {
+        get: (_t, key) =>
+          typeof key === 'string' && this.rc.hosts.has(key)
+            ? { ...this.rc.inventory.hostVars(key), ...this.rc.hosts.get(key)!.facts }
+            : undefined,
+        has: (_t, key) => typeof key === 'string' && this.rc.hosts.has(key),
+        ownKeys: () => [...this.rc.hosts.keys()],
+        getOwnPropertyDescriptor: (_t, key) =>
+          typeof key === 'string' && this.rc.hosts.has(key) ? { enumerable: true, configurable: true } : undefined,
+      },
+    );
+    return this.hostvarsProxy;
+  }
+
+  private connection(host: string): Promise<Connection> {
+    const state = this.state(host);
+    if (!state.connection) {
+      const vars = lazyVars(this.rc.inventory.hostVars(host), this.rc.templar);
+      state.connection = (async () => {
+        const spec = connectionSpec(host, vars, {
+          connectTimeoutMs: this.rc.options.connectTimeoutMs,
+          acceptNewHostKeys: this.rc.options.acceptNewHostKeys,
+          ...(this.rc.options.knownHostsFile ? { knownHostsFile: this.rc.options.knownHostsFile } : {}),
+        });
+        try {
+          return await openConnection(spec, { signal: this.rc.abort.signal, secrets: this.rc.secrets });
+        } catch (e) {
+          throw e instanceof UnreachableError ? e : new UnreachableError(e instanceof Error ? e.message : String(e));
+        }
+      })();
+    }
+    return state.connection;
+  }
+}
+
+function handlerListen(handler: TaskNode): string[] {
+  const listen = (handler as TaskNode & { listen?: string[] }).listen;
+  return listen ?? [];
+}
+
+/** Splits hosts into serial batches (a number or a percentage); no serial: one batch. */
+export function batches(hosts: string[], serial: number | string | undefined): string[][] {
+  if (serial === undefined || hosts.length === 0) return [hosts];
+  let size: number;
+  if (typeof serial === 'string' && serial.endsWith('%')) {
+    size = Math.max(1, Math.floor((hosts.length * Number.parseFloat(serial)) / 100));
+  } else {
+    size = Math.max(1, Number(serial));
+  }
+  const out: string[][] = [];
+  for (let i = 0; i < hosts.length; i += size) out.push(hosts.slice(i, i + size));
+  return out;
+}
+
+export function newHostState(): HostState {
+  return { facts: {}, failed: false, unreachable: false, notified: new Set() };
+}

@@ -1,0 +1,79 @@
+// What a run produces: per task per host results, per host stats (the recap), and the run report.
+import type { SourcePos } from '../load/problems.js';
+import type { FileDiff } from '../modules/module.js';
+
+export type HostStatus = 'ok' | 'changed' | 'skipped' | 'failed' | 'unreachable';
+
+export interface HostTaskResult {
+  status: HostStatus;
+  changed: boolean;
+  msg?: string;
+  diff?: FileDiff[];
+  /** The registered value (what `register:` stores), secrets masked. */
+  data?: Record<string, unknown>;
+  details?: unknown;
+  warnings?: string[];
+  /** The failure was ignored (ignore_errors). */
+  ignored?: boolean;
+  /** Ran in check mode. */
+  checkMode?: boolean;
+  /** Per-item results of a loop. */
+  items?: { label: string; status: HostStatus; msg?: string }[];
+  durationMs: number;
+}
+
+export interface TaskInfo {
+  name: string;
+  module: string;
+  pos: SourcePos;
+  handler: boolean;
+  /** The play this task belongs to (index in the playbook). */
+  play: number;
+}
+
+export interface HostStats {
+  ok: number;
+  changed: number;
+  unreachable: number;
+  failed: number;
+  skipped: number;
+  rescued: number;
+  ignored: number;
+}
+
+export const emptyStats = (): HostStats => ({
+  ok: 0,
+  changed: 0,
+  unreachable: 0,
+  failed: 0,
+  skipped: 0,
+  rescued: 0,
+  ignored: 0,
+});
+
+export interface TaskReport {
+  task: string;
+  module: string;
+  file: string;
+  line: number;
+  play: string;
+  handler: boolean;
+  hosts: Record<string, HostTaskResult>;
+}
+
+export interface RunReport {
+  tool: 'ewsplay';
+  version: string;
+  playbook: string;
+  inventory: string[];
+  site?: string;
+  startedAt: string;
+  finishedAt?: string;
+  durationMs?: number;
+  check: boolean;
+  diff: boolean;
+  interrupted: boolean;
+  tasks: TaskReport[];
+  stats: Record<string, HostStats>;
+  exitCode?: number;
+}

@@ -1,0 +1,129 @@
+// One run of one playbook against one inventory: the entry point the CLI calls.
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import type { Inventory } from '../inventory/inventory.js';
+import type { Play, Playbook, Vars } from '../load/model.js';
+import { UserError } from '../load/problems.js';
+import type { TemplateApi } from '../modules/module.js';
+import type { Secrets } from '../template/secrets.js';
+import type { RunContext, RunOptions } from './context.js';
+import type { RunListener } from './events.js';
+import { newHostState, PlayRunner } from './play-runner.js';
+import { emptyStats, type RunReport } from './results.js';
+import { lazyVars } from './vars.js';
+
+export interface RunInput {
+  playbook: Playbook;
+  inventory: Inventory;
+  inventorySources: string[];
+  options: RunOptions;
+  templar: TemplateApi;
+  secrets: Secrets;
+  listener: RunListener;
+  version: string;
+  /** Aborted by the CLI on Ctrl-C. */
+  abort: AbortController;
+  /** Loads a vars file (vault-aware); defaults to plain YAML. */
+  loadVarsFile?: (file: string) => Promise<Vars>;
+}
+
+export async function runPlaybook(input: RunInput): Promise<RunReport> {
+  const { playbook, inventory, options } = input;
+  const report: RunReport = {
+    tool: 'ewsplay',
+    version: input.version,
+    playbook: playbook.file,
+    inventory: input.inventorySources,
+    ...(options.site ? { site: options.site } : {}),
+    startedAt: new Date().toISOString(),
+    check: options.check,
+    diff: options.diff,
+    interrupted: false,
+    tasks: [],
+    stats: {},
+  };
+  const rc: RunContext = {
+    playbook,
+    inventory,
+    options,
+    templar: input.templar,
+    secrets: input.secrets,
+    listener: input.listener,
+    hosts: new Map(),
+    stats: new Map(),
+    report,
+    abort: input.abort,
+    playVarsFiles: {},
+    playbookDir: dirname(resolve(playbook.file)),
+  };
+  const runner = new PlayRunner(rc);
+  const started = performance.now();
+  try {
+    for (const [index, play] of playbook.plays.entries()) {
+      if (input.abort.signal.aborted) break;
+      const hosts = playHosts(rc, play);
+      for (const h of hosts) {
+        if (!rc.hosts.has(h)) {
+          rc.hosts.set(h, newHostState());
+          rc.stats.set(h, emptyStats());
+        }
+      }
+      // Hosts that failed or were unreachable in an earlier play stay out, as in Ansible.
+      const live = hosts.filter((h) => !rc.hosts.get(h)!.failed && !rc.hosts.get(h)!.unreachable);
+      rc.playVarsFiles = await loadPlayVarsFiles(rc, play, input.loadVarsFile ?? loadYamlVars);
+      if (live.length === 0) {
+        input.listener.warn(`play '${play.name}': no hosts left to run on`);
+        continue;
+      }
+      await runner.runPlay(play, index, live);
+    }
+  } finally {
+    report.interrupted = input.abort.signal.aborted;
+    await Promise.all(
+      [...rc.hosts.values()].map(async (s) => {
+        const c = await s.connection?.catch(() => undefined);
+        await c?.close().catch(() => undefined);
+      }),
+    );
+    report.finishedAt = new Date().toISOString();
+    report.durationMs = Math.round(performance.now() - started);
+    report.stats = Object.fromEntries(rc.stats);
+  }
+  return report;
+}
+
+function playHosts(rc: RunContext, play: Play): string[] {
+  let hosts = rc.inventory.match(play.hosts);
+  if (rc.options.limit) {
+    const allowed = new Set(rc.inventory.match(rc.options.limit));
+    hosts = hosts.filter((h) => allowed.has(h));
+  }
+  return hosts;
+}
+
+async function loadPlayVarsFiles(rc: RunContext, play: Play, load: (file: string) => Promise<Vars>): Promise<Vars> {
+  const merged: Vars = {};
+  const vars = lazyVars({ ...play.vars, ...rc.options.extraVars, playbook_dir: rc.playbookDir }, rc.templar);
+  for (const entry of play.varsFiles) {
+    const name = String(rc.templar.render(entry, vars));
+    const file = isAbsolute(name) ? name : join(rc.playbookDir, name);
+    Object.assign(merged, await load(file));
+  }
+  return merged;
+}
+
+export async function loadYamlVars(file: string): Promise<Vars> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw UserError.at({ file, line: 1, col: 1 }, `vars file not found: ${file}`, 'check the vars_files path (relative to the playbook)');
+  }
+  const value = parse(text) as unknown;
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw UserError.at({ file, line: 1, col: 1 }, 'a vars file must be a mapping of variable names to values');
+  }
+  return value as Vars;
+}

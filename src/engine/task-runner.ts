@@ -1,0 +1,313 @@
+// Runs one task on one host: when, loop, until/retries, check mode, become, timeout, changed_when,
+// failed_when, register, ignore_errors, no_log. Everything a module returns passes the secret masker here.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Connection } from '../connection/connection.js';
+import { UnreachableError } from '../connection/connection.js';
+import type { Node, Play, TaskNode, Vars } from '../load/model.js';
+import { resolveModule } from '../modules/index.js';
+import type { Module, ModuleContext, ModuleResult } from '../modules/module.js';
+import type { RunContext } from './context.js';
+import type { HostStatus, HostTaskResult, TaskInfo } from './results.js';
+import type { Scope } from './scope.js';
+import { lazyVars, plain } from './vars.js';
+
+export const NO_LOG_MSG = "the output has been hidden due to the 'no_log: true' specified for this result";
+
+/** Hooks the play runner gives the task runner (nested task lists, operator prompts, connections). */
+export interface TaskHooks {
+  connection(host: string): Promise<Connection>;
+  varsFor(host: string, scope: Scope): Vars;
+  runNested(host: string, nodes: Node[], scope: Scope, extraVars?: Vars): Promise<{ ok: boolean; results: ModuleResult[] }>;
+  confirm(info: TaskInfo, host: string, question: string): Promise<boolean>;
+}
+
+interface Attempt {
+  result: ModuleResult;
+  registered: Vars;
+}
+
+export async function runTaskOnHost(
+  rc: RunContext,
+  play: Play,
+  task: TaskNode,
+  host: string,
+  scope: Scope,
+  info: TaskInfo,
+  hooks: TaskHooks,
+): Promise<HostTaskResult> {
+  const started = performance.now();
+  const done = (r: Omit<HostTaskResult, 'durationMs'>): HostTaskResult => ({
+    ...r,
+    durationMs: Math.round(performance.now() - started),
+  });
+  const module = resolveModule(task.module) as Module; // the loader guarantees it exists
+  const check = scope.checkMode ?? task.checkMode ?? play.checkMode ?? rc.options.check;
+  const noLog = task.noLog ?? scope.noLog ?? false;
+  const conditions = [...scope.when, ...task.when];
+  let vars: Vars;
+  try {
+    vars = lazyVars({ ...hooks.varsFor(host, scope), ...task.vars, ...rc.options.extraVars }, rc.templar);
+  } catch (e) {
+    return done({ status: 'failed', changed: false, msg: describe(rc, task, e) });
+  }
+
+  try {
+    if (task.loop === undefined) {
+      if (!conditionsHold(rc, conditions, vars)) {
+        return done(register(rc, host, task, skippedResult(check), { status: 'skipped', changed: false, msg: 'Conditional result was False' }));
+      }
+      const attempt = await runWithRetries(rc, module, task, host, scope, info, vars, check, hooks);
+      return done(finish(rc, host, task, attempt, check, noLog, scope));
+    }
+
+    // Loop: when is evaluated per item, as Ansible does.
+    const items = rc.templar.render(task.loop, vars);
+    if (!Array.isArray(items)) {
+      return done({ status: 'failed', changed: false, msg: `loop must be a list, got ${typeof items}: ${rc.secrets.mask(JSON.stringify(plain(items)))}` });
+    }
+    const perItem: Vars[] = [];
+    const itemSummaries: NonNullable<HostTaskResult['items']> = [];
+    let anyChanged = false;
+    let anyFailed = false;
+    let allSkipped = items.length > 0;
+    for (const item of items) {
+      const itemVars = lazyVars({ ...plainVars(vars), [task.loopVar]: item }, rc.templar);
+      const label = noLog ? '(item hidden by no_log)' : rc.secrets.mask(labelOf(rc, task, itemVars, item));
+      if (!conditionsHold(rc, conditions, itemVars)) {
+        perItem.push({ ...skippedResult(check), [task.loopVar]: item, item });
+        itemSummaries.push({ label, status: 'skipped' });
+        continue;
+      }
+      allSkipped = false;
+      const attempt = await runWithRetries(rc, module, task, host, scope, info, itemVars, check, hooks);
+      const status = statusOf(attempt.registered);
+      anyChanged ||= status === 'changed';
+      anyFailed ||= status === 'failed';
+      perItem.push({ ...attempt.registered, [task.loopVar]: item, item, ansible_loop_var: task.loopVar });
+      itemSummaries.push({ label, status, ...(attempt.result.msg && !noLog ? { msg: rc.secrets.mask(attempt.result.msg) } : {}) });
+    }
+    const registered: Vars = {
+      changed: anyChanged,
+      failed: anyFailed,
+      skipped: allSkipped,
+      msg: anyFailed ? 'One or more items failed' : 'All items completed',
+      results: perItem,
+    };
+    if (check) registered.check_mode = true;
+    const status: HostStatus = anyFailed ? 'failed' : allSkipped ? 'skipped' : anyChanged ? 'changed' : 'ok';
+    if (task.register) rc.hosts.get(host)!.facts[task.register] = rc.secrets.maskDeep(registered);
+    const ignored = status === 'failed' && (scope.ignoreErrors ?? task.ignoreErrors ?? false);
+    return done({
+      status,
+      changed: anyChanged,
+      msg: noLog ? NO_LOG_MSG : (registered.msg as string),
+      items: itemSummaries,
+      ...(check ? { checkMode: true } : {}),
+      ...(ignored ? { ignored: true } : {}),
+    });
+  } catch (e) {
+    if (e instanceof UnreachableError) return done({ status: 'unreachable', changed: false, msg: rc.secrets.mask(e.message) });
+    return done({ status: 'failed', changed: false, msg: describe(rc, task, e), ...(scope.ignoreErrors ?? task.ignoreErrors ? { ignored: true } : {}) });
+  }
+}
+
+function skippedResult(check: boolean): Vars {
+  return { changed: false, skipped: true, false_condition: true, ...(check ? { check_mode: true } : {}) };
+}
+
+function conditionsHold(rc: RunContext, conditions: string[], vars: Vars): boolean {
+  for (const c of conditions) if (!truthy(rc.templar.evaluate(c, vars))) return false;
+  return true;
+}
+
+export function truthy(v: unknown): boolean {
+  if (typeof v === 'string') return !['', 'false', 'no', 'off', '0', 'n', 'f'].includes(v.trim().toLowerCase());
+  if (Array.isArray(v)) return v.length > 0;
+  return Boolean(v);
+}
+
+function labelOf(rc: RunContext, task: TaskNode, vars: Vars, item: unknown): string {
+  if (task.loopLabel) return String(rc.templar.render(task.loopLabel, vars));
+  return typeof item === 'string' ? item : JSON.stringify(plain(item));
+}
+
+function plainVars(vars: Vars): Vars {
+  // Copy the top level only: values stay lazy-resolvable by the new wrapper.
+  const out: Vars = {};
+  for (const k of Object.keys(vars)) out[k] = (vars as Record<string, unknown>)[k];
+  return out;
+}
+
+async function runWithRetries(
+  rc: RunContext,
+  module: Module,
+  task: TaskNode,
+  host: string,
+  scope: Scope,
+  info: TaskInfo,
+  vars: Vars,
+  check: boolean,
+  hooks: TaskHooks,
+): Promise<Attempt> {
+  // Ansible: `retries: N` means up to N+1 attempts.
+  const attempts = task.until ? Math.max(1, task.retries + 1) : 1;
+  let last: Attempt | undefined;
+  for (let i = 1; i <= attempts; i++) {
+    const result = await runModuleOnce(rc, module, task, host, scope, info, vars, check, hooks);
+    const registered = toRegistered(result, check);
+    if (task.until) registered.attempts = i;
+    applyOverrides(rc, task, vars, registered);
+    last = { result, registered };
+    if (!task.until) break;
+    const withResult = task.register ? lazyVars({ ...plainVars(vars), [task.register]: registered }, rc.templar) : vars;
+    if (truthy(rc.templar.evaluate(task.until, withResult))) break;
+    if (i < attempts) {
+      await sleep(task.delay * 1000, undefined, { signal: rc.abort.signal }).catch(() => undefined);
+      if (rc.abort.signal.aborted) break;
+    } else {
+      registered.failed = true;
+      registered.msg = `condition '${task.until}' still false after ${attempts} attempts${registered.msg ? `: ${String(registered.msg)}` : ''}`;
+    }
+  }
+  return last!;
+}
+
+async function runModuleOnce(
+  rc: RunContext,
+  module: Module,
+  task: TaskNode,
+  host: string,
+  scope: Scope,
+  info: TaskInfo,
+  vars: Vars,
+  check: boolean,
+  hooks: TaskHooks,
+): Promise<ModuleResult> {
+  const nested = new Set(module.taskListArgs ?? []);
+  const raw: Vars = {};
+  const keep: Vars = {};
+  for (const [k, v] of Object.entries(task.args)) (nested.has(k) ? keep : raw)[k] = v;
+  const args = { ...(plain(rc.templar.render(raw, vars)) as Vars), ...keep };
+  const conn = await hooks.connection(host);
+  const timeoutSec = task.timeout ?? scope.timeout ?? rc.options.taskTimeoutSec;
+  const become = task.become ?? scope.become ?? (vars.ansible_become as boolean | undefined) ?? false;
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  rc.abort.signal.addEventListener('abort', onAbort, { once: true });
+  const ctx: ModuleContext = {
+    host,
+    conn,
+    check,
+    diff: rc.options.diff,
+    vars,
+    secrets: rc.secrets,
+    signal: controller.signal,
+    timeoutMs: timeoutSec * 1000,
+    template: rc.templar,
+    baseDir: rc.playbookDir,
+    stateDir: rc.options.stateDir,
+    pos: task.pos,
+    interactive: rc.options.interactive,
+    confirm: (q) => hooks.confirm(info, host, q),
+    runTasks: (nodes, extra) => hooks.runNested(host, nodes, scope, extra),
+    log: () => undefined,
+  };
+  if (become) {
+    const user = task.becomeUser ?? scope.becomeUser ?? (vars.ansible_become_user as string | undefined);
+    const password = (vars.ansible_become_password ?? vars.ansible_become_pass) as string | undefined;
+    ctx.become = { ...(user ? { user } : {}), ...(password !== undefined ? { password: String(password) } : {}) };
+  }
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    // The module gets the timeout for its own commands; this guard is the backstop for anything that hangs.
+    return await Promise.race([
+      module.run(ctx, args),
+      new Promise<ModuleResult>((resolve) => {
+        timer = setTimeout(() => {
+          controller.abort();
+          resolve({ changed: false, failed: true, msg: `task timed out after ${timeoutSec}s` });
+        }, timeoutSec * 1000 + 2000);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    rc.abort.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function toRegistered(result: ModuleResult, check: boolean): Vars {
+  const reg: Vars = {
+    ...result.data,
+    changed: result.changed,
+    failed: result.failed ?? false,
+  };
+  if (result.skipped) reg.skipped = true;
+  if (result.msg !== undefined) reg.msg = result.msg;
+  if (result.diff) reg.diff = result.diff;
+  if (result.facts) reg.ansible_facts = result.facts;
+  if (result.warnings) reg.warnings = result.warnings;
+  if (result.details !== undefined) reg.details = result.details;
+  if (check) reg.check_mode = true;
+  return reg;
+}
+
+function applyOverrides(rc: RunContext, task: TaskNode, vars: Vars, registered: Vars): void {
+  if (!task.changedWhen && !task.failedWhen) return;
+  const scoped = lazyVars({ ...plainVars(vars), ...(task.register ? { [task.register]: registered } : {}), result: registered }, rc.templar);
+  if (task.changedWhen && !registered.skipped) registered.changed = task.changedWhen.every((c) => truthy(rc.templar.evaluate(c, scoped)));
+  if (task.failedWhen && !registered.skipped) {
+    const failed = task.failedWhen.some((c) => truthy(rc.templar.evaluate(c, scoped)));
+    registered.failed = failed;
+    if (failed && !registered.msg) registered.msg = `failed_when condition met: ${task.failedWhen.join(' or ')}`;
+  }
+}
+
+function statusOf(reg: Vars): HostStatus {
+  if (reg.failed) return 'failed';
+  if (reg.skipped) return 'skipped';
+  return reg.changed ? 'changed' : 'ok';
+}
+
+function finish(
+  rc: RunContext,
+  host: string,
+  task: TaskNode,
+  attempt: Attempt,
+  check: boolean,
+  noLog: boolean,
+  scope: Scope,
+): Omit<HostTaskResult, 'durationMs'> {
+  const { result, registered } = attempt;
+  const status = statusOf(registered);
+  if (result.facts && status !== 'failed') {
+    const state = rc.hosts.get(host)!;
+    Object.assign(state.facts, result.facts);
+  }
+  const out: Omit<HostTaskResult, 'durationMs'> = { status, changed: status === 'changed' };
+  const msg = registered.msg as string | undefined;
+  if (noLog) {
+    out.msg = NO_LOG_MSG;
+  } else {
+    if (msg) out.msg = rc.secrets.mask(msg);
+    if (result.diff) out.diff = rc.secrets.maskDeep(result.diff);
+    if (result.data) out.data = rc.secrets.maskDeep(plain(result.data) as Vars);
+    if (result.details !== undefined) out.details = rc.secrets.maskDeep(plain(result.details));
+  }
+  if (result.warnings) out.warnings = result.warnings.map((w) => rc.secrets.mask(w));
+  if (check) out.checkMode = true;
+  if (status === 'failed' && (task.ignoreErrors ?? scope.ignoreErrors)) out.ignored = true;
+  return register(rc, host, task, registered, out);
+}
+
+function register<T>(rc: RunContext, host: string, task: TaskNode, registered: Vars, out: T): T {
+  if (task.register) rc.hosts.get(host)!.facts[task.register] = rc.secrets.maskDeep(registered);
+  return out;
+}
+
+/** A human message for an exception thrown while running a task (template errors name the task and place). */
+function describe(rc: RunContext, task: TaskNode, e: unknown): string {
+  const where = `${task.pos.file}:${task.pos.line}:${task.pos.col}`;
+  const what = e instanceof Error ? e.message : String(e);
+  const name = task.name ? `task '${task.name}'` : `the ${task.module} task`;
+  return rc.secrets.mask(`${what} (in ${name} at ${where})`);
+}

@@ -1,0 +1,41 @@
+// One-line descriptions of a host's task result, shared by the plain and the listr2 outputs.
+import type { HostTaskResult } from '../engine/results.js';
+
+const LABEL: Record<HostTaskResult['status'], string> = {
+  ok: 'ok',
+  changed: 'changed',
+  skipped: 'skipping',
+  failed: 'fatal',
+  unreachable: 'fatal',
+};
+
+export function hostLine(host: string, r: HostTaskResult): string {
+  if (r.status === 'failed') {
+    return `fatal: [${host}]: FAILED! => ${r.msg ?? 'failed'}${r.ignored ? '\n...ignoring' : ''}`;
+  }
+  if (r.status === 'unreachable') return `fatal: [${host}]: UNREACHABLE! => ${r.msg ?? 'unreachable'}`;
+  const suffix = r.status === 'skipped' || !r.msg || r.status === 'ok' ? '' : ` => ${firstLine(r.msg)}`;
+  return `${LABEL[r.status]}: [${host}]${suffix}`;
+}
+
+export function itemLines(host: string, r: HostTaskResult): string[] {
+  return (r.items ?? []).map(
+    (i) => `${i.status === 'failed' ? 'failed' : LABEL[i.status]}: [${host}] => (item=${i.label})${i.msg && i.status === 'failed' ? ` => ${i.msg}` : ''}`,
+  );
+}
+
+export function firstLine(s: string): string {
+  const i = s.indexOf('\n');
+  return i < 0 ? s : `${s.slice(0, i)} …`;
+}
+
+export function shortStatus(r: HostTaskResult): string {
+  switch (r.status) {
+    case 'failed':
+      return r.ignored ? 'failed (ignored)' : 'failed';
+    case 'skipped':
+      return 'skipped';
+    default:
+      return r.checkMode && r.status === 'changed' ? 'would change' : r.status;
+  }
+}
