@@ -1,0 +1,36 @@
+// `ewsplay inventory`: the same JSON and graph as ansible-inventory, so both tools can be compared.
+import { inventoryGraph, inventoryHost, inventoryList } from '../inventory/ansible-inventory.js';
+import { loadInventory } from '../inventory/inventory.js';
+import { ExitCode, UsageError } from '../load/problems.js';
+import { reportError } from './errors.js';
+
+export async function inventoryCommand(opts: {
+  inventory?: string[];
+  list?: boolean;
+  host?: string;
+  graph?: string | boolean;
+}): Promise<number> {
+  try {
+    if (!opts.inventory?.length) throw new UsageError('no inventory given', 'pass -i INVENTORY');
+    const modes = [opts.list, opts.host, opts.graph].filter((m) => m !== undefined && m !== false).length;
+    if (modes !== 1)
+      throw new UsageError(
+        'give exactly one of --list, --host HOST, --graph',
+        'e.g. ewsplay inventory -i inventory/example --list',
+      );
+    const inv = await loadInventory(opts.inventory);
+    if (opts.list) process.stdout.write(`${JSON.stringify(inventoryList(inv), null, 4)}\n`);
+    else if (opts.host) {
+      if (!inv.hosts().includes(opts.host))
+        throw new UsageError(
+          `host '${opts.host}' is not in the inventory`,
+          `known hosts: ${inv.hosts().join(', ')}`,
+        );
+      process.stdout.write(`${JSON.stringify(inventoryHost(inv, opts.host), null, 4)}\n`);
+    } else
+      process.stdout.write(`${inventoryGraph(inv, typeof opts.graph === 'string' ? opts.graph : 'all')}\n`);
+    return ExitCode.ok;
+  } catch (e) {
+    return reportError(e);
+  }
+}

@@ -1,0 +1,108 @@
+// ewsplay's command line. Subcommands load their implementation lazily so `--version` and `--help`
+// start fast; ews-javascript-api is never loaded here.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode } from '../load/problems.js';
+import { reportError } from './errors.js';
+
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function buildProgram(): Command {
+  const program = new Command('ewsplay')
+    .description('Playbook runner for the VK WorkSpace Mail <-> Exchange 2013 EWS calendar migration')
+    .version(VERSION, '--version', 'print the version')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+
+  program
+    .command('run')
+    .description('run a playbook against an inventory (like ansible-playbook)')
+    .argument('<playbook>', 'playbook file (YAML)')
+    .option('-i, --inventory <path>', 'inventory file or directory (repeatable)', collect)
+    .option('-C, --check', 'check mode: report what would change, change nothing', false)
+    .option('-D, --diff', 'show unified diffs of the files that change (or would change)', false)
+    .option('-f, --forks <n>', 'hosts worked on in parallel', '20')
+    .option('-l, --limit <pattern>', 'further limit the hosts (Ansible host pattern, or @file)')
+    .option('-t, --tags <tags>', 'run only tasks with these tags (comma-separated, repeatable)', collect)
+    .option('--skip-tags <tags>', 'skip tasks with these tags (comma-separated, repeatable)', collect)
+    .option(
+      '-e, --extra-vars <vars>',
+      'key=value pairs, JSON/YAML, or @file (repeatable; highest precedence)',
+      collect,
+    )
+    .option('--start-at-task <name>', 'start at the task with this name')
+    .option('--force-handlers', 'run notified handlers even on hosts that failed', false)
+    .option('--list-hosts', 'print the hosts each play would run on, then exit')
+    .option('--list-tasks', 'print the tasks each play would run, then exit')
+    .option('--syntax-check', 'validate the playbook only, then exit (same as `ewsplay validate`)')
+    .addOption(
+      new Option('-o, --output <mode>', 'progress output').choices(['auto', 'tree', 'plain']).default('auto'),
+    )
+    .option('--report <file>', 'JSON report path (default .ewsplay/runs/<site>/<time>.json)')
+    .option('--junit <file>', 'also write a JUnit XML report')
+    .option('-T, --timeout <seconds>', 'SSH connect timeout', '10')
+    .option('--task-timeout <seconds>', 'default timeout of every task (a task may set `timeout:`)', '600')
+    .option('--known-hosts <file>', 'extra known_hosts file to verify SSH host keys against')
+    .option(
+      '--accept-new-host-keys',
+      'accept and record keys of hosts never seen before (never a changed key)',
+    )
+    .option('-v, --verbose', 'more detail (repeat for more)', (_v: string, n: number) => n + 1, 0)
+    .action(async (playbook: string, opts: Record<string, unknown>) => {
+      const { runCommand } = await import('./run-command.js');
+      process.exitCode = await runCommand(playbook, opts);
+    });
+
+  program
+    .command('validate')
+    .description('check a playbook (and its task files) without touching any host')
+    .argument('<playbook>', 'playbook file')
+    .option('-i, --inventory <path>', 'also check host patterns against this inventory (repeatable)', collect)
+    .action(async (playbook: string, opts: { inventory?: string[] }) => {
+      const { validateCommand } = await import('./validate-command.js');
+      process.exitCode = await validateCommand(playbook, opts);
+    });
+
+  program
+    .command('inventory')
+    .description('show an inventory as ansible-inventory does')
+    .option('-i, --inventory <path>', 'inventory file or directory (repeatable)', collect)
+    .option('--list', 'all groups and hosts with their variables, as JSON')
+    .option('--host <host>', "one host's merged variables, as JSON")
+    .option('--graph [group]', 'the group tree')
+    .action(
+      async (opts: { inventory?: string[]; list?: boolean; host?: string; graph?: string | boolean }) => {
+        const { inventoryCommand } = await import('./inventory-command.js');
+        process.exitCode = await inventoryCommand(opts);
+      },
+    );
+
+  program
+    .command('schema')
+    .description('write the JSON Schemas of playbooks, task files and inventories (for editors)')
+    .option('--out <dir>', 'directory to write *.schema.json into (default: print the playbook schema)')
+    .action(async (opts: { out?: string }) => {
+      const { schemaCommand } = await import('./schema-command.js');
+      process.exitCode = await schemaCommand(opts);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version are "errors" to commander; usage mistakes exit 2 like every user error.
+      process.exitCode = e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+      return;
+    }
+    process.exitCode = reportError(e);
+  }
+}

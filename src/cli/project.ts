@@ -1,0 +1,83 @@
+// Loads what a run needs and checks all of it before any host is touched: inventory, playbook (schema,
+// includes, handlers, templates, host patterns), and registers the secrets the inventory holds.
+
+import { loadYamlVars } from '../engine/run.js';
+import { isSecretVarName } from '../inventory/connection-spec.js';
+import type { Inventory } from '../inventory/inventory.js';
+import { loadInventory } from '../inventory/inventory.js';
+import type { Node, Playbook, Vars } from '../load/model.js';
+import { UsageError, UserError } from '../load/problems.js';
+import { validatePlaybook } from '../load/validate.js';
+import type { TemplateApi } from '../modules/module.js';
+import type { Secrets } from '../template/secrets.js';
+import { createTemplar } from '../template/templar.js';
+
+export interface Project {
+  playbook: Playbook;
+  inventory: Inventory;
+  templar: TemplateApi;
+  loadVarsFile: (file: string) => Promise<Vars>;
+  describe(what: { hosts: boolean; tasks: boolean; limit?: string | undefined }): string;
+}
+
+export async function loadProject(
+  playbookFile: string,
+  inventorySources: string[] | undefined,
+  secrets: Secrets,
+): Promise<Project> {
+  if (!inventorySources || inventorySources.length === 0) {
+    throw new UsageError(
+      'no inventory given',
+      'pass -i INVENTORY (a hosts.yml file or an inventory directory), e.g. -i inventory/local.yml',
+    );
+  }
+  const inventory = await loadInventory(inventorySources);
+  const { playbook, problems } = await validatePlaybook(playbookFile, { inventory });
+  if (problems.length > 0) throw new UserError(problems);
+  for (const host of inventory.hosts()) {
+    for (const [name, value] of Object.entries(inventory.hostVars(host)))
+      if (isSecretVarName(name)) secrets.add(value);
+  }
+  const templar = createTemplar();
+  return {
+    playbook,
+    inventory,
+    templar,
+    loadVarsFile: loadYamlVars,
+    describe: ({ hosts, tasks, limit }) => describe(playbook, inventory, { hosts, tasks, limit }),
+  };
+}
+
+function describe(
+  playbook: Playbook,
+  inventory: Inventory,
+  o: { hosts: boolean; tasks: boolean; limit?: string | undefined },
+): string {
+  const out: string[] = [`playbook: ${playbook.file}`];
+  const allowed = o.limit ? new Set(inventory.match(o.limit)) : undefined;
+  for (const [i, play] of playbook.plays.entries()) {
+    out.push('', `  play #${i + 1} (${play.hosts}): ${play.name}`);
+    if (o.hosts) {
+      const hosts = inventory.match(play.hosts).filter((h) => !allowed || allowed.has(h));
+      out.push(`    hosts (${hosts.length}):`, ...hosts.map((h) => `      ${h}`));
+    }
+    if (o.tasks) {
+      out.push('    tasks:');
+      const walk = (nodes: Node[], depth: number) => {
+        for (const n of nodes) {
+          const pad = '      '.padEnd(6 + depth * 2);
+          const tags = [...n.tags].length ? `\tTAGS: [${n.tags.join(', ')}]` : '';
+          if (n.kind === 'task') out.push(`${pad}${n.name ?? n.module}${tags}`);
+          else if (n.kind === 'block') {
+            walk(n.block, depth);
+            walk(n.rescue, depth);
+            walk(n.always, depth);
+          } else if (n.tasks) walk(n.tasks, depth);
+          else out.push(`${pad}include_tasks: ${n.file}${tags}`);
+        }
+      };
+      walk(play.tasks, 0);
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
