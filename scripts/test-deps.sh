@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Makes sure the Debian packages the integration tests use are present (real sshd, socat, openssl, ss, sudo).
+# As root it installs what is missing; otherwise it says what to install and stops.
+set -euo pipefail
+missing=()
+need() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || missing+=("$2"); }
+need sshd openssh-server
+need ssh-keygen openssh-client
+need socat socat
+need openssl openssl
+need ss iproute2
+need sudo sudo
+need dpkg-deb dpkg
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "The integration tests need these Debian packages: ${missing[*]}" >&2
+  echo "Install them (sudo apt-get install -y ${missing[*]}) and run the tests again." >&2
+  exit 1
+fi
+echo "installing test dependencies: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
