@@ -122,7 +122,11 @@ export class PlayRunner {
   private loadInclude(inc: IncludeNode, file: string): Promise<Node[]> {
     const candidates = isAbsolute(file)
       ? [file]
-      : [join(dirname(inc.pos.file), file), join(this.rc.playbookDir, 'tasks', file), join(this.rc.playbookDir, '..', 'tasks', file)];
+      : [
+          join(dirname(inc.pos.file), file),
+          join(this.rc.playbookDir, 'tasks', file),
+          join(this.rc.playbookDir, '..', 'tasks', file),
+        ];
     const found = candidates.find((c) => existsSync(c)) ?? resolve(candidates[0]!);
     const cached = this.includeCache.get(found);
     if (cached) return cached;
@@ -138,10 +142,22 @@ export class PlayRunner {
   }
 
   private taskInfo(task: TaskNode, handler: boolean): TaskInfo {
-    return { name: task.name ?? task.module, module: task.module, pos: task.pos, handler, play: this.playIndex };
+    return {
+      name: task.name ?? task.module,
+      module: task.module,
+      pos: task.pos,
+      handler,
+      play: this.playIndex,
+    };
   }
 
-  private async runTask(play: Play, task: TaskNode, hosts: string[], scope: Scope, handler = false): Promise<void> {
+  private async runTask(
+    play: Play,
+    task: TaskNode,
+    hosts: string[],
+    scope: Scope,
+    handler = false,
+  ): Promise<void> {
     if (!handler) {
       if (!this.started) {
         if (task.name !== this.rc.options.startAtTask) return;
@@ -208,7 +224,9 @@ export class PlayRunner {
     const failed = this.batch.filter((h) => !this.active(h)).length;
     if (play.anyErrorsFatal) {
       for (const h of this.batch) if (this.active(h)) this.state(h).failed = true;
-      throw new PlayAborted(`any_errors_fatal: play '${play.name}' stopped after task '${task.name ?? task.module}' failed`);
+      throw new PlayAborted(
+        `any_errors_fatal: play '${play.name}' stopped after task '${task.name ?? task.module}' failed`,
+      );
     }
     if (play.maxFailPercentage !== undefined && (failed / this.batch.length) * 100 > play.maxFailPercentage) {
       for (const h of this.batch) if (this.active(h)) this.state(h).failed = true;
@@ -221,7 +239,8 @@ export class PlayRunner {
   private async runHandlers(play: Play, hosts: string[], scope: Scope): Promise<void> {
     // Handlers run once, in the order they are defined, for the hosts that notified them; a handler
     // may notify a later one.
-    const eligible = (h: string) => (this.rc.options.forceHandlers ? !this.state(h).unreachable : this.active(h));
+    const eligible = (h: string) =>
+      this.rc.options.forceHandlers ? !this.state(h).unreachable : this.active(h);
     for (const handler of play.handlers) {
       const names = [handler.name ?? '', ...handlerListen(handler)];
       const notified = hosts.filter((h) => eligible(h) && names.some((n) => this.state(h).notified.has(n)));
@@ -236,7 +255,8 @@ export class PlayRunner {
     return {
       connection: (host) => this.connection(host),
       varsFor: (host, scope) => this.varsFor(host, scope),
-      confirm: (info, host, question) => this.prompts.run(() => this.rc.listener.confirm(info, host, question)),
+      confirm: (info, host, question) =>
+        this.prompts.run(() => this.rc.listener.confirm(info, host, question)),
       runNested: (host, nodes, scope, extraVars) => this.runNested(play, host, nodes, scope, extraVars),
     };
   }
@@ -309,7 +329,9 @@ export class PlayRunner {
         has: (_t, key) => typeof key === 'string' && this.rc.hosts.has(key),
         ownKeys: () => [...this.rc.hosts.keys()],
         getOwnPropertyDescriptor: (_t, key) =>
-          typeof key === 'string' && this.rc.hosts.has(key) ? { enumerable: true, configurable: true } : undefined,
+          typeof key === 'string' && this.rc.hosts.has(key)
+            ? { enumerable: true, configurable: true }
+            : undefined,
       },
     );
     return this.hostvarsProxy;
@@ -328,7 +350,9 @@ export class PlayRunner {
         try {
           return await openConnection(spec, { signal: this.rc.abort.signal, secrets: this.rc.secrets });
         } catch (e) {
-          throw e instanceof UnreachableError ? e : new UnreachableError(e instanceof Error ? e.message : String(e));
+          throw e instanceof UnreachableError
+            ? e
+            : new UnreachableError(e instanceof Error ? e.message : String(e));
         }
       })();
     }

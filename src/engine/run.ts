@@ -102,7 +102,11 @@ function playHosts(rc: RunContext, play: Play): string[] {
   return hosts;
 }
 
-async function loadPlayVarsFiles(rc: RunContext, play: Play, load: (file: string) => Promise<Vars>): Promise<Vars> {
+async function loadPlayVarsFiles(
+  rc: RunContext,
+  play: Play,
+  load: (file: string) => Promise<Vars>,
+): Promise<Vars> {
   const merged: Vars = {};
   const vars = lazyVars({ ...play.vars, ...rc.options.extraVars, playbook_dir: rc.playbookDir }, rc.templar);
   for (const entry of play.varsFiles) {
@@ -118,12 +122,19 @@ export async function loadYamlVars(file: string): Promise<Vars> {
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    throw UserError.at({ file, line: 1, col: 1 }, `vars file not found: ${file}`, 'check the vars_files path (relative to the playbook)');
+    throw UserError.at(
+      { file, line: 1, col: 1 },
+      `vars file not found: ${file}`,
+      'check the vars_files path (relative to the playbook)',
+    );
   }
   const value = parse(text) as unknown;
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw UserError.at({ file, line: 1, col: 1 }, 'a vars file must be a mapping of variable names to values');
+    throw UserError.at(
+      { file, line: 1, col: 1 },
+      'a vars file must be a mapping of variable names to values',
+    );
   }
   return value as Vars;
 }

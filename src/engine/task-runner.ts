@@ -17,7 +17,12 @@ export const NO_LOG_MSG = "the output has been hidden due to the 'no_log: true' 
 export interface TaskHooks {
   connection(host: string): Promise<Connection>;
   varsFor(host: string, scope: Scope): Vars;
-  runNested(host: string, nodes: Node[], scope: Scope, extraVars?: Vars): Promise<{ ok: boolean; results: ModuleResult[] }>;
+  runNested(
+    host: string,
+    nodes: Node[],
+    scope: Scope,
+    extraVars?: Vars,
+  ): Promise<{ ok: boolean; results: ModuleResult[] }>;
   confirm(info: TaskInfo, host: string, question: string): Promise<boolean>;
 }
 
@@ -54,7 +59,13 @@ export async function runTaskOnHost(
   try {
     if (task.loop === undefined) {
       if (!conditionsHold(rc, conditions, vars)) {
-        return done(register(rc, host, task, skippedResult(check), { status: 'skipped', changed: false, msg: 'Conditional result was False' }));
+        return done(
+          register(rc, host, task, skippedResult(check), {
+            status: 'skipped',
+            changed: false,
+            msg: 'Conditional result was False',
+          }),
+        );
       }
       const attempt = await runWithRetries(rc, module, task, host, scope, info, vars, check, hooks);
       return done(finish(rc, host, task, attempt, check, noLog, scope));
@@ -63,7 +74,11 @@ export async function runTaskOnHost(
     // Loop: when is evaluated per item, as Ansible does.
     const items = rc.templar.render(task.loop, vars);
     if (!Array.isArray(items)) {
-      return done({ status: 'failed', changed: false, msg: `loop must be a list, got ${typeof items}: ${rc.secrets.mask(JSON.stringify(plain(items)))}` });
+      return done({
+        status: 'failed',
+        changed: false,
+        msg: `loop must be a list, got ${typeof items}: ${rc.secrets.mask(JSON.stringify(plain(items)))}`,
+      });
     }
     const perItem: Vars[] = [];
     const itemSummaries: NonNullable<HostTaskResult['items']> = [];
@@ -84,7 +99,11 @@ export async function runTaskOnHost(
       anyChanged ||= status === 'changed';
       anyFailed ||= status === 'failed';
       perItem.push({ ...attempt.registered, [task.loopVar]: item, item, ansible_loop_var: task.loopVar });
-      itemSummaries.push({ label, status, ...(attempt.result.msg && !noLog ? { msg: rc.secrets.mask(attempt.result.msg) } : {}) });
+      itemSummaries.push({
+        label,
+        status,
+        ...(attempt.result.msg && !noLog ? { msg: rc.secrets.mask(attempt.result.msg) } : {}),
+      });
     }
     const registered: Vars = {
       changed: anyChanged,
@@ -106,8 +125,14 @@ export async function runTaskOnHost(
       ...(ignored ? { ignored: true } : {}),
     });
   } catch (e) {
-    if (e instanceof UnreachableError) return done({ status: 'unreachable', changed: false, msg: rc.secrets.mask(e.message) });
-    return done({ status: 'failed', changed: false, msg: describe(rc, task, e), ...(scope.ignoreErrors ?? task.ignoreErrors ? { ignored: true } : {}) });
+    if (e instanceof UnreachableError)
+      return done({ status: 'unreachable', changed: false, msg: rc.secrets.mask(e.message) });
+    return done({
+      status: 'failed',
+      changed: false,
+      msg: describe(rc, task, e),
+      ...((scope.ignoreErrors ?? task.ignoreErrors) ? { ignored: true } : {}),
+    });
   }
 }
 
@@ -121,7 +146,8 @@ function conditionsHold(rc: RunContext, conditions: string[], vars: Vars): boole
 }
 
 export function truthy(v: unknown): boolean {
-  if (typeof v === 'string') return !['', 'false', 'no', 'off', '0', 'n', 'f'].includes(v.trim().toLowerCase());
+  if (typeof v === 'string')
+    return !['', 'false', 'no', 'off', '0', 'n', 'f'].includes(v.trim().toLowerCase());
   if (Array.isArray(v)) return v.length > 0;
   return Boolean(v);
 }
@@ -159,7 +185,9 @@ async function runWithRetries(
     applyOverrides(rc, task, vars, registered);
     last = { result, registered };
     if (!task.until) break;
-    const withResult = task.register ? lazyVars({ ...plainVars(vars), [task.register]: registered }, rc.templar) : vars;
+    const withResult = task.register
+      ? lazyVars({ ...plainVars(vars), [task.register]: registered }, rc.templar)
+      : vars;
     if (truthy(rc.templar.evaluate(task.until, withResult))) break;
     if (i < attempts) {
       await sleep(task.delay * 1000, undefined, { signal: rc.abort.signal }).catch(() => undefined);
@@ -215,7 +243,10 @@ async function runModuleOnce(
   if (become) {
     const user = task.becomeUser ?? scope.becomeUser ?? (vars.ansible_become_user as string | undefined);
     const password = (vars.ansible_become_password ?? vars.ansible_become_pass) as string | undefined;
-    ctx.become = { ...(user ? { user } : {}), ...(password !== undefined ? { password: String(password) } : {}) };
+    ctx.become = {
+      ...(user ? { user } : {}),
+      ...(password !== undefined ? { password: String(password) } : {}),
+    };
   }
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -223,10 +254,13 @@ async function runModuleOnce(
     return await Promise.race([
       module.run(ctx, args),
       new Promise<ModuleResult>((resolve) => {
-        timer = setTimeout(() => {
-          controller.abort();
-          resolve({ changed: false, failed: true, msg: `task timed out after ${timeoutSec}s` });
-        }, timeoutSec * 1000 + 2000);
+        timer = setTimeout(
+          () => {
+            controller.abort();
+            resolve({ changed: false, failed: true, msg: `task timed out after ${timeoutSec}s` });
+          },
+          timeoutSec * 1000 + 2000,
+        );
       }),
     ]);
   } finally {
@@ -253,12 +287,17 @@ function toRegistered(result: ModuleResult, check: boolean): Vars {
 
 function applyOverrides(rc: RunContext, task: TaskNode, vars: Vars, registered: Vars): void {
   if (!task.changedWhen && !task.failedWhen) return;
-  const scoped = lazyVars({ ...plainVars(vars), ...(task.register ? { [task.register]: registered } : {}), result: registered }, rc.templar);
-  if (task.changedWhen && !registered.skipped) registered.changed = task.changedWhen.every((c) => truthy(rc.templar.evaluate(c, scoped)));
+  const scoped = lazyVars(
+    { ...plainVars(vars), ...(task.register ? { [task.register]: registered } : {}), result: registered },
+    rc.templar,
+  );
+  if (task.changedWhen && !registered.skipped)
+    registered.changed = task.changedWhen.every((c) => truthy(rc.templar.evaluate(c, scoped)));
   if (task.failedWhen && !registered.skipped) {
     const failed = task.failedWhen.some((c) => truthy(rc.templar.evaluate(c, scoped)));
     registered.failed = failed;
-    if (failed && !registered.msg) registered.msg = `failed_when condition met: ${task.failedWhen.join(' or ')}`;
+    if (failed && !registered.msg)
+      registered.msg = `failed_when condition met: ${task.failedWhen.join(' or ')}`;
   }
 }
 

@@ -20,7 +20,8 @@ export function hostLine(host: string, r: HostTaskResult): string {
 
 export function itemLines(host: string, r: HostTaskResult): string[] {
   return (r.items ?? []).map(
-    (i) => `${i.status === 'failed' ? 'failed' : LABEL[i.status]}: [${host}] => (item=${i.label})${i.msg && i.status === 'failed' ? ` => ${i.msg}` : ''}`,
+    (i) =>
+      `${i.status === 'failed' ? 'failed' : LABEL[i.status]}: [${host}] => (item=${i.label})${i.msg && i.status === 'failed' ? ` => ${i.msg}` : ''}`,
   );
 }
 

@@ -29,7 +29,8 @@ export class ListrOutput implements RunListener {
 
   playStart(name: string, hosts: string[], check: boolean): void {
     this.write(
-      color.bold(banner(`PLAY [${name}]${check ? ' (check mode)' : ''}`)) + color.dim(` ${hosts.length} host(s)`),
+      color.bold(banner(`PLAY [${name}]${check ? ' (check mode)' : ''}`)) +
+        color.dim(` ${hosts.length} host(s)`),
     );
   }
 
@@ -61,7 +62,9 @@ export class ListrOutput implements RunListener {
                   ht.title = `${host} ${paint(shortStatus(r))}${color.dim(` ${r.durationMs} ms`)}${detail}`;
                   if (r.status === 'skipped') ht.skip(ht.title);
                   if ((r.status === 'failed' && !r.ignored) || r.status === 'unreachable') {
-                    throw new Error(`${host}: ${r.status === 'unreachable' ? 'UNREACHABLE' : 'FAILED'}: ${r.msg ?? ''}`);
+                    throw new Error(
+                      `${host}: ${r.status === 'unreachable' ? 'UNREACHABLE' : 'FAILED'}: ${r.msg ?? ''}`,
+                    );
                   }
                 },
               })),
@@ -71,7 +74,12 @@ export class ListrOutput implements RunListener {
       ],
       {
         exitOnError: false,
-        rendererOptions: { collapseSubtasks: false, collapseErrors: false, showErrorMessage: true, collapseSkips: false },
+        rendererOptions: {
+          collapseSubtasks: false,
+          collapseErrors: false,
+          showErrorMessage: true,
+          collapseSkips: false,
+        },
       },
     );
     this.running = list.run().catch(() => undefined);

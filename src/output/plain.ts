@@ -2,9 +2,9 @@
 import { createInterface } from 'node:readline/promises';
 import type { RunListener } from '../engine/events.js';
 import type { HostTaskResult, RunReport, TaskInfo } from '../engine/results.js';
-import { banner, renderRecap } from './recap.js';
 import { renderDiff } from './diff.js';
 import { hostLine, itemLines } from './format.js';
+import { banner, renderRecap } from './recap.js';
 import { color, statusColor } from './style.js';
 
 export interface OutputOptions {
@@ -34,8 +34,10 @@ export class PlainOutput implements RunListener {
     const paint = this.o.color ? statusColor(r.status) : (s: string) => s;
     for (const l of itemLines(host, r)) this.write(paint(l));
     this.write(paint(hostLine(host, r)));
-    if (this.o.verbose > 0 && r.msg && (r.status === 'ok' || r.status === 'changed')) this.write(`  ${r.msg}`);
-    for (const w of r.warnings ?? []) this.write(this.o.color ? color.magenta(`[WARNING]: ${w}`) : `[WARNING]: ${w}`);
+    if (this.o.verbose > 0 && r.msg && (r.status === 'ok' || r.status === 'changed'))
+      this.write(`  ${r.msg}`);
+    for (const w of r.warnings ?? [])
+      this.write(this.o.color ? color.magenta(`[WARNING]: ${w}`) : `[WARNING]: ${w}`);
     if (this.o.diff) for (const d of r.diff ?? []) this.write(renderDiff(d, this.o.color));
   }
 
