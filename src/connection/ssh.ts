@@ -1,0 +1,849 @@
+// The SSH connection: ONE ssh2 connection per host for the whole run; every command is a channel on it.
+// Plain commands go through a few long-lived `/bin/sh` processes on the target ("remote shells") fed
+// framed jobs on one channel each: sshd starts every exec through the login shell (root's bash with its
+// .bashrc here costs ~80-150 ms), so paying that once per shell instead of once per command is most of the
+// speed. pty commands, and jobs a shell cannot take, get a channel of their own.
+//
+// Secrets: environment values and stdin travel inside the channel's data stream, never in the argv of
+// a remote process, so `ps` on the target never shows them.
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import type {
+  AnyAuthMethod,
+  AuthHandlerMiddleware,
+  ClientChannel,
+  ConnectConfig,
+  ParsedKey,
+  SFTPWrapper,
+} from 'ssh2';
+import ssh2 from 'ssh2';
+import { atomicWriteScript, becomeWrap, SUDO_PROMPT, shq } from './become.js';
+import type {
+  BecomeOptions,
+  Connection,
+  ConnectionSpec,
+  ExecOptions,
+  ExecResult,
+  PutOptions,
+} from './connection.js';
+import { TimeoutError, UnreachableError } from './connection.js';
+import { HostKeyChecker, type HostKeyError } from './known-hosts.js';
+
+const { Client, utils } = ssh2;
+type SshClient = InstanceType<typeof Client>;
+
+const DEFAULT_TIMEOUT_MS = 600_000;
+/** sshd's MaxSessions default: channels beyond it are refused, so they queue here instead. */
+const DEFAULT_MAX_CHANNELS = 10;
+const DEFAULT_MAX_SHELLS = 4;
+/** Jobs are handed to a remote shell through an environment variable, which Linux caps at 128 KiB. */
+const MAX_SHELL_JOB_BYTES = 100_000;
+/** After killing a timed-out or aborted command, how long to wait for its end before giving up on it. */
+const KILL_GRACE_MS = 5_000;
+
+/** sudo refused: wrong or missing password, or the user may not sudo. */
+export class BecomeError extends Error {
+  override name = 'BecomeError';
+}
+
+export interface SshConnectOptions {
+  signal?: AbortSignal;
+  secrets?: { add(v: string): void };
+  /** Concurrent session channels (remote shells, pty commands, SFTP); keep <= sshd's MaxSessions. */
+  maxChannels?: number;
+  /** Remote shells kept per host; 0 runs every command on a channel of its own. */
+  maxShells?: number;
+  keepaliveIntervalMs?: number;
+  keepaliveCountMax?: number;
+}
+
+/** Opens the one SSH connection for a host: TCP, host key check, authentication. */
+export async function connectSsh(spec: ConnectionSpec, opts: SshConnectOptions = {}): Promise<SshConnection> {
+  for (const s of [spec.password, spec.privateKeyPassphrase, spec.becomePassword])
+    if (s) opts.secrets?.add(s);
+  const user = spec.user ?? userInfo().username;
+  const where = `${user}@${spec.address}:${spec.port}`;
+  const hostKeys = await new HostKeyChecker({
+    host: spec.host,
+    address: spec.address,
+    port: spec.port,
+    ...(spec.knownHostsFile ? { knownHostsFile: spec.knownHostsFile } : {}),
+    ...(spec.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}),
+  }).load();
+  const auth = await authMethods(spec, user);
+  if (opts.signal?.aborted) throw new UnreachableError(`${spec.host}: connect aborted`);
+
+  const client = new Client();
+  let hostKeyRefusal: HostKeyError | undefined;
+  const config: ConnectConfig = {
+    host: spec.address,
+    port: spec.port,
+    username: user,
+    readyTimeout: spec.connectTimeoutMs,
+    keepaliveInterval: opts.keepaliveIntervalMs ?? 10_000,
+    keepaliveCountMax: opts.keepaliveCountMax ?? 3,
+    algorithms: { serverHostKey: hostKeys.hostKeyAlgorithms() as never },
+    hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
+      hostKeys.verify(key).then(
+        (refusal) => {
+          hostKeyRefusal = refusal;
+          verify(!refusal);
+        },
+        () => verify(false),
+      );
+    },
+    authHandler: auth.handler,
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      client.end();
+      reject(new UnreachableError(`${spec.host}: connect aborted`));
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    client.once('ready', () => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      resolve();
+    });
+    client.once('error', (e: Error & { level?: string; code?: string }) => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      client.end();
+      reject(connectError(spec, where, e, hostKeyRefusal, auth.tried));
+    });
+    client.connect(config);
+  });
+  return new SshConnection(spec.host, user, client, opts);
+}
+
+function connectError(
+  spec: ConnectionSpec,
+  where: string,
+  e: Error & { level?: string; code?: string },
+  hostKeyRefusal: HostKeyError | undefined,
+  tried: string[],
+): UnreachableError {
+  if (hostKeyRefusal) return hostKeyRefusal;
+  const prefix = `${spec.host}: cannot connect to ${where}`;
+  if (e.level === 'client-authentication')
+    return new UnreachableError(`${prefix}: authentication failed (tried: ${tried.join(', ') || 'none'})`);
+  if (e.level === 'client-timeout')
+    return new UnreachableError(`${prefix}: no SSH handshake within ${spec.connectTimeoutMs} ms`);
+  if (e.code === 'ECONNREFUSED') return new UnreachableError(`${prefix}: connection refused`);
+  return new UnreachableError(`${prefix}: ${e.message}`);
+}
+
+/** The authentication methods to try, in OpenSSH's order: keys (file, agent, default files), then password. */
+async function authMethods(
+  spec: ConnectionSpec,
+  user: string,
+): Promise<{ handler: AuthHandlerMiddleware; tried: string[] }> {
+  const methods: AnyAuthMethod[] = [];
+  const keyFiles = spec.privateKeyFile
+    ? [spec.privateKeyFile]
+    : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(homedir(), '.ssh', f));
+  for (const file of keyFiles) {
+    const data = await readFile(file).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT' && !spec.privateKeyFile) return undefined;
+      throw new UnreachableError(`${spec.host}: cannot read private key ${file}: ${e.message}`);
+    });
+    if (!data) continue;
+    const parsed = utils.parseKey(data, spec.privateKeyPassphrase);
+    if (parsed instanceof Error) {
+      if (!spec.privateKeyFile) continue;
+      throw new UnreachableError(
+        `${spec.host}: cannot use private key ${file}: ${
+          /passphrase/i.test(parsed.message) ? 'wrong or missing passphrase' : parsed.message
+        }`,
+      );
+    }
+    const key = (Array.isArray(parsed) ? parsed[0] : parsed) as ParsedKey;
+    methods.push({ type: 'publickey', username: user, key });
+    if (spec.privateKeyFile) break;
+  }
+  if (process.env.SSH_AUTH_SOCK)
+    methods.push({ type: 'agent', username: user, agent: process.env.SSH_AUTH_SOCK });
+  if (spec.password !== undefined)
+    methods.push({ type: 'password', username: user, password: spec.password });
+  const tried: string[] = [];
+  const handler: AuthHandlerMiddleware = (_left, _partial, next) => {
+    const m = methods.shift();
+    if (!m) return next(false as never);
+    tried.push(m.type);
+    next(m);
+  };
+  return { handler, tried };
+}
+
+/** Limits concurrent session channels; acquire() resolves a release function. */
+class ChannelSlots {
+  private used = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly max: number) {}
+
+  get free(): number {
+    return this.max - this.used;
+  }
+
+  acquire(): Promise<() => void> {
+    return new Promise((resolve) => {
+      const grant = () => {
+        this.used++;
+        let released = false;
+        resolve(() => {
+          if (released) return;
+          released = true;
+          this.used--;
+          this.waiting.shift()?.();
+        });
+      };
+      if (this.used < this.max) grant();
+      else this.waiting.push(grant);
+    });
+  }
+}
+
+/** What one command needs on the target, before framing. */
+interface Job {
+  /** The script a fresh /bin/sh runs: exports, cd, then the command. */
+  script: string;
+  stdin: Buffer | undefined;
+  token: string;
+}
+
+interface JobOutcome {
+  rc: number;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+/** A running job: kill() stops its process group on the target. */
+interface RunningJob {
+  done: Promise<JobOutcome>;
+  /** Resolves the target process group id once known. */
+  pgid: Promise<number>;
+  /** Forget the job (the channel or shell is closed); done then rejects. */
+  abandon(reason: Error): void;
+}
+
+/**
+ * Splits a stream that arrives in chunks into the job's own bytes and marker lines
+ * (`<token><kind><number>\n`, kind P = job pid, E = end). Nothing after an E marker belongs to the job.
+ */
+class FramedStream {
+  private readonly token: Buffer;
+  private readonly out: Buffer[] = [];
+  private pending: Buffer = Buffer.alloc(0);
+  ended = false;
+
+  constructor(token: string) {
+    this.token = Buffer.from(token, 'latin1');
+  }
+
+  push(chunk: Buffer): Array<{ kind: string; value: number }> {
+    const found: Array<{ kind: string; value: number }> = [];
+    if (this.ended) return found;
+    let buf: Buffer = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    for (;;) {
+      const at = buf.indexOf(this.token);
+      if (at < 0) {
+        // Keep a tail that may be the start of a token split across chunks.
+        const keep = Math.min(buf.length, this.token.length - 1);
+        this.out.push(buf.subarray(0, buf.length - keep));
+        this.pending = buf.subarray(buf.length - keep);
+        return found;
+      }
+      const nl = buf.indexOf(0x0a, at);
+      if (nl < 0) {
+        this.out.push(buf.subarray(0, at));
+        this.pending = buf.subarray(at);
+        return found;
+      }
+      this.out.push(buf.subarray(0, at));
+      // A pty turns "\n" into "\r\n": the "\r" belongs to the marker line.
+      const line = buf
+        .subarray(at + this.token.length, nl)
+        .toString('latin1')
+        .replace(/\r$/, '');
+      const kind = line.slice(0, 1);
+      found.push({ kind, value: line.length > 1 ? Number.parseInt(line.slice(1), 10) : 0 });
+      buf = buf.subarray(nl + 1);
+      if (kind === 'E') {
+        this.ended = true;
+        this.pending = Buffer.alloc(0);
+        return found;
+      }
+    }
+  }
+
+  /** The job's bytes (including an unfinished tail when the stream simply closed). */
+  get data(): Buffer {
+    return Buffer.concat([...this.out, this.pending]);
+  }
+}
+
+/** A long-lived `/bin/sh` on the target that runs framed jobs, one at a time. */
+class RemoteShell {
+  busy = false;
+  private closed = false;
+  private onData: ((d: Buffer) => void) | undefined;
+  private onStderr: ((d: Buffer) => void) | undefined;
+  private onClose: (() => void) | undefined;
+
+  private constructor(
+    private readonly channel: ClientChannel,
+    private readonly release: () => void,
+  ) {
+    channel.on('data', (d: Buffer) => this.onData?.(d));
+    channel.stderr.on('data', (d: Buffer) => this.onStderr?.(d));
+    channel.on('close', () => {
+      this.closed = true;
+      this.release();
+      this.onClose?.();
+    });
+  }
+
+  get usable(): boolean {
+    return !this.closed;
+  }
+
+  /** Starts a shell; undefined when the target lacks what jobs need (then commands use channels). */
+  static async start(client: SshClient, release: () => void): Promise<RemoteShell | undefined> {
+    const channel = await openExec(client, 'exec /bin/sh', false).catch((e) => {
+      release();
+      throw e;
+    });
+    const shell = new RemoteShell(channel, release);
+    // setsid gives every job its own process group (a timeout kills the whole tree); base64 carries
+    // stdin inside the job stream.
+    const token = newToken();
+    const ok = await new Promise<boolean>((resolve) => {
+      const stream = new FramedStream(token);
+      shell.onData = (d) => {
+        const end = stream.push(d).find((m) => m.kind === 'E');
+        if (end) resolve(end.value === 1);
+      };
+      shell.onClose = () => resolve(false);
+      channel.write(
+        `if command -v setsid >/dev/null 2>&1 && command -v base64 >/dev/null 2>&1; ` +
+          `then printf '%sE1\n' '${token}'; else printf '%sE0\n' '${token}'; fi\n`,
+      );
+    });
+    shell.onData = shell.onClose = undefined;
+    if (!ok) {
+      shell.close();
+      return undefined;
+    }
+    return shell;
+  }
+
+  run(job: Job): RunningJob {
+    const out = new FramedStream(job.token);
+    const err = new FramedStream(job.token);
+    let rc: number | undefined;
+    let resolvePgid!: (n: number) => void;
+    const pgid = new Promise<number>((r) => {
+      resolvePgid = r;
+    });
+    let settle!: { resolve: (o: JobOutcome) => void; reject: (e: Error) => void };
+    const done = new Promise<JobOutcome>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    const finish = () => {
+      if (rc === undefined || !err.ended) return;
+      this.onData = this.onStderr = this.onClose = undefined;
+      settle.resolve({ rc, stdout: out.data, stderr: err.data });
+    };
+    this.onData = (d) => {
+      const end = out.push(d).find((m) => m.kind === 'E');
+      if (end) rc = end.value;
+      finish();
+    };
+    this.onStderr = (d) => {
+      // The job pid marker may land anywhere in the job's stderr; the stream cuts it out.
+      for (const m of err.push(d)) if (m.kind === 'P') resolvePgid(m.value);
+      finish();
+    };
+    this.onClose = () => settle.reject(new Error('the remote shell ended'));
+
+    // The job script travels in an environment variable (not argv, so `ps` does not show it) to a
+    // fresh sh in its own session; stdin, if any, as base64 in a here-document.
+    const launch = `__EWS_JOB=${shq(job.script)} setsid /bin/sh -c 'eval "$__EWS_JOB"'`;
+    const input = job.stdin
+      ? `base64 -d <<'${job.token}IN' | ${launch} &\n` +
+        `${job.stdin.toString('base64').replace(/.{1,4096}/g, '$&\n')}${job.token}IN\n`
+      : `${launch} </dev/null &\n`;
+    this.channel.write(
+      `${input}__ews_p=$!\nprintf '%sP%s\n' '${job.token}' "$__ews_p" >&2\n` +
+        `wait "$__ews_p"; __ews_rc=$?\n` +
+        `printf '%sE%s\n' '${job.token}' "$__ews_rc"; printf '%sE\n' '${job.token}' >&2\n`,
+    );
+    return {
+      done,
+      pgid,
+      abandon: (reason) => {
+        this.close();
+        settle.reject(reason);
+      },
+    };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.channel.close();
+  }
+}
+
+function newToken(): string {
+  return `__EWS${randomBytes(9).toString('hex')}`;
+}
+
+function openExec(client: SshClient, command: string, pty: boolean): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => {
+    const cb = (err: Error | undefined, channel: ClientChannel) => (err ? reject(err) : resolve(channel));
+    // No echo on a pty: the job lines sent on stdin (environment values among them) must not come back.
+    if (pty) client.exec(command, { pty: { term: 'xterm', modes: { ECHO: 0 } } }, cb);
+    else client.exec(command, cb);
+  });
+}
+
+/**
+ * The fixed command of a channel of its own: it reads the job script from stdin as base64 lines up
+ * to a "." line (short lines: a pty's line discipline truncates long ones), then runs it.
+ */
+const CHANNEL_BOOTSTRAP = shq(
+  'l=; while IFS= read -r x && [ "$x" != . ]; do l=$l$x; done; eval "$(printf %s "$l" | base64 -d)"',
+);
+
+/** A command on a channel of its own (pty commands, jobs too big for a shell, targets without one). */
+function runOnChannel(client: SshClient, job: Job, pty: boolean, release: () => void): RunningJob {
+  let resolvePgid!: (n: number) => void;
+  const pgid = new Promise<number>((r) => {
+    resolvePgid = r;
+  });
+  let channel: ClientChannel | undefined;
+  let abandoned = false;
+  let rejectDone!: (e: Error) => void;
+  const done = new Promise<JobOutcome>((resolve, reject) => {
+    rejectDone = reject;
+    openExec(client, `exec /bin/sh -c ${CHANNEL_BOOTSTRAP}`, pty).then(
+      (ch) => {
+        channel = ch;
+        if (abandoned) {
+          ch.close();
+          return;
+        }
+        const out = new FramedStream(job.token);
+        const err = new FramedStream(job.token);
+        let rc: number | undefined;
+        const onMarkers = (ms: Array<{ kind: string; value: number }>) => {
+          for (const m of ms) if (m.kind === 'P') resolvePgid(m.value);
+        };
+        ch.on('data', (d: Buffer) => onMarkers(out.push(d)));
+        ch.stderr.on('data', (d: Buffer) => onMarkers(err.push(d)));
+        ch.on('exit', (code: number | null, signal?: string) => {
+          rc = code ?? 128 + (SIGNAL_NUMBERS[signal ?? ''] ?? 0);
+        });
+        ch.on('close', () => {
+          release();
+          if (rc === undefined) reject(new Error('the channel closed without an exit status'));
+          else resolve({ rc, stdout: out.data, stderr: err.data });
+        });
+        // The shell is its session's leader (sshd calls setsid), so its pid is the job's process group.
+        const script = `printf '%sP%s\n' '${job.token}' "$$" >&2\n${job.script}`;
+        ch.write(
+          `${Buffer.from(script)
+            .toString('base64')
+            .replace(/.{1,1000}/g, '$&\n')}.\n`,
+        );
+        if (job.stdin) ch.write(job.stdin);
+        if (!pty) ch.end();
+      },
+      (e: Error) => {
+        release();
+        reject(e);
+      },
+    );
+  });
+  return {
+    done,
+    pgid,
+    abandon: (reason) => {
+      abandoned = true;
+      channel?.close();
+      rejectDone(reason);
+    },
+  };
+}
+
+const SIGNAL_NUMBERS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, PIPE: 13, TERM: 15 };
+
+export class SshConnection implements Connection {
+  readonly kind = 'ssh' as const;
+  private dead: UnreachableError | undefined;
+  private closing = false;
+  private readonly deathWatchers = new Set<(e: UnreachableError) => void>();
+  private readonly slots: ChannelSlots;
+  private readonly maxShells: number;
+  private readonly shells: RemoteShell[] = [];
+  private shellsSupported = true;
+  private readonly shellWaiters: Array<(s: RemoteShell | undefined) => void> = [];
+  private startingShells = 0;
+  private sftpChannel: Promise<SFTPWrapper> | undefined;
+  private readonly ids = new Map<string, number>();
+
+  constructor(
+    readonly host: string,
+    private readonly user: string,
+    private readonly client: SshClient,
+    opts: SshConnectOptions = {},
+  ) {
+    const maxChannels = opts.maxChannels ?? DEFAULT_MAX_CHANNELS;
+    this.slots = new ChannelSlots(maxChannels);
+    // One channel stays free for SFTP, pty commands and kills.
+    this.maxShells = Math.max(0, Math.min(opts.maxShells ?? DEFAULT_MAX_SHELLS, maxChannels - 1));
+    const lost = (why: string) => {
+      if (this.dead) return;
+      this.dead = new UnreachableError(
+        this.closing ? `${host}: connection closed` : `${host}: SSH connection lost (${why})`,
+      );
+      for (const watch of this.deathWatchers) watch(this.dead);
+      for (const w of this.shellWaiters.splice(0)) w(undefined);
+    };
+    client.on('error', (e: Error) => lost(e.message));
+    client.on('end', () => lost('closed by the remote side'));
+    client.on('close', () => lost('closed by the remote side'));
+  }
+
+  private alive(): void {
+    if (this.dead) throw this.dead;
+  }
+
+  /** Runs `work`, failing it with UnreachableError the moment the connection dies. */
+  private async guarded<T>(work: Promise<T>, onDeath?: (e: UnreachableError) => void): Promise<T> {
+    let watch: ((e: UnreachableError) => void) | undefined;
+    try {
+      return await Promise.race([
+        work,
+        new Promise<never>((_, reject) => {
+          watch = (e) => {
+            onDeath?.(e);
+            reject(e);
+          };
+          if (this.dead) watch(this.dead);
+          else this.deathWatchers.add(watch);
+        }),
+      ]);
+    } catch (e) {
+      // A channel often reports its end a moment before the connection reports its death.
+      if (!(e instanceof UnreachableError) && !(e instanceof TimeoutError) && !this.dead) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw this.dead ?? e;
+    } finally {
+      if (watch) this.deathWatchers.delete(watch);
+    }
+  }
+
+  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    this.alive();
+    const { script, stdin } = becomeWrap(command, opts);
+    const lines = Object.entries(opts.env ?? {}).map(([k, v]) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`invalid environment variable name: ${k}`);
+      return `export ${k}=${shq(v)}`;
+    });
+    if (opts.cwd) lines.push(`cd ${shq(opts.cwd)} || exit 1`);
+    const job: Job = {
+      script: `unset __EWS_JOB\n${lines.join('\n')}\n${script}`,
+      stdin: stdin === undefined ? undefined : Buffer.from(stdin),
+      token: newToken(),
+    };
+    const outcome = await this.runJob(job, opts);
+    const result: ExecResult = {
+      rc: outcome.timedOut ? 124 : outcome.rc,
+      stdout: outcome.stdout.toString('utf8'),
+      stderr: outcome.stderr.toString('utf8'),
+    };
+    if (outcome.timedOut) result.timedOut = true;
+    return opts.become ? this.checkSudo(result, opts.become) : result;
+  }
+
+  private async runJob(job: Job, opts: ExecOptions): Promise<JobOutcome & { timedOut: boolean }> {
+    const useShell = !opts.pty && this.maxShells > 0 && job.script.length < MAX_SHELL_JOB_BYTES;
+    const shell = useShell ? await this.acquireShell() : undefined;
+    let running: RunningJob;
+    if (shell) running = shell.run(job);
+    else {
+      const release = await this.guarded(this.slots.acquire());
+      running = runOnChannel(this.client, job, opts.pty === true, release);
+    }
+    let timedOut = false;
+    let grace: NodeJS.Timeout | undefined;
+    const stop = () => {
+      running.pgid.then((pgid) => this.killGroup(pgid)).catch(() => undefined);
+      // A target too stuck to report the end: give up on the job (and its shell).
+      grace ??= setTimeout(
+        () => running.abandon(new TimeoutError(`${this.host}: the command did not end after being killed`)),
+        KILL_GRACE_MS,
+      );
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    opts.signal?.addEventListener('abort', stop, { once: true });
+    if (opts.signal?.aborted) stop();
+    try {
+      const outcome = await this.guarded(running.done, (e) => running.abandon(e));
+      return { ...outcome, timedOut };
+    } catch (e) {
+      if (timedOut && e instanceof TimeoutError) {
+        return { rc: 124, stdout: Buffer.alloc(0), stderr: Buffer.from(e.message), timedOut };
+      }
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      clearTimeout(grace);
+      opts.signal?.removeEventListener('abort', stop);
+      if (shell) this.releaseShell(shell);
+    }
+  }
+
+  /** Kills a job's whole process group on the target, through another shell or channel. */
+  private killGroup(pgid: number): void {
+    if (this.dead || pgid <= 1) return;
+    this.exec(`kill -9 -${pgid} 2>/dev/null; true`, { timeoutMs: KILL_GRACE_MS }).catch(
+      () => undefined,
+    );
+  }
+
+  /** An idle remote shell, a new one (within limits), or undefined when the target cannot host one. */
+  private async acquireShell(): Promise<RemoteShell | undefined> {
+    for (;;) {
+      this.alive();
+      const idle = this.shells.find((s) => !s.busy && s.usable);
+      if (idle) {
+        idle.busy = true;
+        return idle;
+      }
+      if (!this.shellsSupported) return undefined;
+      if (this.shells.length + this.startingShells < this.maxShells && this.slots.free > 0) {
+        this.startingShells++;
+        try {
+          const release = await this.guarded(this.slots.acquire());
+          const shell = await this.guarded(RemoteShell.start(this.client, release));
+          if (!shell) {
+            this.shellsSupported = false;
+            for (const w of this.shellWaiters.splice(0)) w(undefined);
+            return undefined;
+          }
+          shell.busy = true;
+          this.shells.push(shell);
+          return shell;
+        } catch (e) {
+          if (e instanceof UnreachableError) throw e;
+          throw new UnreachableError(`${this.host}: cannot open a channel: ${(e as Error).message}`);
+        } finally {
+          this.startingShells--;
+        }
+      }
+      const handed = await new Promise<RemoteShell | undefined>((r) => this.shellWaiters.push(r));
+      if (handed) return handed;
+    }
+  }
+
+  private releaseShell(shell: RemoteShell): void {
+    shell.busy = false;
+    if (!shell.usable) {
+      this.shells.splice(this.shells.indexOf(shell), 1);
+      this.shellWaiters.shift()?.(undefined); // that waiter loops and starts a replacement
+      return;
+    }
+    const waiter = this.shellWaiters.shift();
+    if (waiter) {
+      shell.busy = true;
+      waiter(shell);
+    }
+  }
+
+  /** Turns sudo's refusals into one clear error and removes sudo's prompt from stderr. */
+  private checkSudo(result: ExecResult, become: BecomeOptions): ExecResult {
+    const asked = result.stderr.includes(SUDO_PROMPT);
+    const target = become.user ?? 'root';
+    if (
+      result.rc !== 0 &&
+      asked &&
+      /Sorry, try again|incorrect password|no password was provided/.test(result.stderr)
+    ) {
+      throw new BecomeError(`sudo: incorrect password for user ${this.user} on host ${this.host}`);
+    }
+    if (result.rc !== 0 && /sudo: a (terminal|password) is required/.test(result.stderr)) {
+      throw new BecomeError(
+        `sudo: a password is required for user ${this.user} to become ${target} on host ${this.host} (set ansible_become_password)`,
+      );
+    }
+    if (result.rc !== 0 && /is not in the sudoers file|is not allowed to execute/.test(result.stderr)) {
+      throw new BecomeError(`sudo: user ${this.user} may not become ${target} on host ${this.host}`);
+    }
+    if (asked) result.stderr = result.stderr.split(SUDO_PROMPT).join('');
+    return result;
+  }
+
+  async put(remotePath: string, content: string | Buffer, opts: PutOptions = {}): Promise<void> {
+    this.alive();
+    if (opts.become) {
+      // Privileged write: stream through sudo in the shell; SFTP runs as the login user.
+      const r = await this.exec(atomicWriteScript(remotePath, opts), {
+        stdin: content,
+        become: opts.become,
+        ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      if (r.rc !== 0)
+        throw new Error(`cannot write ${remotePath} on ${this.host}: ${r.stderr.trim() || `exit ${r.rc}`}`);
+      return;
+    }
+    await this.withTimeout(`put ${remotePath}`, opts, async () => {
+      const sftp = await this.sftp();
+      const dir = remotePath.replace(/\/[^/]*$/, '') || (remotePath.startsWith('/') ? '/' : '.');
+      await sftpMkdirs(sftp, dir);
+      const tmp = `${dir}/.ewsplay-tmp-${randomBytes(6).toString('hex')}`;
+      const mode = Number.parseInt(opts.mode ?? '0644', 8);
+      try {
+        await sftpCall<void>((cb) => sftp.writeFile(tmp, content, { mode }, cb));
+        await sftpCall<void>((cb) => sftp.chmod(tmp, mode, cb));
+        if (opts.owner || opts.group) {
+          const uid = opts.owner ? await this.numericId('-u', opts.owner) : -1;
+          const gid = opts.group ? await this.numericId('-g', opts.group) : -1;
+          await sftpCall<void>((cb) => sftp.chown(tmp, uid, gid, cb));
+        }
+        await sftpCall<void>((cb) => sftp.ext_openssh_rename(tmp, remotePath, cb));
+      } catch (e) {
+        await sftpCall<void>((cb) => sftp.unlink(tmp, cb)).catch(() => undefined);
+        throw new Error(`cannot write ${remotePath} on ${this.host}: ${(e as Error).message}`);
+      }
+    });
+  }
+
+  /** uid/gid for a user or group name on the target (SFTP chown takes numbers). */
+  private async numericId(kind: '-u' | '-g', name: string): Promise<number> {
+    if (/^\d+$/.test(name)) return Number(name);
+    const key = `${kind}${name}`;
+    const cached = this.ids.get(key);
+    if (cached !== undefined) return cached;
+    const cmd =
+      kind === '-u' ? `id -u ${shq(name)}` : `getent group ${shq(name)} | cut -d: -f3 | grep . || exit 1`;
+    const r = await this.exec(cmd, { timeoutMs: 30_000 });
+    const id = Number(r.stdout.trim());
+    if (r.rc !== 0 || !Number.isInteger(id))
+      throw new Error(`no such ${kind === '-u' ? 'user' : 'group'}: ${name}`);
+    this.ids.set(key, id);
+    return id;
+  }
+
+  async get(remotePath: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Buffer> {
+    this.alive();
+    return this.withTimeout(`get ${remotePath}`, opts, async () => {
+      const sftp = await this.sftp();
+      return sftpCall<Buffer>((cb) => sftp.readFile(remotePath, cb)).catch((e: Error) => {
+        throw new Error(`cannot read ${remotePath} on ${this.host}: ${e.message}`);
+      });
+    });
+  }
+
+  private sftp(): Promise<SFTPWrapper> {
+    this.sftpChannel ??= (async () => {
+      await this.slots.acquire(); // held for the connection's life
+      return new Promise<SFTPWrapper>((resolve, reject) =>
+        this.client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp))),
+      );
+    })();
+    this.sftpChannel.catch(() => {
+      this.sftpChannel = undefined;
+    });
+    return this.sftpChannel;
+  }
+
+  forwardOut(host: string, port: number, opts: { timeoutMs?: number } = {}): Promise<Duplex> {
+    this.alive();
+    return this.withTimeout(
+      `connect to ${host}:${port}`,
+      opts,
+      () =>
+        new Promise<Duplex>((resolve, reject) =>
+          this.client.forwardOut('127.0.0.1', 0, host, port, (err, stream) =>
+            err
+              ? reject(new Error(`cannot connect to ${host}:${port} from ${this.host}: ${err.message}`))
+              : resolve(stream),
+          ),
+        ),
+    );
+  }
+
+  private async withTimeout<T>(
+    what: string,
+    opts: { timeoutMs?: number; signal?: AbortSignal },
+    work: () => Promise<T>,
+  ): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const limit = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    try {
+      return await this.guarded(
+        Promise.race([
+          work(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new TimeoutError(`${this.host}: ${what} timed out after ${limit} ms`)),
+              limit,
+            );
+            onAbort = () => reject(new Error(`${this.host}: ${what} aborted`));
+            opts.signal?.addEventListener('abort', onAbort, { once: true });
+          }),
+        ]),
+      );
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.dead) return;
+    this.closing = true;
+    for (const s of this.shells) s.close();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.client.destroy();
+        resolve();
+      }, 2000);
+      this.client.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.client.end();
+    });
+  }
+}
+
+function sftpCall<T>(fn: (cb: (err: Error | null | undefined, value: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
+}
+
+async function sftpMkdirs(sftp: SFTPWrapper, dir: string): Promise<void> {
+  const exists = await sftpCall<unknown>((cb) => sftp.stat(dir, cb)).then(
+    () => true,
+    () => false,
+  );
+  if (exists) return;
+  const parent = dir.replace(/\/[^/]*$/, '');
+  if (parent && parent !== dir) await sftpMkdirs(sftp, parent);
+  await sftpCall<void>((cb) => sftp.mkdir(dir, cb)).catch(async (e) => {
+    // Lost a race with another writer: fine if it is there now.
+    const now = await sftpCall<unknown>((cb) => sftp.stat(dir, cb)).catch(() => undefined);
+    if (!now) throw e;
+  });
+}
