@@ -1,0 +1,322 @@
+// The filters Ansible playbooks commonly use, with Ansible's semantics (Python's json.dumps spacing, shlex
+// quoting, Python regex syntax). nunjucks' own filters stay available where they already match Jinja
+// (lower, upper, trim, first, last, sort, list, abs, round, sum, ...).
+import { createRequire } from 'node:module';
+import { posix } from 'node:path';
+import { TemplateError } from './errors.js';
+import { pyRepr, pySplit, pySplitlines, pyStr, pyTruthy } from './python.js';
+import { expandTemplate, pyRegExp } from './regex.js';
+
+type Kwargs = Record<string, unknown>;
+/** `this` inside a filter: the nunjucks render context, whose env resolves other filters and tests. */
+interface FilterThis {
+  env: { getFilter(name: string): Filter; getTest(name: string): Filter };
+}
+type Filter = (this: FilterThis, value: never, ...args: never[]) => unknown;
+
+/** nunjucks passes keyword arguments as a trailing object marked `__keywords`. */
+function splitKwargs(args: unknown[]): [unknown[], Kwargs] {
+  const last = args[args.length - 1] as Kwargs | undefined;
+  if (last && typeof last === 'object' && last.__keywords === true) {
+    const { __keywords: _, ...kw } = last;
+    return [args.slice(0, -1), kw];
+  }
+  return [args, {}];
+}
+
+/** An argument by position, else by keyword, else a default (Jinja's calling convention). */
+function arg<T>(positional: unknown[], kw: Kwargs, index: number, name: string, dflt: T): T {
+  if (positional.length > index) return positional[index] as T;
+  if (name in kw) return kw[name] as T;
+  return dflt;
+}
+
+function sortKeysDeep(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeysDeep);
+  if (v && typeof v === 'object') {
+    const out: Kwargs = {};
+    for (const k of Object.keys(v).sort()) out[k] = sortKeysDeep((v as Kwargs)[k]);
+    return out;
+  }
+  return v;
+}
+
+/** Python's json.dumps(v) (separators ', ' and ': ', non-ASCII kept as is). */
+export function pyJsonDumps(v: unknown): string {
+  if (v === undefined || v === null) return 'null';
+  if (Array.isArray(v)) return `[${v.map(pyJsonDumps).join(', ')}]`;
+  if (typeof v === 'object' && !Buffer.isBuffer(v))
+    return `{${Object.keys(v)
+      .map((k) => `${JSON.stringify(k)}: ${pyJsonDumps((v as Kwargs)[k])}`)
+      .join(', ')}}`;
+  return JSON.stringify(v) ?? 'null';
+}
+
+/** Python's shlex.quote, which Ansible's `quote` filter uses. */
+export function shellQuote(s: string): string {
+  if (s === '') return "''";
+  if (/^[\w@%+=:,./-]+$/.test(s)) return s;
+  return `'${s.replace(/'/g, `'"'"'`)}'`;
+}
+
+function toBool(v: unknown): boolean {
+  if (typeof v === 'boolean') return v;
+  if (v === null || v === undefined) return false;
+  return ['yes', 'on', '1', 'true'].includes(String(v).trim().toLowerCase());
+}
+
+function toInt(v: unknown, dflt = 0, base = 10): number {
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'number') return Number.isFinite(v) ? Math.trunc(v) : dflt;
+  const s = String(v).trim();
+  const n = base === 10 && /^[-+]?\d+(\.\d*)?$/.test(s) ? Math.trunc(Number(s)) : Number.parseInt(s, base);
+  return Number.isNaN(n) ? dflt : n;
+}
+
+function yamlLib(): typeof import('yaml') {
+  return createRequire(import.meta.url)('yaml') as typeof import('yaml');
+}
+
+function attrPath(item: unknown, path: string): unknown {
+  let v: unknown = item;
+  for (const part of path.split('.')) {
+    if (v === null || v === undefined) return undefined;
+    v = (v as Kwargs)[/^\d+$/.test(part) && Array.isArray(v) ? Number(part) : part];
+  }
+  return v;
+}
+
+function asList(v: unknown, filter: string): unknown[] {
+  if (Array.isArray(v)) return v;
+  if (typeof v === 'string') return [...v];
+  if (v && typeof v === 'object') return Object.keys(v);
+  throw new TemplateError(`${filter}: expected a list, got ${pyRepr(v)}`);
+}
+
+function asDict(v: unknown, filter: string): Kwargs {
+  if (v && typeof v === 'object' && !Array.isArray(v)) return v as Kwargs;
+  throw new TemplateError(`${filter}: expected a dictionary, got ${pyRepr(v)}`);
+}
+
+function combine(a: Kwargs, b: Kwargs, recursive: boolean, listMerge: string): Kwargs {
+  const out: Kwargs = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const old = out[k];
+    if (recursive && isDict(old) && isDict(v)) out[k] = combine(old, v, true, listMerge);
+    else if (Array.isArray(old) && Array.isArray(v) && listMerge !== 'replace') {
+      if (listMerge === 'append') out[k] = [...old, ...v];
+      else if (listMerge === 'prepend') out[k] = [...v, ...old];
+      else if (listMerge === 'append_rp') out[k] = [...old.filter((x) => !v.includes(x)), ...v];
+      else if (listMerge === 'prepend_rp') out[k] = [...v, ...old.filter((x) => !v.includes(x))];
+      else if (listMerge === 'keep') out[k] = old;
+      else throw new TemplateError(`combine: unknown list_merge '${listMerge}'`);
+    } else out[k] = v;
+  }
+  return out;
+}
+
+function isDict(v: unknown): v is Kwargs {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** select/reject/selectattr/rejectattr: keep the items whose (attribute) passes the named test (or is truthy). */
+function selecting(
+  this: FilterThis,
+  items: unknown,
+  keep: boolean,
+  attr: string | undefined,
+  rest: unknown[],
+) {
+  const [testName, ...testArgs] = rest as [string | undefined, ...unknown[]];
+  const test = testName ? this.env.getTest(testName) : undefined;
+  return asList(items, 'select').filter((item) => {
+    const v = attr === undefined ? item : attrPath(item, attr);
+    const ok = test ? test.call(this, v as never, ...(testArgs as never[])) === true : pyTruthy(v);
+    return ok === keep;
+  });
+}
+
+/** The largest (sign 1) or smallest (sign -1) item, comparing numbers or strings as Python does. */
+function extreme(items: unknown[], sign: 1 | -1): unknown {
+  if (items.length === 0) throw new TemplateError('min/max of an empty list');
+  return items.reduce((best, x) =>
+    (x as number) > (best as number) === (sign === 1) && x !== best ? x : best,
+  );
+}
+
+function stableKey(v: unknown): string {
+  return typeof v === 'string' ? `s${v}` : `j${JSON.stringify(v)}`;
+}
+
+export const filters: Record<string, Filter> = {
+  default(value: unknown, dflt: unknown = '', boolean: unknown = false) {
+    return value === undefined || (boolean === true && !pyTruthy(value)) ? dflt : value;
+  },
+  mandatory(value: unknown, msg: unknown) {
+    if (value === undefined) throw new TemplateError(String(msg));
+    return value;
+  },
+  bool: (value: unknown) => toBool(value),
+  int: (value: unknown, dflt: unknown = 0, base: unknown = 10) => toInt(value, Number(dflt), Number(base)),
+  float(value: unknown, dflt: unknown = 0) {
+    const n = typeof value === 'boolean' ? Number(value) : Number.parseFloat(String(value));
+    return Number.isNaN(n) ? dflt : n;
+  },
+  string: (value: unknown) => pyStr(value),
+  length(value: unknown) {
+    if (typeof value === 'string' || Array.isArray(value)) return value.length;
+    if (value && typeof value === 'object') return Object.keys(value).length;
+    throw new TemplateError(`length: ${pyRepr(value)} has no length`);
+  },
+  join(value: unknown, sep: unknown = '') {
+    return asList(value, 'join').map(pyStr).join(String(sep));
+  },
+  replace(value: unknown, old: unknown, replacement: unknown, count: unknown) {
+    const parts = pyStr(value).split(String(old));
+    if (typeof count !== 'number' || count < 0) return parts.join(String(replacement));
+    // Python's str.replace(old, new, count): only the first `count` occurrences.
+    const head = parts.slice(0, count + 1).join(String(replacement));
+    const tail = parts.slice(count + 1);
+    return tail.length > 0 ? `${head}${String(old)}${tail.join(String(old))}` : head;
+  },
+  to_json: (value: unknown) => pyJsonDumps(value),
+  to_nice_json(value: unknown, ...args: unknown[]) {
+    const [pos, kw] = splitKwargs(args);
+    return JSON.stringify(sortKeysDeep(value), null, Number(arg(pos, kw, 0, 'indent', 4)));
+  },
+  from_json(value: unknown) {
+    try {
+      return JSON.parse(String(value));
+    } catch (e) {
+      throw new TemplateError(`from_json: ${(e as Error).message}`);
+    }
+  },
+  to_yaml: (value: unknown) => yamlLib().stringify(value, { indent: 2 }),
+  to_nice_yaml: (value: unknown) => yamlLib().stringify(sortKeysDeep(value), { indent: 4 }),
+  from_yaml: (value: unknown) => yamlLib().parse(String(value)),
+  b64encode: (value: unknown) => Buffer.from(pyStr(value), 'utf8').toString('base64'),
+  b64decode: (value: unknown) => Buffer.from(String(value), 'base64').toString('utf8'),
+  basename: (value: unknown) => posix.basename(String(value)),
+  dirname: (value: unknown) => posix.dirname(String(value)),
+  quote: (value: unknown) => shellQuote(pyStr(value)),
+  ternary(value: unknown, yes: unknown, no: unknown, ...rest: unknown[]) {
+    if (rest.length > 0 && value === null) return rest[0];
+    return pyTruthy(value) ? yes : no;
+  },
+  unique(value: unknown) {
+    const seen = new Set<string>();
+    return asList(value, 'unique').filter((v) => {
+      const k = stableKey(v);
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+  },
+  flatten(value: unknown, levels: unknown) {
+    const depth = typeof levels === 'number' ? levels : Number.POSITIVE_INFINITY;
+    return asList(value, 'flatten')
+      .flat(depth)
+      .filter((v) => v !== null && v !== undefined);
+  },
+  min: (value: unknown) => extreme(asList(value, 'min'), -1),
+  max: (value: unknown) => extreme(asList(value, 'max'), 1),
+  map(this: FilterThis, value: unknown, ...args: unknown[]) {
+    const [pos, kw] = splitKwargs(args);
+    const items = asList(value, 'map');
+    if (typeof kw.attribute === 'string') {
+      const attr = kw.attribute;
+      return items.map((item) => {
+        const v = attrPath(item, attr);
+        if (v === undefined && !('default' in kw))
+          throw new TemplateError(`map: '${attr}' is undefined in ${pyRepr(item)}`, attr);
+        return v === undefined ? kw.default : v;
+      });
+    }
+    const [name, ...filterArgs] = pos as [string, ...unknown[]];
+    if (typeof name !== 'string') throw new TemplateError('map: give a filter name or attribute=');
+    const f = this.env.getFilter(name);
+    return items.map((item) => f.call(this, item as never, ...(filterArgs as never[])));
+  },
+  select(this: FilterThis, value: unknown, ...args: unknown[]) {
+    return selecting.call(this, value, true, undefined, args);
+  },
+  reject(this: FilterThis, value: unknown, ...args: unknown[]) {
+    return selecting.call(this, value, false, undefined, args);
+  },
+  selectattr(this: FilterThis, value: unknown, attr: unknown, ...args: unknown[]) {
+    return selecting.call(this, value, true, String(attr), args);
+  },
+  rejectattr(this: FilterThis, value: unknown, attr: unknown, ...args: unknown[]) {
+    return selecting.call(this, value, false, String(attr), args);
+  },
+  dict2items(value: unknown, ...args: unknown[]) {
+    const [pos, kw] = splitKwargs(args);
+    const keyName = String(arg(pos, kw, 0, 'key_name', 'key'));
+    const valueName = String(arg(pos, kw, 1, 'value_name', 'value'));
+    const d = asDict(value, 'dict2items');
+    return Object.keys(d).map((k) => ({ [keyName]: k, [valueName]: d[k] }));
+  },
+  items2dict(value: unknown, ...args: unknown[]) {
+    const [pos, kw] = splitKwargs(args);
+    const keyName = String(arg(pos, kw, 0, 'key_name', 'key'));
+    const valueName = String(arg(pos, kw, 1, 'value_name', 'value'));
+    const out: Kwargs = {};
+    for (const item of asList(value, 'items2dict')) {
+      const d = asDict(item, 'items2dict');
+      out[String(d[keyName])] = d[valueName];
+    }
+    return out;
+  },
+  combine(value: unknown, ...args: unknown[]) {
+    const [pos, kw] = splitKwargs(args);
+    const recursive = kw.recursive === true;
+    const listMerge = String(kw.list_merge ?? 'replace');
+    const dicts = [value, ...pos].flatMap((d) => (Array.isArray(d) ? d : [d]));
+    return dicts.reduce<Kwargs>((acc, d) => combine(acc, asDict(d, 'combine'), recursive, listMerge), {});
+  },
+  regex_replace(value: unknown, pattern: unknown, replacement: unknown = '', ...args: unknown[]) {
+    const [pos, kw] = splitKwargs(args);
+    const flags = `${arg(pos, kw, 0, 'ignorecase', false) ? 'i' : ''}${arg(pos, kw, 1, 'multiline', false) ? 'm' : ''}`;
+    const count = Number(arg(pos, kw, 2, 'count', 0));
+    const text = pyStr(value);
+    let out = '';
+    let last = 0;
+    let n = 0;
+    for (const m of text.matchAll(pyRegExp(String(pattern), `${flags}g`))) {
+      if (count > 0 && n >= count) break;
+      n++;
+      out += text.slice(last, m.index) + expandTemplate(String(replacement), m);
+      last = m.index + m[0].length;
+    }
+    return out + text.slice(last);
+  },
+  regex_search(value: unknown, pattern: unknown, ...args: unknown[]) {
+    const [pos, kw] = splitKwargs(args);
+    const flags = `${kw.ignorecase ? 'i' : ''}${kw.multiline ? 'm' : ''}`;
+    const m = pyRegExp(String(pattern), flags).exec(pyStr(value));
+    if (!m) return null;
+    if (pos.length === 0) return m[0];
+    // Ansible: '\\1' or '\\g<name>' arguments select groups and return them as a list.
+    return pos.map((g) => {
+      const ref = /^\\(?:(\d+)|g<(\w+)>)$/.exec(String(g));
+      if (!ref) throw new TemplateError(`regex_search: unknown group reference ${pyRepr(g)}`);
+      return ref[1] !== undefined ? m[Number(ref[1])] : m.groups?.[ref[2]!];
+    });
+  },
+  regex_findall(value: unknown, pattern: unknown, ...args: unknown[]) {
+    const [pos, kw] = splitKwargs(args);
+    const flags = `${arg(pos, kw, 0, 'ignorecase', false) ? 'i' : ''}${arg(pos, kw, 1, 'multiline', false) ? 'm' : ''}`;
+    return [...pyStr(value).matchAll(pyRegExp(String(pattern), `${flags}g`))].map((m) =>
+      m.length === 1 ? m[0] : m.length === 2 ? (m[1] ?? '') : m.slice(1).map((g) => g ?? ''),
+    );
+  },
+  splitlines: (value: unknown) => pySplitlines(pyStr(value)),
+  split: (value: unknown, sep: unknown, maxsplit: unknown) =>
+    pySplit(
+      pyStr(value),
+      sep === undefined || sep === null ? undefined : String(sep),
+      maxsplit === undefined ? -1 : Number(maxsplit),
+    ),
+};
+filters.d = filters.default!;
+filters.count = filters.length!;

@@ -1,0 +1,128 @@
+// Python semantics that Ansible users rely on in Jinja expressions: truthiness, how values print, and the
+// common str/list/dict methods (`out.stdout.startswith('x')`, `d.get('k', 1)`, `line.split()`).
+
+/** Python truthiness: None, False, 0, '', [] and {} are false. */
+export function pyTruthy(v: unknown): boolean {
+  if (v === null || v === undefined) return false;
+  if (typeof v === 'string') return v.length > 0;
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === 'object') return Buffer.isBuffer(v) ? v.length > 0 : Object.keys(v).length > 0;
+  return Boolean(v);
+}
+
+/** str(value) as Python prints it: True/False/None, lists and dicts in repr form. */
+export function pyStr(v: unknown): string {
+  if (typeof v === 'string') return v;
+  return pyRepr(v);
+}
+
+export function pyRepr(v: unknown): string {
+  if (v === null || v === undefined) return 'None';
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  if (typeof v === 'string')
+    return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
+  if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
+  if (typeof v === 'object' && !Buffer.isBuffer(v))
+    return `{${Object.keys(v)
+      .map((k) => `${pyRepr(k)}: ${pyRepr((v as Record<string, unknown>)[k])}`)
+      .join(', ')}}`;
+  return String(v);
+}
+
+/** Python's str.split: no separator splits on runs of whitespace and drops empty ends. */
+export function pySplit(s: string, sep?: string | null, maxsplit = -1): string[] {
+  if (sep === undefined || sep === null) {
+    const parts = s
+      .trim()
+      .split(/\s+/)
+      .filter((p) => p !== '');
+    if (maxsplit < 0 || parts.length <= maxsplit + 1) return parts;
+    const head = parts.slice(0, maxsplit);
+    let rest = s.trimStart();
+    for (const h of head) rest = rest.slice(rest.indexOf(h) + h.length).trimStart();
+    return [...head, rest];
+  }
+  const parts = s.split(sep);
+  if (maxsplit < 0 || parts.length <= maxsplit + 1) return parts;
+  return [...parts.slice(0, maxsplit), parts.slice(maxsplit).join(sep)];
+}
+
+/** Python's str.splitlines (no line ends kept). */
+export function pySplitlines(s: string): string[] {
+  const lines = s.split(/\r\n|\r|\n/);
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+function strip(s: string, chars: string | undefined, side: 'both' | 'start' | 'end'): string {
+  const set = chars === undefined || chars === null ? ' \t\n\r\v\f' : chars;
+  let start = 0;
+  let end = s.length;
+  if (side !== 'end') while (start < end && set.includes(s[start]!)) start++;
+  if (side !== 'start') while (end > start && set.includes(s[end - 1]!)) end--;
+  return s.slice(start, end);
+}
+
+type Method = (self: never, ...args: never[]) => unknown;
+
+const STRING_METHODS: Record<string, Method> = {
+  startswith: (s: string, p: string | string[]) => (Array.isArray(p) ? p : [p]).some((x) => s.startsWith(x)),
+  endswith: (s: string, p: string | string[]) => (Array.isArray(p) ? p : [p]).some((x) => s.endsWith(x)),
+  strip: (s: string, chars?: string) => strip(s, chars, 'both'),
+  lstrip: (s: string, chars?: string) => strip(s, chars, 'start'),
+  rstrip: (s: string, chars?: string) => strip(s, chars, 'end'),
+  lower: (s: string) => s.toLowerCase(),
+  upper: (s: string) => s.toUpperCase(),
+  split: (s: string, sep?: string, maxsplit?: number) => pySplit(s, sep, maxsplit),
+  splitlines: (s: string) => pySplitlines(s),
+  replace: (s: string, a: string, b: string) => s.split(a).join(b),
+  find: (s: string, sub: string) => s.indexOf(sub),
+  count: (s: string, sub: string) => s.split(sub).length - 1,
+  isdigit: (s: string) => /^\d+$/.test(s),
+  join: (s: string, items: unknown[]) => items.map(pyStr).join(s),
+  format: (s: string, ...args: unknown[]) => {
+    let i = 0;
+    return s.replace(/\{(\d*)\}/g, (_, n: string) => pyStr(args[n === '' ? i++ : Number(n)]));
+  },
+};
+
+const LIST_METHODS: Record<string, Method> = {
+  index: (l: unknown[], x: unknown) => {
+    const i = l.indexOf(x);
+    if (i < 0) throw new Error(`${pyRepr(x)} is not in list`);
+    return i;
+  },
+  count: (l: unknown[], x: unknown) => l.filter((y) => y === x).length,
+};
+
+const DICT_METHODS: Record<string, Method> = {
+  keys: (d: Record<string, unknown>) => Object.keys(d),
+  values: (d: Record<string, unknown>) => Object.keys(d).map((k) => d[k]),
+  items: (d: Record<string, unknown>) => Object.keys(d).map((k) => [k, d[k]]),
+  get: (d: Record<string, unknown>, k: string, dflt: unknown = null) => (Object.hasOwn(d, k) ? d[k] : dflt),
+};
+
+/**
+ * Resolves `obj.name` the Python way when `obj` has no own property of that name: a bound str/list/dict method,
+ * or a negative index. Returns `NOT_FOUND` to fall back to nunjucks' own lookup.
+ */
+export const NOT_FOUND = Symbol('not found');
+
+export function pyMember(obj: unknown, name: unknown): unknown {
+  if (typeof obj === 'string') {
+    if (typeof name === 'number') return name < 0 ? obj[obj.length + name] : obj[name];
+    const m = typeof name === 'string' ? STRING_METHODS[name] : undefined;
+    return m ? (...args: never[]) => m(obj as never, ...args) : NOT_FOUND;
+  }
+  if (Array.isArray(obj)) {
+    if (typeof name === 'number' && name < 0) return obj[obj.length + name];
+    const m = typeof name === 'string' ? LIST_METHODS[name] : undefined;
+    return m ? (...args: never[]) => m(obj as never, ...args) : NOT_FOUND;
+  }
+  if (obj && typeof obj === 'object' && typeof name === 'string' && !Object.hasOwn(obj, name)) {
+    const m = DICT_METHODS[name];
+    return m ? (...args: never[]) => m(obj as never, ...args) : NOT_FOUND;
+  }
+  return NOT_FOUND;
+}
