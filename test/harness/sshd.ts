@@ -241,3 +241,23 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await exited;
   clearTimeout(timer);
 }
+
+/**
+ * A non-root login user with a password and sudo rights (for password login and become tests); needs
+ * root. The password is new on every call and set through chpasswd's stdin.
+ */
+export function ensureSudoUser(name = 'ewsplay-lab'): { user: string; password: string } {
+  try {
+    execFileSync('id', ['-u', name], { stdio: 'ignore' });
+  } catch {
+    execFileSync('useradd', ['--create-home', '--shell', '/bin/sh', name]);
+  }
+  const password = `pw-${Math.random().toString(36).slice(2)}-${Date.now()}`;
+  execFileSync('chpasswd', { input: `${name}:${password}\n` });
+  execFileSync('sh', [
+    '-c',
+    `umask 0337; printf '%s\\n' "$0 ALL=(ALL:ALL) ALL" "Defaults:$0 lecture=never" > /etc/sudoers.d/ewsplay-lab`,
+    name,
+  ]);
+  return { user: name, password };
+}

@@ -1,0 +1,229 @@
+// The SSH connection against real sshd processes: commands, secrets kept out of `ps`, pty, timeouts,
+// SFTP transfers, TCP from the target's side and sudo.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConnectionSpec } from '../../src/connection/connection.js';
+import { openConnection } from '../../src/connection/factory.js';
+import { BecomeError, connectSsh, type SshConnection } from '../../src/connection/ssh.js';
+import { ensureSudoUser, type SshdLab, startSshdLab } from '../harness/sshd.js';
+
+let lab: SshdLab;
+let conn: SshConnection;
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+function spec(extra: Partial<ConnectionSpec> = {}): ConnectionSpec {
+  const h = lab.hosts[0]!;
+  return {
+    host: h.name,
+    connection: 'ssh',
+    address: '127.0.0.1',
+    port: h.port,
+    user: lab.user,
+    privateKeyFile: lab.clientKeyFile,
+    knownHostsFile: lab.knownHostsFile,
+    connectTimeoutMs: 5000,
+    ...extra,
+  };
+}
+
+beforeAll(async () => {
+  // Keep the developer's own ~/.ssh out of the picture.
+  process.env.HOME = await mkdtemp(join(tmpdir(), 'ewsplay-home-'));
+  lab = await startSshdLab(1);
+  conn = await connectSsh(spec());
+});
+
+afterAll(async () => {
+  await conn?.close();
+  await lab?.stop();
+});
+
+describe('exec', () => {
+  it('returns rc, stdout and stderr, feeds stdin, applies cwd and env', async () => {
+    expect(await conn.exec('echo out; echo err >&2; exit 3')).toEqual({
+      rc: 3,
+      stdout: 'out\n',
+      stderr: 'err\n',
+    });
+    const r = await conn.exec('cat; printf "[%s]" "$GREETING"; pwd', {
+      stdin: 'line one\nno newline at end',
+      env: { GREETING: 'it\'s a "test" $HOME' },
+      cwd: lab.hosts[0]!.workDir,
+    });
+    expect(r).toEqual({
+      rc: 0,
+      stdout: `line one\nno newline at end[it's a "test" $HOME]${lab.hosts[0]!.workDir}\n`,
+      stderr: '',
+    });
+    // Binary stdin survives byte for byte.
+    const bytes = Buffer.from([0, 1, 2, 255, 10, 13, 0]);
+    expect((await conn.exec('od -An -tu1 | tr -s " " | sed "s/^ //"', { stdin: bytes })).stdout.trim()).toBe(
+      '0 1 2 255 10 13 0',
+    );
+  });
+
+  it('a cwd that does not exist fails the command, not the connection', async () => {
+    const r = await conn.exec('echo never', { cwd: '/nonexistent/dir' });
+    expect(r.rc).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect((await conn.exec('echo still-here')).stdout).toBe('still-here\n');
+  });
+
+  it.each([
+    ['a remote shell', {}],
+    ['a channel of its own', { maxShells: 0 }],
+  ])('keeps env values and stdin out of every process argv on the target (%s)', async (_label, opts) => {
+    const c = opts.maxShells === 0 ? await connectSsh(spec(), opts) : conn;
+    const envSecret = `env-secret-${Date.now()}`;
+    const stdinSecret = `stdin-secret-${Date.now()}`;
+    try {
+      const r = await c.exec('ps -eo args; printf "%s" "$EWS_TOKEN" | sha256sum; sha256sum', {
+        env: { EWS_TOKEN: envSecret },
+        stdin: stdinSecret,
+      });
+      expect(r.rc).toBe(0);
+      expect(r.stdout).toContain('ps -eo args'); // ps did list the running processes
+      expect(r.stdout).not.toContain(envSecret);
+      expect(r.stdout).not.toContain(stdinSecret);
+      expect(r.stdout).toContain(sha256(envSecret)); // yet the command saw both
+      expect(r.stdout).toContain(sha256(stdinSecret));
+    } finally {
+      if (c !== conn) await c.close();
+    }
+  });
+
+  it('allocates a pty on request, without echoing what is sent on stdin', async () => {
+    expect((await conn.exec('tty')).rc).not.toBe(0);
+    const r = await conn.exec('tty; printf "%s\\n" "$PTY_SECRET" | sha256sum', {
+      pty: true,
+      env: { PTY_SECRET: 'p-t-y' },
+    });
+    expect(r.rc).toBe(0);
+    expect(r.stdout).toMatch(/^\/dev\/pts\/\d+\r\n/);
+    expect(r.stdout).toContain(sha256('p-t-y\n'));
+    expect(r.stdout).not.toContain('p-t-y');
+  });
+
+  it('a timeout kills the whole remote command tree and reports rc 124', async () => {
+    const marker = `sleep 41.${process.pid}`;
+    const started = Date.now();
+    const r = await conn.exec(`${marker} | cat; echo not-reached`, { timeoutMs: 400 });
+    expect(r.timedOut).toBe(true);
+    expect(r.rc).toBe(124);
+    expect(r.stdout).not.toContain('not-reached');
+    expect(Date.now() - started).toBeLessThan(3000);
+    // The target is this machine: nothing of the command survives.
+    const ps = execFileSync('ps', ['-eo', 'args']).toString();
+    expect(ps).not.toContain(marker);
+    expect((await conn.exec('echo usable')).stdout).toBe('usable\n');
+  });
+
+  it('an abort signal stops a running command', async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    const started = Date.now();
+    const r = await conn.exec('sleep 42; echo not-reached', { signal: ac.signal });
+    expect(r.stdout).toBe('');
+    expect(r.rc).not.toBe(0);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('runs many commands at once over the one connection, beyond the channel limit', async () => {
+    const c = await connectSsh(spec(), { maxChannels: 3 });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          c.exec(`sleep 0.1; echo ${i}`, i % 4 === 0 ? { pty: true } : {}),
+        ),
+      );
+      expect(results.map((r) => r.stdout.trim())).toEqual(Array.from({ length: 12 }, (_, i) => String(i)));
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('files over SFTP', () => {
+  it('put writes atomically with the requested mode and owner; get reads it back', async () => {
+    const dir = join(lab.hosts[0]!.workDir, 'put', 'deep');
+    const dest = join(dir, 'file.conf');
+    await conn.put(dest, 'first\n');
+    const inodeBefore = (await conn.exec(`stat -c %i ${dest}`)).stdout;
+    await conn.put(dest, Buffer.from('second\n'), { mode: '0640', owner: 'nobody', group: 'nogroup' });
+    expect((await conn.get(dest)).toString()).toBe('second\n');
+    expect((await conn.exec(`stat -c '%a %U %G' ${dest}`)).stdout).toBe('640 nobody nogroup\n');
+    // A new inode renamed into place, not the old file rewritten; no temp file left behind.
+    expect((await conn.exec(`stat -c %i ${dest}`)).stdout).not.toBe(inodeBefore);
+    expect((await conn.exec(`ls -A ${dir}`)).stdout).toBe('file.conf\n');
+  });
+
+  it('get of a missing file rejects with the path', async () => {
+    await expect(conn.get('/nonexistent/file')).rejects.toThrow(/\/nonexistent\/file/);
+  });
+});
+
+describe('forwardOut', () => {
+  it('opens TCP from the target to a local server', async () => {
+    const server = net.createServer((s) => s.on('data', (d) => s.end(`pong:${d}`)));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as net.AddressInfo;
+    try {
+      const stream = await conn.forwardOut('127.0.0.1', port);
+      stream.write('ping');
+      const reply = await new Promise<string>((resolve) => {
+        let text = '';
+        stream.on('data', (d: Buffer) => (text += d));
+        stream.on('end', () => resolve(text));
+      });
+      expect(reply).toBe('pong:ping');
+      server.close();
+      await expect(conn.forwardOut('127.0.0.1', port, { timeoutMs: 3000 })).rejects.toThrow(/cannot connect/);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('become and password login', () => {
+  let sudoUser: { user: string; password: string };
+  beforeAll(() => {
+    sudoUser = ensureSudoUser();
+  });
+
+  it('logs in with a password and runs commands through sudo with the password on stdin', async () => {
+    const { privateKeyFile: _unused, ...withoutKey } = spec({
+      user: sudoUser.user,
+      password: sudoUser.password,
+    });
+    const c = await openConnection(withoutKey);
+    try {
+      expect((await c.exec('id -un')).stdout).toBe(`${sudoUser.user}\n`);
+      const r = await c.exec('id -un; cat', {
+        become: { password: sudoUser.password },
+        stdin: 'through-sudo',
+      });
+      expect(r).toEqual({ rc: 0, stdout: 'root\nthrough-sudo', stderr: '' });
+      const dest = join(lab.hosts[0]!.workDir, 'root-owned');
+      await c.put(dest, 'as root\n', { become: { password: sudoUser.password }, mode: '0600' });
+      expect(execFileSync('stat', ['-c', '%a %U', dest]).toString()).toBe('600 root\n');
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('a wrong sudo password is a clear per-host error', async () => {
+    const c = await connectSsh(spec({ user: sudoUser.user }));
+    try {
+      const wrong = c.exec('id -un', { become: { password: 'not-the-password' } });
+      await expect(wrong).rejects.toThrow(BecomeError);
+      await expect(wrong).rejects.toThrow(`sudo: incorrect password for user ${sudoUser.user} on host host1`);
+    } finally {
+      await c.close();
+    }
+  });
+});
