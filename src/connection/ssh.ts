@@ -108,7 +108,8 @@ export async function connectSsh(spec: ConnectionSpec, opts: SshConnectOptions =
       opts.signal?.removeEventListener('abort', onAbort);
       resolve();
     });
-    client.once('error', (e: Error & { level?: string; code?: string }) => {
+    // `on`, not `once`: a failing connection can report several errors, and an unheard one would crash.
+    client.on('error', (e: Error & { level?: string; code?: string }) => {
       opts.signal?.removeEventListener('abort', onAbort);
       client.end();
       reject(connectError(spec, where, e, hostKeyRefusal, auth.tried));
@@ -615,9 +616,7 @@ export class SshConnection implements Connection {
   /** Kills a job's whole process group on the target, through another shell or channel. */
   private killGroup(pgid: number): void {
     if (this.dead || pgid <= 1) return;
-    this.exec(`kill -9 -${pgid} 2>/dev/null; true`, { timeoutMs: KILL_GRACE_MS }).catch(
-      () => undefined,
-    );
+    this.exec(`kill -9 -${pgid} 2>/dev/null; true`, { timeoutMs: KILL_GRACE_MS }).catch(() => undefined);
   }
 
   /** An idle remote shell, a new one (within limits), or undefined when the target cannot host one. */
