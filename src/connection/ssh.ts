@@ -573,7 +573,8 @@ export class SshConnection implements Connection {
   }
 
   private async runJob(job: Job, opts: ExecOptions): Promise<JobOutcome & { timedOut: boolean }> {
-    const useShell = !opts.pty && this.maxShells > 0 && job.script.length < MAX_SHELL_JOB_BYTES;
+    const useShell =
+      !opts.pty && this.maxShells > 0 && Buffer.byteLength(shq(job.script)) < MAX_SHELL_JOB_BYTES;
     const shell = useShell ? await this.acquireShell() : undefined;
     let running: RunningJob;
     if (shell) running = shell.run(job);

@@ -67,6 +67,14 @@ describe('exec', () => {
     );
   });
 
+  it('carries a megabyte of stdin through a remote shell, and a script too big for one on its own channel', async () => {
+    const big = Buffer.alloc(1024 * 1024, 'abcdefghij\n');
+    expect((await conn.exec('wc -c', { stdin: big })).stdout.trim()).toBe(String(big.length));
+    const longScript = `# ${'x'.repeat(200_000)}\necho "$$" "$PPID" big-script-ran`;
+    const r = await conn.exec(longScript);
+    expect(r.stdout).toMatch(/big-script-ran/);
+  });
+
   it('a cwd that does not exist fails the command, not the connection', async () => {
     const r = await conn.exec('echo never', { cwd: '/nonexistent/dir' });
     expect(r.rc).not.toBe(0);
