@@ -19,18 +19,18 @@ export function becomeWrap(
   // Environment values (secrets among them) cross sudo with --preserve-env, so only their names
   // appear on the command line.
   const preserve = Object.keys(opts.env ?? {});
-  const inner = `/bin/sh -c ${shq(command)}`;
+  const sudoArgs = `-u ${shq(user)} ${preserve.length ? `--preserve-env=${preserve.join(',')} ` : ''}/bin/sh -c ${shq(command)}`;
   if (opts.become.password !== undefined) {
+    // sudo does not ask when it needs no password (root, NOPASSWD, cached credentials): then the password
+    // line must be consumed here, or the command would read it as its own input. `read` stops at the
+    // newline, so the command still gets the rest of stdin untouched.
     const stdin = Buffer.concat([Buffer.from(`${opts.become.password}\n`), Buffer.from(opts.stdin ?? '')]);
     return {
-      script: `sudo -S -p ${shq(SUDO_PROMPT)} -u ${shq(user)} ${preserve.length ? `--preserve-env=${preserve.join(',')} ` : ''}${inner}`,
+      script: `if sudo -n -u ${shq(user)} true 2>/dev/null; then IFS= read -r _; exec sudo -n ${sudoArgs}; else exec sudo -S -p ${shq(SUDO_PROMPT)} ${sudoArgs}; fi`,
       stdin,
     };
   }
-  return {
-    script: `sudo -n -u ${shq(user)} ${preserve.length ? `--preserve-env=${preserve.join(',')} ` : ''}${inner}`,
-    stdin: opts.stdin,
-  };
+  return { script: `sudo -n ${sudoArgs}`, stdin: opts.stdin };
 }
 
 /** A shell script that reads stdin into a temp file beside `dest`, applies mode/owner, then renames. */
