@@ -1,0 +1,96 @@
+// What `ansible-inventory --list | --host H | --graph` print for the same inventory (ansible/cli/inventory.py),
+// so users can compare the two tools: keys sorted (json.dumps sort_keys), lists in inventory order, empty
+// `hosts`/`children` left out, empty groups left out but still named in their parent's `children`.
+import { UsageError } from '../load/problems.js';
+import { compareNames, type Inventory } from './inventory.js';
+
+/** Names Ansible strips from the variables it prints (InventoryCLI._remove_internal). */
+const INTERNAL_VARS = new Set([
+  'ansible_diff_mode',
+  'ansible_config_file',
+  'ansible_facts',
+  'ansible_forks',
+  'ansible_inventory_sources',
+  'ansible_limit',
+  'ansible_playbook_python',
+  'ansible_run_tags',
+  'ansible_skip_tags',
+  'ansible_verbosity',
+  'ansible_version',
+  'inventory_dir',
+  'inventory_file',
+  'inventory_hostname',
+  'inventory_hostname_short',
+  'groups',
+  'group_names',
+  'omit',
+  'playbook_dir',
+]);
+
+type Json = Record<string, unknown>;
+
+export function inventoryList(inv: Inventory): Json {
+  const out: Json = {};
+  const seen = new Set<string>();
+  const format = (name: string) => {
+    const group = inv.group(name)!;
+    const entry: Json = {};
+    if (name !== 'all' && group.hosts.length > 0) entry.hosts = group.hosts;
+    if (group.children.length > 0) entry.children = group.children;
+    if (Object.keys(entry).length > 0) out[name] = entry;
+    for (const child of group.children) {
+      if (!seen.has(child)) {
+        seen.add(child);
+        format(child);
+      }
+    }
+  };
+  format('all');
+  const hostvars: Json = {};
+  for (const host of inv.hosts()) {
+    const vars = printableVars(inv, host);
+    if (Object.keys(vars).length > 0) hostvars[host] = vars;
+  }
+  out._meta = { hostvars };
+  return sortKeys(out) as Json;
+}
+
+export function inventoryHost(inv: Inventory, host: string): Json {
+  return sortKeys(printableVars(inv, host)) as Json;
+}
+
+/** `--graph [GROUP]`: the group tree with hosts under each group; `all` lists no hosts of its own. */
+export function inventoryGraph(inv: Inventory, group = 'all'): string {
+  if (!inv.hasGroup(group))
+    throw new UsageError(
+      `'${group}' is not a group of the inventory`,
+      'with --graph, name a group (default: all)',
+    );
+  const lines: string[] = [];
+  const line = (text: string, depth: number) => lines.push(depth ? `${'  |'.repeat(depth)}--${text}` : text);
+  const walk = (name: string, depth: number) => {
+    const entry = inv.group(name)!;
+    line(`@${name}:`, depth);
+    for (const child of entry.children) walk(child, depth + 1);
+    if (name !== 'all') for (const host of entry.hosts) line(host, depth + 1);
+  };
+  walk(group, 0);
+  return lines.join('\n');
+}
+
+function printableVars(inv: Inventory, host: string): Json {
+  const vars: Json = {};
+  for (const [k, v] of Object.entries(inv.hostVars(host))) if (!INTERNAL_VARS.has(k)) vars[k] = v;
+  return vars;
+}
+
+/** A copy with every mapping's keys in Python's sorted order, as json.dumps(sort_keys=True) writes them. */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    const out: Json = {};
+    for (const key of Object.keys(value).sort(compareNames)) out[key] = sortKeys((value as Json)[key]);
+    return out;
+  }
+  return value;
+}

@@ -1,0 +1,154 @@
+// From a host's Ansible connection variables to the settings our transports take. Ansible's names (and its
+// older aliases) are read, so an existing inventory connects the same way; `ewsplay_local_root` is ours.
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
+import type { ConnectionSpec } from '../connection/connection.js';
+import { type SourcePos, UsageError, UserError } from '../load/problems.js';
+
+/** Variables whose values are secrets, whatever their name's suffix. */
+export const SECRET_VAR_NAMES: readonly string[] = [
+  'ansible_password',
+  'ansible_ssh_pass',
+  'ansible_become_password',
+  'ansible_become_pass',
+  'ansible_ssh_private_key_passphrase',
+];
+const SECRET_SUFFIXES = ['_password', '_secret', '_token', '_passphrase'];
+
+/** True for a variable whose value must be registered with Secrets and masked everywhere. */
+export function isSecretVarName(name: string): boolean {
+  return SECRET_VAR_NAMES.includes(name) || SECRET_SUFFIXES.some((s) => name.endsWith(s));
+}
+
+const CONNECTIONS: Record<string, 'local' | 'ssh'> = {
+  ssh: 'ssh',
+  'ansible.builtin.ssh': 'ssh',
+  smart: 'ssh',
+  paramiko: 'ssh',
+  paramiko_ssh: 'ssh',
+  'ansible.builtin.paramiko_ssh': 'ssh',
+  local: 'local',
+  'ansible.builtin.local': 'local',
+};
+
+// Of the raw OpenSSH options Ansible passes through, these two have a meaning here; the rest are reported.
+const SSH_ARG_VARS = ['ansible_ssh_common_args', 'ansible_ssh_extra_args'];
+
+export interface ConnectionDefaults {
+  connectTimeoutMs: number;
+  knownHostsFile?: string;
+  acceptNewHostKeys?: boolean;
+}
+
+/** Where a variable's value was written, when known (Inventory.varSource). */
+export type VarPosition = (name: string) => SourcePos | undefined;
+
+export function connectionSpec(
+  host: string,
+  vars: Record<string, unknown>,
+  defaults: ConnectionDefaults,
+  positionOf: VarPosition = () => undefined,
+): ConnectionSpec {
+  const bad = (name: string, message: string, hint?: string): never => {
+    const pos = positionOf(name);
+    if (pos) throw UserError.at(pos, message, hint);
+    throw new UsageError(`host '${host}': ${message}`, hint);
+  };
+  const text = (...names: string[]): string | undefined => {
+    for (const name of names) {
+      const v = vars[name];
+      if (v === undefined || v === null) continue;
+      if (typeof v === 'string' || typeof v === 'number') return String(v);
+      bad(name, `${name} must be a string, not ${Array.isArray(v) ? 'a list' : typeof v}`);
+    }
+    return undefined;
+  };
+  const integer = (name: string, min: number, max: number): number | undefined => {
+    const raw = text(name);
+    if (raw === undefined) return undefined;
+    const n = Number(raw.trim());
+    if (!/^\s*[0-9]+\s*$/.test(raw) || n < min || n > max)
+      bad(name, `${name} must be a number from ${min} to ${max}, not '${raw}'`);
+    return n;
+  };
+
+  const connectionName = text('ansible_connection') ?? 'ssh';
+  const connection = CONNECTIONS[connectionName];
+  if (!connection)
+    bad('ansible_connection', `unknown connection '${connectionName}'`, 'ewsplay connects with ssh or local');
+  const port = integer('ansible_port', 1, 65535) ?? integer('ansible_ssh_port', 1, 65535) ?? 22;
+  const timeoutSec = integer('ansible_ssh_timeout', 1, 3600) ?? integer('ansible_timeout', 1, 3600);
+  const sshArgs = parseSshArgs(SSH_ARG_VARS.map((n) => text(n) ?? '').join(' '));
+  const root = text('ewsplay_local_root');
+  if (root !== undefined && connection !== 'local')
+    bad('ewsplay_local_root', 'ewsplay_local_root applies only to ansible_connection: local');
+
+  const spec: ConnectionSpec = {
+    host,
+    connection: connection!,
+    address: text('ansible_host', 'ansible_ssh_host') ?? host,
+    port,
+    connectTimeoutMs: timeoutSec !== undefined ? timeoutSec * 1000 : defaults.connectTimeoutMs,
+  };
+  const optional: Partial<ConnectionSpec> = {
+    user: text('ansible_user', 'ansible_ssh_user'),
+    privateKeyFile: expandHome(text('ansible_ssh_private_key_file', 'ansible_private_key_file')),
+    privateKeyPassphrase: text('ansible_ssh_private_key_passphrase'),
+    password: text('ansible_password', 'ansible_ssh_pass'),
+    becomePassword: text('ansible_become_password', 'ansible_become_pass'),
+    knownHostsFile: expandHome(
+      text('ansible_ssh_known_hosts_file') ?? sshArgs.knownHostsFile ?? defaults.knownHostsFile,
+    ),
+    acceptNewHostKeys: sshArgs.acceptNewHostKeys ?? defaults.acceptNewHostKeys,
+    root: root === undefined ? undefined : resolve(expandHome(root)!),
+  };
+  for (const [key, value] of Object.entries(optional)) {
+    if (value !== undefined) (spec as unknown as Record<string, unknown>)[key] = value;
+  }
+  return spec;
+}
+
+/**
+ * Settings in the host's vars that ewsplay does not apply, each as a sentence for a warning.
+ * Raw OpenSSH options are not passed on because ewsplay speaks SSH itself.
+ */
+export function ignoredConnectionSettings(vars: Record<string, unknown>): string[] {
+  const notes: string[] = [];
+  for (const name of SSH_ARG_VARS) {
+    const value = vars[name];
+    if (typeof value !== 'string' || value.trim() === '') continue;
+    const ignored = parseSshArgs(value).ignored;
+    if (ignored.length > 0)
+      notes.push(
+        `${name}: ${ignored.join(' ')} ignored (only -o UserKnownHostsFile and -o StrictHostKeyChecking=accept-new are honoured)`,
+      );
+  }
+  return notes;
+}
+
+interface SshArgs {
+  knownHostsFile?: string;
+  acceptNewHostKeys?: boolean;
+  ignored: string[];
+}
+
+function parseSshArgs(args: string): SshArgs {
+  const words = args.match(/"[^"]*"|'[^']*'|\S+/g)?.map((w) => w.replace(/^(["'])(.*)\1$/, '$2')) ?? [];
+  const out: SshArgs = { ignored: [] };
+  for (let i = 0; i < words.length; i++) {
+    let option: string | undefined;
+    if (words[i] === '-o' && i + 1 < words.length) option = words[++i];
+    else if (words[i]!.startsWith('-o')) option = words[i]!.slice(2);
+    const m = option && /^(\w+)\s*[= ]\s*(.*)$/.exec(option);
+    if (m && m[1]!.toLowerCase() === 'userknownhostsfile') out.knownHostsFile = m[2]!.split(/\s+/)[0];
+    else if (m && m[1]!.toLowerCase() === 'stricthostkeychecking' && m[2]!.toLowerCase() === 'accept-new')
+      out.acceptNewHostKeys = true;
+    else out.ignored.push(option ? `-o ${option}` : words[i]!);
+  }
+  return out;
+}
+
+function expandHome(path: string | undefined): string | undefined {
+  if (path === '~') return homedir();
+  return path?.startsWith('~/') ? `${homedir()}${path.slice(1)}` : path;
+}

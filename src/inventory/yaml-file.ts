@@ -1,0 +1,60 @@
+// Inventory and group_vars/host_vars files are read the way Ansible reads them (PyYAML, YAML 1.1: yes/no/on/off
+// are booleans, 0644 is octal), so the same file yields the same values in both tools; positions come along.
+import { type Document, isAlias, LineCounter, type Node, parseDocument, type Tags } from 'yaml';
+import type { Problem, SourcePos } from '../load/problems.js';
+
+export interface YamlFile {
+  file: string;
+  text: string;
+  doc: Document.Parsed;
+  /** file:line:col of a node (its start) or of an offset. */
+  pos(at: Node | number | null | undefined): SourcePos;
+  /** The plain JS value of a node (aliases and merge keys resolved). */
+  value(node: unknown): unknown;
+  /** Follows an alias to the node it names. */
+  deref(node: unknown): unknown;
+}
+
+const BOOL = 'tag:yaml.org,2002:bool';
+const TIMESTAMP = 'tag:yaml.org,2002:timestamp';
+
+// PyYAML differs from the yaml package's 1.1 schema in two ways that matter here: `y`/`n` stay strings, and
+// dates stay what they look like (Ansible prints a date as written; a JS Date would print as a timestamp).
+function ansibleTags(tags: Tags): Tags {
+  return tags
+    .filter((t) => typeof t === 'string' || t.tag !== TIMESTAMP)
+    .map((t) =>
+      typeof t !== 'string' && t.tag === BOOL && t.test
+        ? { ...t, test: new RegExp(t.test.source.replace(/^\^\(\?:[YN]\|[yn]\|/, '^(?:')) }
+        : t,
+    );
+}
+
+export function parseYamlFile(file: string, text: string, problems: Problem[]): YamlFile {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    version: '1.1',
+    prettyErrors: false,
+    uniqueKeys: true,
+    customTags: ansibleTags,
+  });
+  const pos = (at: Node | number | null | undefined): SourcePos => {
+    const offset = typeof at === 'number' ? at : (at?.range?.[0] ?? 0);
+    const { line, col } = lines.linePos(offset);
+    return { file, line, col };
+  };
+  for (const error of doc.errors) {
+    const at = pos(error.pos[0]);
+    if (error.code === 'DUPLICATE_KEY') {
+      const key = text.slice(error.pos[0], error.pos[1]).trim() || 'key';
+      problems.push({ ...at, message: `duplicate key '${key}'`, hint: 'each key may appear only once' });
+    } else {
+      problems.push({ ...at, message: `YAML syntax error: ${error.message}` });
+    }
+  }
+  const deref = (node: unknown): unknown => (isAlias(node) ? node.resolve(doc) : node);
+  const value = (node: unknown): unknown =>
+    node && typeof node === 'object' && 'toJS' in node ? (node as Node).toJS(doc) : node;
+  return { file, text, doc, pos, value, deref };
+}
