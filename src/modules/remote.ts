@@ -54,9 +54,12 @@ export function probeScript(path: string, opts: ProbeOptions = {}): string {
     '[ -d "$d" ] && echo parent=1 || echo parent=0',
     '[ -L "$p" ] && echo link=1',
     // Following links, a dangling link names nothing; not following, it names the link itself.
-    follow
-      ? 'if [ ! -e "$p" ]; then echo exists=0; exit 0; fi'
-      : 'if [ ! -e "$p" ] && [ ! -L "$p" ]; then echo exists=0; exit 0; fi',
+    // A path we may not look at is not "absent": fail on permission denied instead.
+    `if [ ! -e "$p" ]${follow ? '' : ' && [ ! -L "$p" ]'}; then`,
+    `  e=$(LC_ALL=C stat ${L}"$p" 2>&1 >/dev/null)`,
+    '  case "$e" in *"ermission denied"*) echo "$e" >&2; exit 6 ;; esac',
+    '  echo exists=0; exit 0',
+    'fi',
     'echo exists=1',
     `if ${follow ? '' : '[ -L "$p" ]; then t=link; elif '}[ -f "$p" ]; then t=file; elif [ -d "$p" ]; then t=directory; else t=other; fi`,
     'echo type=$t',

@@ -1,8 +1,8 @@
 // A ModuleContext for module tests: the real local connection, the real templar, real secrets.
 // Everything a module should not need in a given test (confirm, runTasks) fails loudly unless overridden.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { LocalConnection } from '../../../src/connection/local.js';
 import type { ModuleContext } from '../../../src/modules/module.js';
 import { Secrets } from '../../../src/template/secrets.js';
@@ -50,4 +50,24 @@ export async function makeTempDir(
 ): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Every path under `dir` with its type, mode and content (or link target): compare before/after check mode. */
+export async function snapshotTree(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (d: string): Promise<void> => {
+    for (const name of (await readdir(d)).sort()) {
+      const p = join(d, name);
+      const st = await lstat(p);
+      const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
+      const rel = relative(dir, p);
+      if (st.isSymbolicLink()) out[rel] = `link ${mode} -> ${await readlink(p)}`;
+      else if (st.isDirectory()) {
+        out[rel] = `dir ${mode}`;
+        await walk(p);
+      } else out[rel] = `file ${mode} mtime=${st.mtimeMs} ${(await readFile(p)).toString('base64')}`;
+    }
+  };
+  await walk(dir);
+  return out;
 }
