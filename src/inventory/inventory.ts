@@ -284,7 +284,7 @@ export class Inventory {
 
   private node(host: string): HostNode | undefined {
     const node = this.graph.hosts.get(host);
-    if (!node && host !== this.implicitLocalhost) throw new Error(`unknown host '${host}'`);
+    if (!node && this.implicitHost(host) !== host) throw new Error(`unknown host '${host}'`);
     return node;
   }
 

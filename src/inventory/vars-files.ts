@@ -71,7 +71,7 @@ export async function loadVarsFiles(files: string[], problems: Problem[]): Promi
   const texts = await Promise.all(files.map((f) => readFile(f, 'utf8')));
   for (const [i, file] of files.entries()) {
     const y = parseYamlFile(file, texts[i]!, problems);
-    if (y.doc.errors.length > 0) continue;
+    if (y.broken) continue;
     const root = y.deref(y.doc.contents);
     if (root === null || (isScalar(root) && (root.value === null || root.value === ''))) continue;
     if (!isMap(root)) {

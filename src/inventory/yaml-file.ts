@@ -1,12 +1,23 @@
 // Inventory and group_vars/host_vars files are read the way Ansible reads them (PyYAML, YAML 1.1: yes/no/on/off
 // are booleans, 0644 is octal), so the same file yields the same values in both tools; positions come along.
-import { type Document, isAlias, LineCounter, type Node, parseDocument, type Tags } from 'yaml';
+import {
+  type Document,
+  isAlias,
+  isScalar,
+  LineCounter,
+  type Node,
+  parseDocument,
+  type Tags,
+  visit,
+} from 'yaml';
 import type { Problem, SourcePos } from '../load/problems.js';
 
 export interface YamlFile {
   file: string;
   text: string;
   doc: Document.Parsed;
+  /** The text is not YAML at all (a syntax error); duplicate keys leave it usable. */
+  broken: boolean;
   /** file:line:col of a node (its start) or of an offset. */
   pos(at: Node | number | null | undefined): SourcePos;
   /** The plain JS value of a node (aliases and merge keys resolved). */
@@ -36,7 +47,8 @@ export function parseYamlFile(file: string, text: string, problems: Problem[]): 
     lineCounter: lines,
     version: '1.1',
     prettyErrors: false,
-    uniqueKeys: true,
+    // Duplicates are found below, at the repeated key: the parser's own check points elsewhere for `key:`.
+    uniqueKeys: false,
     customTags: ansibleTags,
   });
   const pos = (at: Node | number | null | undefined): SourcePos => {
@@ -44,17 +56,25 @@ export function parseYamlFile(file: string, text: string, problems: Problem[]): 
     const { line, col } = lines.linePos(offset);
     return { file, line, col };
   };
-  for (const error of doc.errors) {
-    const at = pos(error.pos[0]);
-    if (error.code === 'DUPLICATE_KEY') {
-      const key = text.slice(error.pos[0], error.pos[1]).trim() || 'key';
-      problems.push({ ...at, message: `duplicate key '${key}'`, hint: 'each key may appear only once' });
-    } else {
-      problems.push({ ...at, message: `YAML syntax error: ${error.message}` });
-    }
-  }
+  for (const error of doc.errors)
+    problems.push({ ...pos(error.pos[0]), message: `YAML syntax error: ${error.message}` });
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        if (seen.has(pair.key.value))
+          problems.push({
+            ...pos(pair.key),
+            message: `duplicate key '${String(pair.key.value)}'`,
+            hint: 'each key may appear only once in a mapping',
+          });
+        seen.add(pair.key.value);
+      }
+    },
+  });
   const deref = (node: unknown): unknown => (isAlias(node) ? node.resolve(doc) : node);
   const value = (node: unknown): unknown =>
     node && typeof node === 'object' && 'toJS' in node ? (node as Node).toJS(doc) : node;
-  return { file, text, doc, pos, value, deref };
+  return { file, text, doc, broken: doc.errors.length > 0, pos, value, deref };
 }

@@ -25,34 +25,18 @@ export function parseYamlInventory(
   problems: Problem[],
 ): void {
   if (extname(file) === '.ini' || extname(file) === '.cfg') {
-    problems.push({
-      file,
-      line: 1,
-      col: 1,
-      message: 'INI inventories are not supported yet',
-      hint: INI_HINT,
-    });
+    problems.push(iniProblem(file));
     return;
   }
   const yamlProblems: Problem[] = [];
   const y = parseYamlFile(file, text, yamlProblems);
   const root = y.deref(y.doc.contents);
-  if (yamlProblems.length > 0 || (root && !isMap(root))) {
-    if (looksLikeIni(text)) {
-      problems.push({
-        file,
-        line: 1,
-        col: 1,
-        message: 'INI inventories are not supported yet',
-        hint: INI_HINT,
-      });
-      return;
-    }
-    if (yamlProblems.length > 0) {
-      problems.push(...yamlProblems);
-      return;
-    }
+  if ((y.broken || (root && !isMap(root))) && looksLikeIni(text)) {
+    problems.push(iniProblem(file));
+    return;
   }
+  problems.push(...yamlProblems);
+  if (y.broken) return;
   if (!root || (isScalar(root) && (root.value === null || root.value === ''))) return;
   if (!isMap(root)) {
     problems.push({
@@ -71,6 +55,10 @@ export function parseYamlInventory(
     return;
   }
   new YamlInventoryReader(y, graph, problems).read(root.items as Pair[]);
+}
+
+function iniProblem(file: string): Problem {
+  return { file, line: 1, col: 1, message: 'INI inventories are not supported yet', hint: INI_HINT };
 }
 
 class YamlInventoryReader {
