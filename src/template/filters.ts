@@ -4,25 +4,14 @@
 import { createRequire } from 'node:module';
 import { posix } from 'node:path';
 import { TemplateError } from './errors.js';
-import { pyRepr, pySplit, pySplitlines, pyStr, pyTruthy } from './python.js';
+import { type Kwargs, pyRepr, pySplit, pySplitlines, pyStr, pyTruthy, splitKwargs } from './python.js';
 import { expandTemplate, pyRegExp } from './regex.js';
 
-type Kwargs = Record<string, unknown>;
 /** `this` inside a filter: the nunjucks render context, whose env resolves other filters and tests. */
 interface FilterThis {
   env: { getFilter(name: string): Filter; getTest(name: string): Filter };
 }
 type Filter = (this: FilterThis, value: never, ...args: never[]) => unknown;
-
-/** nunjucks passes keyword arguments as a trailing object marked `__keywords`. */
-function splitKwargs(args: unknown[]): [unknown[], Kwargs] {
-  const last = args[args.length - 1] as Kwargs | undefined;
-  if (last && typeof last === 'object' && last.__keywords === true) {
-    const { __keywords: _, ...kw } = last;
-    return [args.slice(0, -1), kw];
-  }
-  return [args, {}];
-}
 
 /** An argument by position, else by keyword, else a default (Jinja's calling convention). */
 function arg<T>(positional: unknown[], kw: Kwargs, index: number, name: string, dflt: T): T {

@@ -33,6 +33,7 @@ export interface NjEnvironment {
   addTest(name: string, fn: (...args: never[]) => unknown): void;
   addGlobal(name: string, value: unknown): void;
   getFilter(name: string): (...args: unknown[]) => unknown;
+  getTest(name: string): (...args: unknown[]) => unknown;
   filters: Record<string, unknown>;
   tests: Record<string, unknown>;
 }

@@ -126,3 +126,15 @@ export function pyMember(obj: unknown, name: unknown): unknown {
   }
   return NOT_FOUND;
 }
+
+export type Kwargs = Record<string, unknown>;
+
+/** nunjucks passes keyword arguments as a trailing object marked `__keywords`. */
+export function splitKwargs(args: unknown[]): [unknown[], Kwargs] {
+  const last = args[args.length - 1] as Kwargs | undefined;
+  if (last && typeof last === 'object' && last.__keywords === true) {
+    const { __keywords: _, ...kw } = last;
+    return [args.slice(0, -1), kw];
+  }
+  return [args, {}];
+}

@@ -4,11 +4,12 @@
 //   `default`/`d`/`mandatory` filter and the subject of `is defined` / `is undefined`.
 // - Python truthiness: `if`, `not`, `and`, `or` and inline ifs test with TRUTHY_FN, so [] and {} are false,
 //   and `a or b` / `a and b` return an operand as Python does.
-// - `True`/`False`/`None` are literals, and `x is in y` means `x in y`.
+// - `True`/`False`/`None` are literals; tests take keyword arguments.
 import type { NjNode, Nunjucks } from './nunjucks.js';
 
 export const STRICT_FN = '__ews_strict';
 export const TRUTHY_FN = '__ews_truthy';
+export const TEST_FN = '__ews_test';
 
 const LENIENT_FILTERS = new Set(['default', 'd', 'mandatory']);
 const LENIENT_TESTS = new Set(['defined', 'undefined']);
@@ -55,13 +56,14 @@ export function strictify(nj: Nunjucks, root: NjNode): NjNode {
       }
       case 'Is': {
         const right = n.right as NjNode;
-        // `x is in y` parses as a lookup on a symbol named `in`.
-        if (right.typename === 'LookupVal' && (right.target as NjNode).value === 'in')
-          return walk(node('In', n, n.left, right.val), lenient);
         const test = (right.typename === 'FunCall' ? (right.name as NjNode).value : right.value) as string;
-        n.left = walk(n.left as NjNode, LENIENT_TESTS.has(test));
-        if (right.typename === 'FunCall') right.args = walk(right.args as NjNode, false);
-        return n;
+        const left = walk(n.left as NjNode, LENIENT_TESTS.has(test));
+        const args =
+          right.typename === 'FunCall'
+            ? ((walk(right.args as NjNode, false).children as NjNode[]) ?? [])
+            : [];
+        // A call, rather than nunjucks' own `is`, so that tests take keyword arguments (multiline=true).
+        return call(TEST_FN, n, [node('Literal', n, test), left, ...args]);
       }
       case 'If':
       case 'InlineIf':

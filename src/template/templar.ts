@@ -8,8 +8,9 @@ import type { TemplateApi } from '../modules/module.js';
 import { TemplateError } from './errors.js';
 import { filters } from './filters.js';
 import { type NjEnvironment, type NjNode, type NjTemplate, type Nunjucks, nunjucks } from './nunjucks.js';
+import { preprocess } from './preprocess.js';
 import { NOT_FOUND, pyMember, pyStr, pyTruthy } from './python.js';
-import { STRICT_FN, strictify, TRUTHY_FN } from './strict.js';
+import { STRICT_FN, strictify, TEST_FN, TRUTHY_FN } from './strict.js';
 import { tests } from './tests.js';
 
 export { TemplateError } from './errors.js';
@@ -70,6 +71,10 @@ function getEngine(): Engine {
     return value;
   });
   env.addGlobal(TRUTHY_FN, pyTruthy);
+  env.addGlobal(TEST_FN, (name: string, value: unknown, ...args: unknown[]) => {
+    const test = env.getTest(name) as (...a: unknown[]) => unknown;
+    return test(value, ...args) === true;
+  });
   env.addGlobal(CAPTURE_FN, (value: unknown) => {
     captured = value;
     return '';
@@ -151,7 +156,7 @@ function compile(source: string, name: string): Compiled {
 
 function parse(nj: Nunjucks, source: string): NjNode {
   try {
-    return nj.parser.parse(source, [], LEXER_OPTS);
+    return nj.parser.parse(preprocess(source), [], LEXER_OPTS);
   } catch (e) {
     throw new TemplateError(syntaxMessage(e, source));
   }
@@ -199,7 +204,7 @@ export function checkTemplateSyntax(text: string): string | undefined {
   const { nj, env } = getEngine();
   let ast: NjNode;
   try {
-    ast = nj.parser.parse(text, [], LEXER_OPTS);
+    ast = nj.parser.parse(preprocess(text), [], LEXER_OPTS);
   } catch (e) {
     return syntaxMessage(e, text);
   }

@@ -1,6 +1,6 @@
 // Jinja tests (`x is defined`, `result is failed`, `out.stdout is search('ok')`) with Ansible's semantics.
 import { TemplateError } from './errors.js';
-import { pyRepr, pyTruthy } from './python.js';
+import { pyRepr, pyTruthy, splitKwargs } from './python.js';
 import { pyRegExp } from './regex.js';
 
 type Test = (value: never, ...args: never[]) => boolean;
@@ -24,10 +24,15 @@ function resultFlag(v: unknown, test: string, flag: string): boolean {
 }
 
 function regexTest(anchored: boolean) {
-  return (value: unknown, pattern: unknown, ignorecase: unknown = false, multiline: unknown = false) => {
+  return (value: unknown, pattern: unknown, ...rest: unknown[]) => {
     if (value === null || value === undefined) return false;
-    const flags = `${ignorecase === true ? 'i' : ''}${multiline === true ? 'm' : ''}${anchored ? 'y' : ''}`;
-    const re = pyRegExp(String(pattern), flags);
+    const [pos, kw] = splitKwargs(rest);
+    const ignorecase = (pos[0] ?? kw.ignorecase) === true;
+    const multiline = (pos[1] ?? kw.multiline) === true;
+    const re = pyRegExp(
+      String(pattern),
+      `${ignorecase ? 'i' : ''}${multiline ? 'm' : ''}${anchored ? 'y' : ''}`,
+    );
     re.lastIndex = 0;
     return re.test(String(value));
   };
@@ -52,14 +57,10 @@ export const tests: Record<string, Test> = {
   skipped: (v: unknown) => resultFlag(v, 'skipped', 'skipped'),
   match: regexTest(true),
   search: regexTest(false),
-  regex(
-    value: unknown,
-    pattern: unknown,
-    ignorecase: unknown = false,
-    multiline: unknown = false,
-    type: unknown = 'search',
-  ) {
-    return regexTest(type === 'match')(value, pattern, ignorecase, multiline);
+  regex(value: unknown, pattern: unknown, ...rest: unknown[]) {
+    const [pos, kw] = splitKwargs(rest);
+    const type = pos[2] ?? kw.match_type ?? 'search';
+    return regexTest(type === 'match')(value, pattern, pos[0] ?? kw.ignorecase, pos[1] ?? kw.multiline);
   },
   in: (v: unknown, seq: unknown) => contains(seq, v),
   contains: (seq: unknown, v: unknown) => contains(seq, v),
