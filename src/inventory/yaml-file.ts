@@ -28,17 +28,23 @@ export interface YamlFile {
 
 const BOOL = 'tag:yaml.org,2002:bool';
 const TIMESTAMP = 'tag:yaml.org,2002:timestamp';
+const FLOAT = 'tag:yaml.org,2002:float';
 
-// PyYAML differs from the yaml package's 1.1 schema in two ways that matter here: `y`/`n` stay strings, and
-// dates stay what they look like (Ansible prints a date as written; a JS Date would print as a timestamp).
+// PyYAML differs from the yaml package's 1.1 schema where it matters here: `y`/`n` stay strings, an exponent
+// needs a dot and a sign (`1e3` is a string, `1.0e+3` a float), and dates stay what they look like (Ansible
+// prints a date as written; a JS Date would print as a timestamp).
+const PYYAML_FLOAT_EXP = /^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*[eE][-+][0-9]+$/;
+
 function ansibleTags(tags: Tags): Tags {
   return tags
     .filter((t) => typeof t === 'string' || t.tag !== TIMESTAMP)
-    .map((t) =>
-      typeof t !== 'string' && t.tag === BOOL && t.test
-        ? { ...t, test: new RegExp(t.test.source.replace(/^\^\(\?:[YN]\|[yn]\|/, '^(?:')) }
-        : t,
-    );
+    .map((t) => {
+      if (typeof t === 'string' || !t.test) return t;
+      if (t.tag === BOOL)
+        return { ...t, test: new RegExp(t.test.source.replace(/^\^\(\?:[YN]\|[yn]\|/, '^(?:')) };
+      if (t.tag === FLOAT && t.format === 'EXP') return { ...t, test: PYYAML_FLOAT_EXP };
+      return t;
+    });
 }
 
 export function parseYamlFile(file: string, text: string, problems: Problem[]): YamlFile {

@@ -13,6 +13,7 @@ const cases: Record<string, string> = {
   basic: 'basic/hosts.yml',
   'vars-dir': 'vars-dir',
   precedence: 'precedence/hosts.yml',
+  shapes: 'shapes/hosts.yml',
 };
 const hostsWithGolden = (name: string) =>
   readdirSync(join(fixtures, 'golden'))
