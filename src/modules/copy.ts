@@ -151,7 +151,11 @@ export const copyModule: Module = {
     type: 'object',
     additionalProperties: false,
     required: ['dest'],
-    oneOf: [{ required: ['content'] }, { required: ['src'] }],
+    // Exactly one of content and src. (Subschemas declare what they require, for Ajv's strict mode.)
+    oneOf: [
+      { properties: { content: true }, required: ['content'] },
+      { properties: { src: true }, required: ['src'] },
+    ],
     properties: {
       content: { type: 'string', description: 'The file content (give this or src)' },
       src: {

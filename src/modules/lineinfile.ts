@@ -265,21 +265,29 @@ export const lineinfileModule: Module = {
       ...OWNERSHIP_SCHEMA,
     },
     allOf: [
-      { not: { required: ['insertafter', 'insertbefore'] } },
-      { not: { required: ['regexp', 'search_string'] } },
+      {
+        not: {
+          properties: { insertafter: true, insertbefore: true },
+          required: ['insertafter', 'insertbefore'],
+        },
+      },
+      { not: { properties: { regexp: true, search_string: true }, required: ['regexp', 'search_string'] } },
       // present needs `line`; absent needs line, regexp or search_string.
       {
         anyOf: [
-          { required: ['line'] },
-          { required: ['state', 'regexp'], properties: { state: { const: 'absent' } } },
-          { required: ['state', 'search_string'], properties: { state: { const: 'absent' } } },
+          { properties: { line: true }, required: ['line'] },
+          { required: ['state', 'regexp'], properties: { state: { const: 'absent' }, regexp: true } },
+          {
+            required: ['state', 'search_string'],
+            properties: { state: { const: 'absent' }, search_string: true },
+          },
         ],
       },
       // backrefs needs regexp.
       {
         anyOf: [
           { not: { required: ['backrefs'], properties: { backrefs: { const: true } } } },
-          { required: ['regexp'] },
+          { properties: { regexp: true }, required: ['regexp'] },
         ],
       },
     ],

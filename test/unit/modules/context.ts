@@ -3,8 +3,9 @@
 import { lstat, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { LocalConnection } from '../../../src/connection/local.js';
-import type { ModuleContext } from '../../../src/modules/module.js';
+import type { Module, ModuleContext } from '../../../src/modules/module.js';
 import { Secrets } from '../../../src/template/secrets.js';
 import { createTemplar } from '../../../src/template/templar.js';
 
@@ -70,4 +71,10 @@ export async function snapshotTree(dir: string): Promise<Record<string, string>>
   };
   await walk(dir);
   return out;
+}
+
+/** A validator of a module's args schema, compiled in Ajv's strict mode (catches sloppy schemas too). */
+export function argsValidator(module: Module): (args: Record<string, unknown>) => boolean {
+  const validate = new Ajv2020({ strict: true, allErrors: true }).compile(module.args);
+  return (args) => validate(args) === true;
 }

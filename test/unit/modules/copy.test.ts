@@ -2,7 +2,7 @@ import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promis
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { copyModule } from '../../../src/modules/copy.js';
-import { makeContext, makeTempDir, snapshotTree } from './context.js';
+import { argsValidator, makeContext, makeTempDir, snapshotTree } from './context.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -127,5 +127,21 @@ describe('copy', () => {
     await writeFile(dest, Buffer.from([0, 1, 2]));
     const r = await copyModule.run(makeContext({ diff: true, check: true }), { content: 'text\n', dest });
     expect(r.diff?.[0]).toEqual({ path: dest, before: '(binary file of 3 bytes)\n', after: 'text\n' });
+  });
+});
+
+describe('copy args schema', () => {
+  const valid = argsValidator(copyModule);
+  it.each([
+    [{ content: 'x', dest: '/a' }, true],
+    [{ src: 'a', dest: '/a', mode: '0644', owner: 'root', group: 'root', backup: true, force: false }, true],
+    [{ content: 'x', dest: '/a', mode: 644 }, true],
+    [{ content: 'x', src: 'a', dest: '/a' }, false],
+    [{ dest: '/a' }, false],
+    [{ content: 'x' }, false],
+    [{ content: 'x', dest: '/a', mode: 'u+x' }, false],
+    [{ content: 'x', dest: '/a', bogus: 1 }, false],
+  ])('%j -> %s', (args, ok) => {
+    expect(valid(args)).toBe(ok);
   });
 });

@@ -2,7 +2,7 @@ import { chmod, lstat, mkdir, readFile, stat, symlink, utimes, writeFile } from 
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fileModule } from '../../../src/modules/file.js';
-import { makeContext, makeTempDir, snapshotTree } from './context.js';
+import { argsValidator, makeContext, makeTempDir, snapshotTree } from './context.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -130,5 +130,16 @@ describe('file', () => {
     );
     const asRoot = makeContext({ become: { user: 'root' } });
     expect((await fileModule.run(asRoot, { path: join(secret, 'f') })).changed).toBe(false);
+  });
+});
+
+describe('file args schema', () => {
+  const valid = argsValidator(fileModule);
+  it.each([
+    [{ path: '/a', state: 'directory', mode: '0755' }, true],
+    [{ path: '/a', state: 'link' }, false],
+    [{ state: 'file' }, false],
+  ] as [Record<string, unknown>, boolean][])('%j -> %s', (args, ok) => {
+    expect(valid(args)).toBe(ok);
   });
 });

@@ -2,7 +2,7 @@ import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { editLines, type LineArgs, lineinfileModule } from '../../../src/modules/lineinfile.js';
-import { makeContext, makeTempDir, snapshotTree } from './context.js';
+import { argsValidator, makeContext, makeTempDir, snapshotTree } from './context.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -156,5 +156,22 @@ describe('lineinfile module', () => {
     expect(await lineinfileModule.run(makeContext(), { path: dir, line: 'x' })).toMatchObject({
       failed: true,
     });
+  });
+});
+
+describe('lineinfile args schema', () => {
+  const valid = argsValidator(lineinfileModule);
+  it.each([
+    [{ path: '/a', line: 'x' }, true],
+    [{ path: '/a', regexp: '^x', line: 'x', insertafter: 'EOF', create: true, mode: '0600' }, true],
+    [{ path: '/a', regexp: 'x', state: 'absent' }, true],
+    [{ path: '/a', search_string: 'x', state: 'absent' }, true],
+    [{ path: '/a', regexp: 'x' }, false],
+    [{ path: '/a', line: 'x', insertafter: 'a', insertbefore: 'b' }, false],
+    [{ path: '/a', line: 'x', regexp: 'a', search_string: 'b' }, false],
+    [{ path: '/a', line: 'x', backrefs: true }, false],
+    [{ path: '/a', line: 'x', state: 'gone' }, false],
+  ])('%j -> %s', (args, ok) => {
+    expect(valid(args)).toBe(ok);
   });
 });

@@ -3,7 +3,7 @@ import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { statModule } from '../../../src/modules/stat.js';
-import { makeContext, makeTempDir, snapshotTree } from './context.js';
+import { argsValidator, makeContext, makeTempDir, snapshotTree } from './context.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -65,5 +65,16 @@ describe('stat', () => {
       ?.stat;
     expect(stat).not.toHaveProperty('checksum');
     expect(stat).not.toHaveProperty('sha256');
+  });
+});
+
+describe('stat args schema', () => {
+  const valid = argsValidator(statModule);
+  it.each([
+    [{ path: '/a', get_checksum: false, follow: true }, true],
+    [{ path: '/a', checksum_algorithm: 'md5' }, false],
+    [{}, false],
+  ] as [Record<string, unknown>, boolean][])('%j -> %s', (args, ok) => {
+    expect(valid(args)).toBe(ok);
   });
 });

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { templateModule } from '../../../src/modules/template.js';
-import { makeContext, makeTempDir, snapshotTree } from './context.js';
+import { argsValidator, makeContext, makeTempDir, snapshotTree } from './context.js';
 
 const fixtures = resolve(import.meta.dirname, '../../fixtures/modules');
 const vars = {
@@ -60,5 +60,16 @@ describe('template', () => {
     await expect(templateModule.run(ctx, { src: 'nope.j2', dest: join(dir, 'x') })).rejects.toThrow(
       /could not find nope\.j2 \(looked in .*templates\/nope\.j2/,
     );
+  });
+});
+
+describe('template args schema', () => {
+  const valid = argsValidator(templateModule);
+  it.each([
+    [{ src: 'a.j2', dest: '/a', mode: '0640', backup: true }, true],
+    [{ src: 'a.j2' }, false],
+    [{ src: 'a.j2', dest: '/a', content: 'x' }, false],
+  ] as [Record<string, unknown>, boolean][])('%j -> %s', (args, ok) => {
+    expect(valid(args)).toBe(ok);
   });
 });
