@@ -335,7 +335,15 @@ export class Inventory {
   }
 }
 
-/** Python's string order (by code point), which Ansible uses to sort group names. */
+/** Python's string order (by code point), which Ansible sorts names and keys by. */
 export function compareNames(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  if (a === b) return 0;
+  // UTF-16 order differs from code point order only when a surrogate pair meets U+E000..U+FFFF.
+  const ac = [...a];
+  const bc = [...b];
+  for (let i = 0; i < Math.min(ac.length, bc.length); i++) {
+    const d = ac[i]!.codePointAt(0)! - bc[i]!.codePointAt(0)!;
+    if (d !== 0) return d;
+  }
+  return ac.length - bc.length;
 }

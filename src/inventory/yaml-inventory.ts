@@ -138,7 +138,7 @@ class YamlInventoryReader {
     for (const pair of items ?? []) {
       const key = this.y.deref(pair.key);
       if (!isScalar(key) || typeof key.value !== 'string') {
-        this.problem(key, `host name must be a string`, ['enclose numbers in quotes: "10.0.0.1"']);
+        this.problem(key, 'host name must be a string', ['enclose numbers in quotes: "10.0.0.1"']);
         continue;
       }
       let parsed: { names: string[]; port?: number };
