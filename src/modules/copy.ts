@@ -53,6 +53,8 @@ export async function ensureContent(
   if (state.exists && state.type !== 'file')
     return { changed: false, failed: true, msg: `${dest} exists and is a ${state.type}, not a file` };
 
+  // A symlinked dest: the file it points to is what gets written (Ansible's follow: yes).
+  const writePath = state.realPath ?? dest;
   const data: Record<string, unknown> = {
     dest,
     checksum: sha1(content),
@@ -98,16 +100,16 @@ export async function ensureContent(
 
   if (changed && !ctx.check) {
     if (contentChanged) {
-      if (opts.backup && state.exists) data.backup_file = await backupFile(ctx, dest);
+      if (opts.backup && state.exists) data.backup_file = await backupFile(ctx, writePath);
       // The file is replaced (temp + rename): carry over what was not asked for. Ownership can only be
       // carried over with privileges.
-      await writeFile(ctx, dest, content, {
+      await writeFile(ctx, writePath, content, {
         mode: want.mode ?? state.mode ?? '0644',
         ...(want.owner ? { owner: want.owner } : ctx.become && state.owner ? { owner: state.owner } : {}),
         ...(want.group ? { group: want.group } : ctx.become && state.group ? { group: state.group } : {}),
       });
     } else {
-      await execOk(ctx, attributeCommands(dest, attrs).join(' && '), `cannot set attributes of ${dest}`);
+      await execOk(ctx, attributeCommands(writePath, attrs).join(' && '), `cannot set attributes of ${dest}`);
     }
   }
   return {

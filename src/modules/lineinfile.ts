@@ -169,6 +169,8 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
       return { changed: false, failed: true, msg: `destination ${path} does not exist` };
   }
 
+  // A symlinked path: edit the file it points to, keeping the link.
+  const writePath = state.realPath ?? path;
   const before = state.content?.toString('latin1') ?? '';
   const edit = editLines(before, a);
   const contentChanged = edit.text !== before || !state.exists;
@@ -179,10 +181,10 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
 
   if (changed && !ctx.check) {
     if (contentChanged) {
-      if (args.backup === true && state.exists) data.backup_file = await backupFile(ctx, path);
+      if (args.backup === true && state.exists) data.backup_file = await backupFile(ctx, writePath);
       if (!state.parentExists)
         await execOk(ctx, `mkdir -p ${shq(posix.dirname(path))}`, `cannot create the directory of ${path}`);
-      await writeFile(ctx, path, Buffer.from(edit.text, 'latin1'), {
+      await writeFile(ctx, writePath, Buffer.from(edit.text, 'latin1'), {
         mode: attrs.mode ?? state.mode ?? '0644',
         ...(attrs.owner ? { owner: attrs.owner } : ctx.become && state.owner ? { owner: state.owner } : {}),
         ...(attrs.group ? { group: attrs.group } : ctx.become && state.group ? { group: state.group } : {}),

@@ -15,6 +15,8 @@ export interface PathState {
   type?: 'file' | 'directory' | 'link' | 'other';
   /** The path itself is a symbolic link. */
   isLink: boolean;
+  /** Where a followed symbolic link leads (absolute). */
+  realPath?: string;
   /** The directory that would hold the path exists. */
   parentExists: boolean;
   /** Permission bits as a 4-digit octal string, e.g. '0644'. */
@@ -61,6 +63,8 @@ export function probeScript(path: string, opts: ProbeOptions = {}): string {
     '  echo exists=0; exit 0',
     'fi',
     'echo exists=1',
+    // Writers follow a link to the file it names (and must replace that file, not the link).
+    ...(follow ? ['[ -L "$p" ] && echo "real=$(readlink -f "$p" 2>/dev/null || realpath "$p")"'] : []),
     `if ${follow ? '' : '[ -L "$p" ]; then t=link; elif '}[ -f "$p" ]; then t=file; elif [ -d "$p" ]; then t=directory; else t=other; fi`,
     'echo type=$t',
     // GNU stat, then BSD stat.
@@ -103,6 +107,8 @@ export function parseProbe(path: string, stdout: string): PathState {
   };
   if (!state.exists) return state;
   state.type = kv.get('type') as PathState['type'];
+  const real = kv.get('real');
+  if (real) state.realPath = real;
   const [mode, owner, group, uid, gid, size, mtime] = (kv.get('stat') ?? '').split('|');
   if (mode) state.mode = mode.padStart(4, '0');
   if (owner) state.owner = owner;

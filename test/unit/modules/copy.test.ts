@@ -1,4 +1,4 @@
-import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { copyModule } from '../../../src/modules/copy.js';
@@ -120,6 +120,19 @@ describe('copy', () => {
       copyModule.run(makeContext({ baseDir: dir }), { src: 'missing.txt', dest: join(dir, 'x') }),
     ).rejects.toThrow(/could not find missing\.txt/);
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('writes through a symlinked dest, keeping the link', async () => {
+    const real = join(dir, 'real.conf');
+    const link = join(dir, 'link.conf');
+    await writeFile(real, 'old\n');
+    await symlink(real, link);
+    const r = await copyModule.run(makeContext(), { content: 'new\n', dest: link, backup: true });
+    expect(r.changed).toBe(true);
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect(await readFile(real, 'utf8')).toBe('new\n');
+    expect(await readFile(r.data?.backup_file as string, 'utf8')).toBe('old\n');
+    expect((await copyModule.run(makeContext(), { content: 'new\n', dest: link })).changed).toBe(false);
   });
 
   it('shows binary content as a placeholder in the diff', async () => {

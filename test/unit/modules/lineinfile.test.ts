@@ -1,4 +1,4 @@
-import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { editLines, type LineArgs, lineinfileModule } from '../../../src/modules/lineinfile.js';
@@ -150,6 +150,17 @@ describe('lineinfile module', () => {
     expect(r).toMatchObject({ changed: true, msg: '1 line(s) removed', data: { found: 1 } });
     expect(await readFile(path, 'utf8')).toBe('keep\n');
     expect(await readFile(r.data?.backup_file as string, 'utf8')).toBe('keep\ndrop\n');
+  });
+
+  it('edits the file a symlink points to, keeping the link', async () => {
+    const real = join(dir, 'real');
+    await writeFile(real, 'a\n');
+    await symlink(real, join(dir, 'link'));
+    expect((await lineinfileModule.run(makeContext(), { path: join(dir, 'link'), line: 'b' })).changed).toBe(
+      true,
+    );
+    expect((await lstat(join(dir, 'link'))).isSymbolicLink()).toBe(true);
+    expect(await readFile(real, 'utf8')).toBe('a\nb\n');
   });
 
   it('refuses a directory', async () => {

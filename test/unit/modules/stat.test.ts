@@ -1,7 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalConnection } from '../../../src/connection/local.js';
+import { probePath } from '../../../src/modules/remote.js';
 import { statModule } from '../../../src/modules/stat.js';
 import { argsValidator, makeContext, makeTempDir, snapshotTree } from './context.js';
 
@@ -57,6 +60,28 @@ describe('stat', () => {
       islnk: true,
       isdir: true,
     });
+  });
+
+  it('falls back to openssl when sha1sum/sha256sum/base64 are missing on the target', async () => {
+    const bin = join(dir, 'bin');
+    await mkdir(bin);
+    for (const tool of ['stat', 'cut', 'openssl', 'cat', 'readlink'])
+      await symlink(
+        execFileSync('sh', ['-c', `command -v ${tool}`])
+          .toString()
+          .trim(),
+        join(bin, tool),
+      );
+    const path = join(dir, 'f.txt');
+    await writeFile(path, 'some content\n');
+    const ctx = makeContext({ conn: new LocalConnection('bare', undefined, { PATH: bin }) });
+    const r = await statModule.run(ctx, { path });
+    expect(r.data?.stat).toMatchObject({
+      checksum: createHash('sha1').update('some content\n').digest('hex'),
+      sha256: createHash('sha256').update('some content\n').digest('hex'),
+    });
+    const probe = await probePath(ctx, path, { contentLimit: 1000 });
+    expect(probe.content?.toString()).toBe('some content\n');
   });
 
   it('skips checksums when get_checksum is false', async () => {
