@@ -2,7 +2,8 @@
 // includes, handlers, templates, host patterns), and registers the secrets the inventory holds.
 
 import { loadYamlVars } from '../engine/run.js';
-import { isSecretVarName } from '../inventory/connection-spec.js';
+import { lazyVars } from '../engine/vars.js';
+import { connectionSpec, ignoredConnectionSettings, isSecretVarName } from '../inventory/connection-spec.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { loadInventory } from '../inventory/inventory.js';
 import type { Node, Playbook, Vars } from '../load/model.js';
@@ -24,6 +25,7 @@ export async function loadProject(
   playbookFile: string,
   inventorySources: string[] | undefined,
   secrets: Secrets,
+  warn: (message: string) => void = (m) => process.stderr.write(`[WARNING]: ${m}\n`),
 ): Promise<Project> {
   if (!inventorySources || inventorySources.length === 0) {
     throw new UsageError(
@@ -39,6 +41,14 @@ export async function loadProject(
       if (isSecretVarName(name)) secrets.add(value);
   }
   const templar = createTemplar();
+  // Connection settings are checked for every host before any host is touched.
+  for (const host of inventory.hosts()) {
+    const vars = inventory.hostVars(host);
+    connectionSpec(host, lazyVars(vars, templar), { connectTimeoutMs: 10_000 }, (n) =>
+      inventory.varSource(host, n),
+    );
+    for (const note of ignoredConnectionSettings(vars)) warn(`${host}: ${note}`);
+  }
   return {
     playbook,
     inventory,

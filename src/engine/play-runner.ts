@@ -342,11 +342,16 @@ export class PlayRunner {
     if (!state.connection) {
       const vars = lazyVars(this.rc.inventory.hostVars(host), this.rc.templar);
       state.connection = (async () => {
-        const spec = connectionSpec(host, vars, {
-          connectTimeoutMs: this.rc.options.connectTimeoutMs,
-          acceptNewHostKeys: this.rc.options.acceptNewHostKeys,
-          ...(this.rc.options.knownHostsFile ? { knownHostsFile: this.rc.options.knownHostsFile } : {}),
-        });
+        const spec = connectionSpec(
+          host,
+          vars,
+          {
+            connectTimeoutMs: this.rc.options.connectTimeoutMs,
+            acceptNewHostKeys: this.rc.options.acceptNewHostKeys,
+            ...(this.rc.options.knownHostsFile ? { knownHostsFile: this.rc.options.knownHostsFile } : {}),
+          },
+          (name) => this.rc.inventory.varSource(host, name),
+        );
         try {
           return await openConnection(spec, { signal: this.rc.abort.signal, secrets: this.rc.secrets });
         } catch (e) {
