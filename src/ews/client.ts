@@ -1,0 +1,298 @@
+// The EWS client: ews-javascript-api behind a small API for the verification (check access, create,
+// find, delete a calendar event while impersonating a mailbox). The library costs ~0.5 s to import, so it
+// is loaded on the first call, never at start-up.
+//
+// Guards around the library (see DESIGN.md, "EWS facts"):
+// - every call races a timeout, and a late rejection of an abandoned call is swallowed, never unhandled;
+// - an HTTP 500 without a SOAP fault (empty body: the library's issue #364) is caught in our XHR layer
+//   before the library parses it: that parse throws inside a promise the library never returns, which
+//   crashes the process on an unhandled rejection and never settles the call. The XHR layer knows which
+//   call it serves, so the failure goes to exactly that call, also when several hosts verify at once;
+// - the XHR layer also keeps the original Node error (its .code), which the library flattens to text,
+//   so TLS failures are named precisely.
+import { readFile } from 'node:fs/promises';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import {
+  describeEwsFailure,
+  EwsError,
+  type FailureContext,
+  setServiceErrorNames,
+  timeoutError,
+} from './errors.js';
+
+export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+
+export interface EwsConnectOptions {
+  /** https://HOST[:PORT]/EWS/Exchange.asmx */
+  url: string;
+  username: string;
+  password: string;
+  auth: 'basic' | 'ntlm';
+  /** Trust this CA (PEM) in addition to the system's roots. */
+  caPem?: string;
+  /** Same, read from a file. */
+  caFile?: string;
+  /** Do not verify the server's certificate (tests only). */
+  skipVerify?: boolean;
+  /** Lowest TLS version offered; below TLSv1.2 the OpenSSL security level is lowered, as old servers need. */
+  minTlsVersion?: TlsVersion;
+  /** Per-call limit in ms. */
+  timeoutMs: number;
+  /** Opens a TCP stream to host:port from elsewhere (an SSH host's forwardOut); TLS runs end to end inside. */
+  tunnel?: (host: string, port: number) => Promise<Duplex>;
+}
+
+export interface CalendarAccess {
+  folderId: string;
+  displayName: string;
+  totalCount: number;
+}
+
+export interface FoundEvent {
+  id: string;
+  subject: string;
+  start: string;
+  end: string;
+  /** TotalItemsInView of the CalendarView that found it. */
+  itemsInView: number;
+}
+
+export interface EwsClient {
+  /** GetFolder of the mailbox's calendar while impersonating it: proves endpoint, credentials and impersonation. */
+  checkAccess(mailbox: string): Promise<CalendarAccess>;
+  /** Creates a calendar item (no invitations sent) and returns its ItemId. */
+  createTestEvent(mailbox: string, subject: string, start: Date, end: Date): Promise<string>;
+  /** Finds an item by exact subject in a CalendarView over [start, end]. */
+  findEvent(mailbox: string, subject: string, start: Date, end: Date): Promise<FoundEvent | undefined>;
+  /** Binds the item (GetItem) and hard-deletes it, as the impersonated mailbox. */
+  deleteEvent(mailbox: string, id: string): Promise<void>;
+  /** Closes pooled connections. */
+  close(): void;
+}
+
+type Ews = typeof import('ews-javascript-api');
+let loading: Promise<Ews> | undefined;
+
+function loadEws(): Promise<Ews> {
+  loading ??= import('ews-javascript-api').then((m) => {
+    const ews = m.default as Ews;
+    setServiceErrorNames(ews.ServiceError as unknown as Record<number, string>);
+    return ews;
+  });
+  return loading;
+}
+
+/** What the library's XHR layer rejects with: an XMLHttpRequest-like object or an axios error. */
+interface XhrFailure {
+  status?: number;
+  responseText?: string;
+  code?: string;
+  message?: string;
+}
+
+interface XhrApiLike {
+  apiName: string;
+  xhr(options: unknown, progress?: unknown): Promise<unknown>;
+  xhrStream(options: unknown, progress: unknown): Promise<unknown>;
+  disconnect(): void;
+}
+
+const SOAP_FAULT = /<(?:[\w.-]+:)?Fault[\s>]/;
+
+export async function ewsConnect(opts: EwsConnectOptions): Promise<EwsClient> {
+  const caPem = opts.caPem ?? (opts.caFile ? await readCa(opts.caFile) : undefined);
+  const target = new URL(opts.url);
+  if (target.protocol !== 'https:')
+    throw new EwsError(`EWS url must start with https:// (got ${opts.url})`, 'ews');
+  const oldTls = opts.minTlsVersion === 'TLSv1' || opts.minTlsVersion === 'TLSv1.1';
+  const tlsOptions: https.AgentOptions = {
+    keepAlive: true,
+    rejectUnauthorized: !opts.skipVerify,
+    ...(caPem ? { ca: [...tls.rootCertificates, caPem] } : {}),
+    ...(opts.minTlsVersion ? { minVersion: opts.minTlsVersion } : {}),
+    // OpenSSL 3 refuses TLS 1.0/1.1 (SHA-1 signatures) at the default security level.
+    ...(oldTls ? { ciphers: 'DEFAULT@SECLEVEL=0' } : {}),
+  };
+  if (opts.auth === 'ntlm' && (caPem || opts.tunnel)) {
+    // The library's NTLM provider builds its own https.Agent per request, dropping ours.
+    throw new EwsError(
+      `auth: ntlm cannot use ${caPem ? 'ca_file' : 'via_host'}: the NTLM support of ews-javascript-api replaces the TLS agent; use basic auth, or skip_verify for a test`,
+      'ews',
+    );
+  }
+  const agent = opts.tunnel ? new TunnelAgent(tlsOptions, opts.tunnel) : new https.Agent(tlsOptions);
+
+  const call = async <T>(
+    operation: string,
+    mailbox: string,
+    work: (ews: Ews, svc: InstanceType<Ews['ExchangeService']>) => Promise<T>,
+  ): Promise<T> => {
+    const ews = await loadEws();
+    const ctx: FailureContext = {
+      url: opts.url,
+      username: opts.username,
+      auth: opts.auth,
+      mailbox,
+      operation,
+      ...(opts.minTlsVersion ? { minTlsVersion: opts.minTlsVersion } : {}),
+    };
+    let transport: { code?: string; message: string; status?: number } | undefined;
+    let failEarly: (e: EwsError) => void = () => {};
+    const early = new Promise<never>((_, reject) => {
+      failEarly = reject;
+    });
+    const base = newXhrApi(ews, opts, agent) as XhrApiLike;
+    const guarded: XhrApiLike = {
+      get apiName() {
+        return base.apiName;
+      },
+      async xhr(options, progress) {
+        try {
+          return await base.xhr(options, progress);
+        } catch (raw) {
+          const r = raw as XhrFailure;
+          if (r.status === 500 && !SOAP_FAULT.test(r.responseText ?? '')) {
+            const what = r.responseText?.trim() ? 'a body that is not a SOAP fault' : 'an empty body';
+            failEarly(
+              new EwsError(
+                `EWS at ${opts.url} answered ${operation} with HTTP 500 and ${what}`,
+                'bad-response',
+              ),
+            );
+            // Never hand this to the library (issue #364); the abandoned promise is collected with the call.
+            return new Promise(() => {});
+          }
+          transport = { message: r.message ?? '' };
+          if (r.code) transport.code = r.code;
+          if (typeof r.status === 'number') transport.status = r.status;
+          throw raw;
+        }
+      },
+      xhrStream: (options, progress) => base.xhrStream(options, progress),
+      disconnect: () => base.disconnect(),
+    };
+    const svc = new ews.ExchangeService(ews.ExchangeVersion.Exchange2013, ews.TimeZoneInfo.Utc);
+    svc.Url = new ews.Uri(opts.url);
+    svc.Credentials = new ews.WebCredentials(opts.username, opts.password);
+    svc.XHRApi = guarded as never;
+    svc.ImpersonatedUserId = new ews.ImpersonatedUserId(ews.ConnectingIdType.SmtpAddress, mailbox);
+    svc.HttpHeaders.Add('X-AnchorMailbox', mailbox);
+
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(timeoutError(ctx, opts.timeoutMs)), opts.timeoutMs);
+    });
+    const done = work(ews, svc);
+    // Whichever loses the race may still reject later: that must not become an unhandled rejection.
+    for (const p of [done, early, timeout]) p.catch(() => {});
+    try {
+      return await Promise.race([done, early, timeout]);
+    } catch (e) {
+      throw describeEwsFailure(e, ctx, transport);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  return {
+    checkAccess: (mailbox) =>
+      call('GetFolder (calendar)', mailbox, async (ews, svc) => {
+        const props = new ews.PropertySet(ews.BasePropertySet.IdOnly, [
+          ews.FolderSchema.DisplayName,
+          ews.FolderSchema.TotalCount,
+        ]);
+        const folder = await ews.CalendarFolder.Bind(svc, ews.WellKnownFolderName.Calendar, props);
+        return {
+          folderId: folder.Id.UniqueId,
+          displayName: folder.DisplayName,
+          totalCount: folder.TotalCount,
+        };
+      }),
+    createTestEvent: (mailbox, subject, start, end) =>
+      call('CreateItem', mailbox, async (ews, svc) => {
+        const appt = new ews.Appointment(svc);
+        appt.Subject = subject;
+        appt.Body = new ews.MessageBody(
+          ews.BodyType.Text,
+          'Created by ewsplay to verify EWS access; safe to delete.',
+        );
+        appt.Start = new ews.DateTime(start.getTime(), ews.DateTimeKind.Utc);
+        appt.End = new ews.DateTime(end.getTime(), ews.DateTimeKind.Utc);
+        await appt.Save(ews.WellKnownFolderName.Calendar, ews.SendInvitationsMode.SendToNone);
+        return appt.Id.UniqueId;
+      }),
+    findEvent: (mailbox, subject, start, end) =>
+      call('FindItem (CalendarView)', mailbox, async (ews, svc) => {
+        const view = new ews.CalendarView(
+          new ews.DateTime(start.getTime(), ews.DateTimeKind.Utc),
+          new ews.DateTime(end.getTime(), ews.DateTimeKind.Utc),
+        );
+        const found = await svc.FindAppointments(ews.WellKnownFolderName.Calendar, view);
+        const hit = found.Items.find((a) => a.Subject === subject);
+        if (!hit) return undefined;
+        return {
+          id: hit.Id.UniqueId,
+          subject: hit.Subject,
+          start: hit.Start.ToISOString(),
+          end: hit.End.ToISOString(),
+          itemsInView: found.TotalCount,
+        };
+      }),
+    deleteEvent: (mailbox, id) =>
+      call('DeleteItem', mailbox, async (ews, svc) => {
+        const appt = await ews.Appointment.Bind(svc, new ews.ItemId(id), ews.PropertySet.IdOnly);
+        await appt.Delete(ews.DeleteMode.HardDelete, ews.SendCancellationsMode.SendToNone);
+      }),
+    close: () => agent.destroy(),
+  };
+}
+
+function newXhrApi(ews: Ews, o: EwsConnectOptions, a: https.Agent): unknown {
+  if (o.auth === 'ntlm') {
+    // NTLM: the library's provider makes its own agent (see above); only skip_verify reaches it.
+    return new ews.XhrApi({
+      rejectUnauthorized: !o.skipVerify,
+      proxy: false,
+      timeout: o.timeoutMs,
+    }).useNtlmAuthentication(o.username, o.password);
+  }
+  // proxy: false: axios would otherwise follow HTTPS_PROXY, bypassing our agent (and the tunnel).
+  return new ews.XhrApi({ httpsAgent: a, proxy: false, timeout: o.timeoutMs });
+}
+
+async function readCa(file: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new EwsError(`cannot read ca_file ${file}: ${(e as Error).message}`, 'tls');
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new EwsError(`ca_file ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`, 'tls');
+  }
+  return text;
+}
+
+/** An https.Agent whose TCP streams come from a tunnel (e.g. SSH forwardOut); TLS still runs end to end. */
+class TunnelAgent extends https.Agent {
+  constructor(
+    options: https.AgentOptions,
+    private readonly tunnel: (host: string, port: number) => Promise<Duplex>,
+  ) {
+    super(options);
+  }
+
+  // Node's Agent accepts an asynchronous createConnection that reports through the callback.
+  override createConnection(
+    options: tls.ConnectionOptions & { host?: string; port?: number },
+    done: (err: Error | null, socket?: Duplex) => void,
+  ): undefined {
+    this.tunnel(options.host ?? 'localhost', Number(options.port ?? 443)).then(
+      (stream) => done(null, tls.connect({ ...options, socket: stream })),
+      (err: Error) => done(err),
+    );
+    return undefined;
+  }
+}

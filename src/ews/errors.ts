@@ -1,0 +1,205 @@
+// Turns what ews-javascript-api and Node's TLS stack reject with into one clear sentence for people.
+// The library rejects with plain objects, not Error instances: SoapFaultDetails (.ResponseCode as a
+// ServiceError enum number, .HttpStatusCode) for SOAP faults and HTTP errors, ServiceResponseException
+// (.ErrorCode) for a 200 whose message says ResponseClass="Error". Messages never contain the password.
+
+export type EwsFailureKind =
+  | 'impersonation-denied'
+  | 'no-mailbox'
+  | 'unauthorized'
+  | 'tls'
+  | 'network'
+  | 'timeout'
+  | 'bad-response'
+  | 'ews';
+
+export class EwsError extends Error {
+  override name = 'EwsError';
+  constructor(
+    message: string,
+    readonly kind: EwsFailureKind,
+    /** The EWS response code when Exchange sent one (ErrorImpersonateUserDenied, ...). */
+    readonly responseCode?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What the message needs to name: who, which mailbox, where, how. */
+export interface FailureContext {
+  url: string;
+  username: string;
+  auth: 'basic' | 'ntlm';
+  mailbox: string;
+  operation: string;
+  minTlsVersion?: string;
+}
+
+/** A transport failure seen below the library (the original Node error, with its .code). */
+export interface TransportFailure {
+  code?: string;
+  message: string;
+  status?: number;
+}
+
+const TLS_TRUST: Record<string, string> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'is self-signed',
+  SELF_SIGNED_CERT_IN_CHAIN: 'chains to a self-signed CA that is not trusted',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'was issued by a CA that is not trusted',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'was issued by a CA that is not trusted',
+  UNABLE_TO_GET_ISSUER_CERT: 'was issued by a CA that is not trusted',
+  CERT_SIGNATURE_FAILURE: 'has a signature that does not verify against the trusted CA',
+};
+
+const TLS_VERSION_CODES = new Set([
+  'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION',
+  'ERR_SSL_UNSUPPORTED_PROTOCOL',
+  'ERR_SSL_NO_PROTOCOLS_AVAILABLE',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_VERSION_TOO_LOW',
+]);
+
+const NETWORK: Record<string, string> = {
+  ECONNREFUSED: 'refused the connection (nothing listens on that port)',
+  ENOTFOUND: 'has a host name that does not resolve',
+  EAI_AGAIN: 'has a host name that cannot be resolved right now',
+  ETIMEDOUT: 'did not answer the TCP connection',
+  ECONNRESET: 'closed the connection during the exchange',
+  EHOSTUNREACH: 'is unreachable from here',
+};
+
+/** Maps any failure of an EWS call to an EwsError with a sentence that says what to do. */
+export function describeEwsFailure(
+  err: unknown,
+  ctx: FailureContext,
+  transport?: TransportFailure,
+): EwsError {
+  if (err instanceof EwsError) return err;
+  const where = `EWS at ${ctx.url}`;
+  const code = transport?.code ?? stringField(err, 'code');
+  if (code) {
+    const trust = TLS_TRUST[code];
+    if (trust) {
+      return new EwsError(
+        `${where}: the server's certificate ${trust}; give the CA certificate (PEM) in ca_file, or set skip_verify: true to skip the check (tests only)`,
+        'tls',
+      );
+    }
+    if (code === 'CERT_HAS_EXPIRED') {
+      return new EwsError(
+        `${where}: the server's certificate has expired; renew it on Exchange (skip_verify: true bypasses the check, tests only)`,
+        'tls',
+      );
+    }
+    if (code === 'CERT_NOT_YET_VALID') {
+      return new EwsError(`${where}: the server's certificate is not valid yet (check both clocks)`, 'tls');
+    }
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+      return new EwsError(
+        `${where}: the server's certificate does not name ${hostOf(ctx.url)}; use a host name the certificate lists in the url, or skip_verify: true (tests only)`,
+        'tls',
+      );
+    }
+    if (TLS_VERSION_CODES.has(code)) {
+      return new EwsError(
+        `${where}: the TLS handshake failed on the protocol version (this side allows ${ctx.minTlsVersion ?? 'TLSv1.2'} and newer); set min_tls_version to a version the server speaks (Exchange 2013: TLSv1.2; old servers: TLSv1.1 or TLSv1)`,
+        'tls',
+      );
+    }
+    if (code === 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' || code === 'ERR_SSL_NO_SHARED_CIPHER') {
+      return new EwsError(
+        `${where}: the TLS handshake failed: no cipher in common; for TLS older than 1.2 set min_tls_version (it lowers the OpenSSL security level)`,
+        'tls',
+      );
+    }
+    const net = NETWORK[code];
+    if (net) return new EwsError(`${where} ${net} (${code})`, 'network');
+    if (code === 'ECONNABORTED') return timeoutError(ctx);
+  }
+  const status = transport?.status ?? numberField(err, 'HttpStatusCode');
+  if (status === 401) {
+    return new EwsError(
+      `${where} rejected the credentials of ${ctx.username} (${ctx.auth} auth); check the user name (DOMAIN\\user or user@domain), the password, and that ${ctx.auth} authentication is enabled on the EWS virtual directory`,
+      'unauthorized',
+    );
+  }
+  const responseCode = responseCodeOf(err);
+  if (responseCode === 'ErrorImpersonateUserDenied') {
+    return new EwsError(
+      `the account ${ctx.username} may not impersonate ${ctx.mailbox}: assign the ApplicationImpersonation role (New-ManagementRoleAssignment -Role ApplicationImpersonation -User ${ctx.username}); Exchange applies a new assignment after some minutes`,
+      'impersonation-denied',
+      responseCode,
+    );
+  }
+  if (responseCode === 'ErrorNonExistentMailbox' || responseCode === 'ErrorInvalidSmtpAddress') {
+    return new EwsError(
+      `mailbox ${ctx.mailbox} does not exist on Exchange (names are case-sensitive in VK's sync; check the spelling)`,
+      'no-mailbox',
+      responseCode,
+    );
+  }
+  const text = messageOf(err) ?? transport?.message ?? 'unknown failure';
+  if (responseCode) {
+    return new EwsError(
+      `${where}: ${ctx.operation} failed with ${responseCode}: ${text}`,
+      'ews',
+      responseCode,
+    );
+  }
+  if (status) return new EwsError(`${where}: ${ctx.operation} failed with HTTP ${status}: ${text}`, 'ews');
+  return new EwsError(`${where}: ${ctx.operation} failed: ${text}`, 'ews');
+}
+
+export function timeoutError(ctx: FailureContext, ms?: number): EwsError {
+  const after = ms === undefined ? '' : ` within ${Math.round(ms / 100) / 10} s`;
+  return new EwsError(
+    `EWS at ${ctx.url} did not answer ${ctx.operation}${after} (raise timeout if Exchange is slow)`,
+    'timeout',
+  );
+}
+
+/** The ServiceError name of a SoapFaultDetails or ServiceResponseException, if any. */
+function responseCodeOf(err: unknown): string | undefined {
+  const raw = field(err, 'ResponseCode') ?? field(err, 'ErrorCode');
+  if (typeof raw === 'string') return raw;
+  if (typeof raw === 'number') return serviceErrorName(raw);
+  return undefined;
+}
+
+let serviceErrorNames: Record<number, string> | undefined;
+
+/** Registered by the client once the library is loaded (this file must not import it at start). */
+export function setServiceErrorNames(names: Record<number, string>): void {
+  serviceErrorNames = names;
+}
+
+function serviceErrorName(n: number): string | undefined {
+  return serviceErrorNames?.[n];
+}
+
+function messageOf(err: unknown): string | undefined {
+  const m = field(err, 'message') ?? field(err, 'Message');
+  return typeof m === 'string' && m.trim() ? m.trim() : typeof err === 'string' ? err : undefined;
+}
+
+function field(err: unknown, name: string): unknown {
+  return err && typeof err === 'object' ? (err as Record<string, unknown>)[name] : undefined;
+}
+
+function stringField(err: unknown, name: string): string | undefined {
+  const v = field(err, name);
+  return typeof v === 'string' ? v : undefined;
+}
+
+function numberField(err: unknown, name: string): number | undefined {
+  const v = field(err, name);
+  return typeof v === 'number' ? v : undefined;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return url;
+  }
+}
