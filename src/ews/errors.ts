@@ -76,7 +76,10 @@ export function describeEwsFailure(
 ): EwsError {
   if (err instanceof EwsError) return err;
   const where = `EWS at ${ctx.url}`;
-  const code = transport?.code ?? stringField(err, 'code');
+  const code = opensslReason(
+    transport?.code ?? stringField(err, 'code'),
+    transport?.message ?? messageOf(err),
+  );
   if (code) {
     const trust = TLS_TRUST[code];
     if (trust) {
@@ -109,6 +112,12 @@ export function describeEwsFailure(
     if (code === 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' || code === 'ERR_SSL_NO_SHARED_CIPHER') {
       return new EwsError(
         `${where}: the TLS handshake failed: no cipher in common; for TLS older than 1.2 set min_tls_version (it lowers the OpenSSL security level)`,
+        'tls',
+      );
+    }
+    if (code === 'EPROTO') {
+      return new EwsError(
+        `${where}: the TLS handshake failed: ${transport?.message ?? messageOf(err)}`,
         'tls',
       );
     }
@@ -156,6 +165,16 @@ export function timeoutError(ctx: FailureContext, ms?: number): EwsError {
     `EWS at ${ctx.url} did not answer ${ctx.operation}${after} (raise timeout if Exchange is slow)`,
     'timeout',
   );
+}
+
+/** Node reports most handshake alerts as EPROTO with OpenSSL's reason in the text: name them by that reason. */
+function opensslReason(code: string | undefined, message: string | undefined): string | undefined {
+  if (code !== 'EPROTO' || !message) return code;
+  if (/protocol version|unsupported protocol|wrong version number|no protocols available/i.test(message)) {
+    return 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION';
+  }
+  if (/handshake failure|no shared cipher/i.test(message)) return 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE';
+  return code;
 }
 
 /** The ServiceError name of a SoapFaultDetails or ServiceResponseException, if any. */

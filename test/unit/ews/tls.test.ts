@@ -1,0 +1,135 @@
+// TLS and transport paths of the EWS client: trust failures, protocol versions, old TLS, the tunnel.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalConnection } from '../../../src/connection/local.js';
+import { type EwsConnectOptions, ewsConnect } from '../../../src/ews/client.js';
+import { type FakeEws, type FakeEwsOptions, startFakeEws } from '../../fakes/fake-ews.js';
+import { issueCert, makeCa, selfSignedCert } from '../../fakes/pki.js';
+
+const SVC = 'CORP\\svc_vkmail';
+const PASSWORD = 'tls-test-password';
+const MAILBOX = 'anna@corp.example';
+const base: FakeEwsOptions = { users: { [SVC]: PASSWORD }, mailboxes: [MAILBOX], impersonators: [SVC] };
+
+const servers: FakeEws[] = [];
+let dir: string;
+
+async function serve(extra: Partial<FakeEwsOptions> = {}): Promise<FakeEws> {
+  const s = await startFakeEws({ ...base, ...extra });
+  servers.push(s);
+  return s;
+}
+
+async function check(server: FakeEws, opts: Partial<EwsConnectOptions> = {}) {
+  const client = await ewsConnect({
+    url: server.url,
+    username: SVC,
+    password: PASSWORD,
+    auth: 'basic',
+    timeoutMs: 10_000,
+    ...opts,
+  });
+  try {
+    return await client.checkAccess(MAILBOX);
+  } finally {
+    client.close();
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ewsplay-ews-tls-'));
+});
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('ews client TLS', () => {
+  it('refuses a certificate from an unknown CA and says how to trust it', async () => {
+    const s = await serve();
+    await expect(check(s)).rejects.toMatchObject({
+      kind: 'tls',
+      message: expect.stringContaining(
+        "the server's certificate was issued by a CA that is not trusted; give the CA",
+      ),
+    });
+    // The same server with its CA given as a file, and with verification skipped.
+    const caFile = join(dir, 'ca.pem');
+    await writeFile(caFile, s.caPem ?? '');
+    await expect(check(s, { caFile })).resolves.toMatchObject({ displayName: 'Calendar' });
+    await expect(check(s, { skipVerify: true })).resolves.toMatchObject({ displayName: 'Calendar' });
+  });
+
+  it('names a self-signed certificate', async () => {
+    const s = await serve({ cert: await selfSignedCert('localhost', ['localhost', '127.0.0.1']) });
+    await expect(check(s)).rejects.toMatchObject({
+      kind: 'tls',
+      message: expect.stringContaining("the server's certificate is self-signed"),
+    });
+  });
+
+  it('names an expired certificate even when its CA is trusted', async () => {
+    const ca = await makeCa();
+    const s = await serve({ cert: await issueCert(ca, 'localhost', ['localhost'], { expired: true }) });
+    await expect(check(s, { caPem: ca.certPem })).rejects.toMatchObject({
+      kind: 'tls',
+      message: expect.stringContaining("the server's certificate has expired"),
+    });
+  });
+
+  it('names a certificate issued for another host', async () => {
+    const ca = await makeCa();
+    const s = await serve({ cert: await issueCert(ca, 'mail.other.example', ['mail.other.example']) });
+    await expect(check(s, { caPem: ca.certPem })).rejects.toMatchObject({
+      kind: 'tls',
+      message: expect.stringContaining("the server's certificate does not name localhost"),
+    });
+  });
+
+  it('fails clearly when a TLS 1.3-only client meets a TLS 1.2-only server', async () => {
+    const s = await serve({ tls: 'tls1.2-only' });
+    await expect(check(s, { caPem: s.caPem })).resolves.toMatchObject({ displayName: 'Calendar' });
+    await expect(check(s, { caPem: s.caPem, minTlsVersion: 'TLSv1.3' })).rejects.toMatchObject({
+      kind: 'tls',
+      message: expect.stringContaining(
+        'the TLS handshake failed on the protocol version (this side allows TLSv1.3 and newer); set min_tls_version',
+      ),
+    });
+  });
+
+  it('reaches an old TLS 1.1 server only when min_tls_version allows it', async () => {
+    const s = await serve({ tls: 'tls1.1-only' });
+    await expect(check(s, { caPem: s.caPem })).rejects.toMatchObject({ kind: 'tls' });
+    await expect(check(s, { caPem: s.caPem, minTlsVersion: 'TLSv1.1' })).resolves.toMatchObject({
+      displayName: 'Calendar',
+    });
+  });
+
+  it('rejects a ca_file that holds no certificate', async () => {
+    const s = await serve();
+    const caFile = join(dir, 'not-a-cert.pem');
+    await writeFile(caFile, 'hello\n');
+    await expect(check(s, { caFile })).rejects.toThrow(`ca_file ${caFile} holds no PEM certificate`);
+  });
+});
+
+describe('ews client tunnel', () => {
+  it('reaches EWS through a connection forwardOut, verifying the certificate end to end', async () => {
+    const s = await serve();
+    const conn = new LocalConnection('mail1');
+    const opened: string[] = [];
+    const tunnel = async (host: string, port: number) => {
+      opened.push(`${host}:${port}`);
+      return conn.forwardOut('127.0.0.1', port);
+    };
+    await expect(check(s, { caPem: s.caPem, tunnel })).resolves.toMatchObject({ displayName: 'Calendar' });
+    expect(opened).toEqual([`localhost:${s.port}`]);
+    // A tunnel that cannot open fails the call with the tunnel's reason.
+    const broken = async () => {
+      throw new Error('channel open failure: administratively prohibited');
+    };
+    await expect(check(s, { caPem: s.caPem, tunnel: broken })).rejects.toThrow('administratively prohibited');
+  });
+});
