@@ -3,6 +3,7 @@ import { assertModule } from './assert.js';
 import { commandModule } from './command.js';
 import { copyModule } from './copy.js';
 import { debugModule } from './debug.js';
+import { ewsEventModule } from './ews_event.js';
 import { failModule } from './fail.js';
 import { fileModule } from './file.js';
 import { lineinfileModule } from './lineinfile.js';
@@ -22,6 +23,7 @@ const all: Module[] = [
   commandModule,
   copyModule,
   debugModule,
+  ewsEventModule,
   failModule,
   fileModule,
   lineinfileModule,

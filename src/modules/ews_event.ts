@@ -1,0 +1,239 @@
+// ews_event: the procedure's verification (V1). As the service account impersonating a mailbox, create a
+// uniquely named event in its Exchange calendar, find it again with a CalendarView, report its id, and
+// delete it unless `keep`. In check mode nothing is created: only that EWS answers and impersonation is
+// allowed (a GetFolder of the calendar while impersonating).
+//
+// changed: a run that creates and deletes its event leaves the mailbox as it was, so it reports ok
+// (changed: false) and a second run reports 0 changed; with `keep: true` the event stays: changed.
+import { randomBytes } from 'node:crypto';
+import { type EwsClient, ewsConnect, type TlsVersion } from '../ews/client.js';
+import { EwsError } from '../ews/errors.js';
+import type { Module, ModuleContext, ModuleResult } from './module.js';
+
+interface EwsEventArgs {
+  url: string;
+  username: string;
+  password: string;
+  auth: 'basic' | 'ntlm';
+  mailbox: string;
+  subject_prefix: string;
+  keep: boolean;
+  ca_file?: string;
+  skip_verify: boolean;
+  min_tls_version?: TlsVersion;
+  timeout: number;
+  via_host: boolean;
+  retries: number;
+  delay: number;
+}
+
+/** Minutes the test event lasts, starting a day ahead so it never shows as a current meeting. */
+const EVENT_MINUTES = 15;
+const EVENT_LEAD_MS = 24 * 3600_000;
+
+export const ewsEventModule: Module = {
+  name: 'ews_event',
+  summary:
+    'Verify EWS: create, find (CalendarView) and delete a test event in a mailbox, impersonating it (check mode: access only)',
+  args: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['url', 'username', 'password', 'mailbox'],
+    properties: {
+      url: {
+        type: 'string',
+        pattern: '^https://',
+        description: 'EWS endpoint, https://HOST[:PORT]/EWS/Exchange.asmx',
+      },
+      username: {
+        type: 'string',
+        minLength: 1,
+        description: 'Service account holding ApplicationImpersonation',
+      },
+      password: { type: 'string', minLength: 1, description: 'Its password (masked in all output)' },
+      auth: { type: 'string', enum: ['basic', 'ntlm'], default: 'basic', description: 'HTTP authentication' },
+      mailbox: { type: 'string', minLength: 3, description: 'SMTP address of the mailbox to impersonate' },
+      subject_prefix: {
+        type: 'string',
+        minLength: 1,
+        default: 'ewsplay verification',
+        description: 'Start of the test event subject (a timestamp and a random tag follow)',
+      },
+      keep: { type: 'boolean', default: false, description: 'Leave the test event in the calendar' },
+      ca_file: {
+        type: 'string',
+        minLength: 1,
+        description: 'PEM file of the CA that issued the EWS certificate',
+      },
+      skip_verify: {
+        type: 'boolean',
+        default: false,
+        description: 'Do not verify the EWS certificate (tests only)',
+      },
+      min_tls_version: {
+        type: 'string',
+        enum: ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'],
+        description: 'Lowest TLS version to offer (below TLSv1.2 also lowers the OpenSSL security level)',
+      },
+      timeout: { type: 'integer', minimum: 1, default: 30, description: 'Seconds allowed for each EWS call' },
+      via_host: {
+        type: 'boolean',
+        default: false,
+        description: "Reach EWS through the task's host (an SSH tunnel), as the mail server sees it",
+      },
+      retries: {
+        type: 'integer',
+        minimum: 0,
+        default: 0,
+        description: 'Retries while impersonation is denied (Exchange applies a new role after minutes)',
+      },
+      delay: {
+        type: 'integer',
+        minimum: 0,
+        default: 60,
+        description: 'Seconds before the first retry; doubled after each',
+      },
+    },
+  },
+  check: 'full',
+  async run(ctx, rawArgs) {
+    const args = withDefaults(rawArgs);
+    ctx.secrets.add(args.password);
+    const client = await ewsConnect({
+      url: args.url,
+      username: args.username,
+      password: args.password,
+      auth: args.auth,
+      skipVerify: args.skip_verify,
+      timeoutMs: args.timeout * 1000,
+      ...(args.ca_file ? { caFile: args.ca_file } : {}),
+      ...(args.min_tls_version ? { minTlsVersion: args.min_tls_version } : {}),
+      ...(args.via_host
+        ? {
+            tunnel: (host: string, port: number) =>
+              ctx.conn.forwardOut(host, port, { timeoutMs: args.timeout * 1000 }),
+          }
+        : {}),
+    }).catch((e: unknown) => e as EwsError);
+    if (client instanceof Error) return failure(ctx, client);
+    try {
+      return await verify(ctx, client, args);
+    } catch (e) {
+      return failure(ctx, e);
+    } finally {
+      client.close();
+    }
+  },
+};
+
+async function verify(ctx: ModuleContext, client: EwsClient, args: EwsEventArgs): Promise<ModuleResult> {
+  const access = await withImpersonationRetries(ctx, args, () => client.checkAccess(args.mailbox));
+  const base = { mailbox: args.mailbox, calendar_items: access.totalCount };
+  if (ctx.check) {
+    return {
+      changed: args.keep,
+      msg: `EWS answers and ${args.username} may impersonate ${args.mailbox}; would create, find and ${args.keep ? 'keep' : 'delete'} a test event`,
+      data: { ...base, check_mode: true },
+    };
+  }
+  const subject = `${args.subject_prefix} ${new Date().toISOString()} ${randomBytes(4).toString('hex')}`;
+  const start = new Date(Math.ceil((Date.now() + EVENT_LEAD_MS) / 60_000) * 60_000);
+  const end = new Date(start.getTime() + EVENT_MINUTES * 60_000);
+  const id = await client.createTestEvent(args.mailbox, subject, start, end);
+  ctx.log(`ews_event: created ${subject} (${id}) in ${args.mailbox}`);
+  const found = await client.findEvent(args.mailbox, subject, start, end).catch(async (e: unknown) => {
+    if (!args.keep) await client.deleteEvent(args.mailbox, id).catch(() => {});
+    throw e;
+  });
+  const data = {
+    ...base,
+    event_id: id,
+    subject,
+    start: start.toISOString(),
+    end: end.toISOString(),
+    found: found !== undefined,
+    items_in_view: found?.itemsInView ?? 0,
+    deleted: false,
+  };
+  if (!args.keep) {
+    await client.deleteEvent(args.mailbox, id).catch((e: unknown) => {
+      throw new EwsError(
+        `the test event ${JSON.stringify(subject)} (id ${id}) was created but not deleted: ${(e as Error).message}`,
+        'ews',
+      );
+    });
+    data.deleted = true;
+  }
+  if (!found) {
+    return {
+      changed: args.keep,
+      failed: true,
+      msg: `created the test event in ${args.mailbox}, but a CalendarView over its time did not return it${data.deleted ? ' (deleted again)' : ''}`,
+      data,
+    };
+  }
+  return {
+    changed: args.keep,
+    msg: `created, found${args.keep ? ' and kept' : ' and deleted'} test event ${id} in ${args.mailbox}`,
+    data,
+  };
+}
+
+/** Retries while Exchange still denies impersonation (role assignments take minutes to apply). */
+async function withImpersonationRetries<T>(
+  ctx: ModuleContext,
+  args: EwsEventArgs,
+  work: () => Promise<T>,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await work();
+    } catch (e) {
+      if (!(e instanceof EwsError) || e.kind !== 'impersonation-denied' || attempt >= args.retries) throw e;
+      const waitMs = args.delay * 1000 * 2 ** attempt;
+      ctx.log(`ews_event: impersonation denied, retry ${attempt + 1}/${args.retries} in ${waitMs / 1000} s`);
+      await sleep(waitMs, ctx.signal);
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function failure(ctx: ModuleContext, e: unknown): ModuleResult {
+  if (!(e instanceof EwsError)) throw e;
+  const data: Record<string, unknown> = { failure: e.kind };
+  if (e.responseCode) data.response_code = e.responseCode;
+  return { changed: false, failed: true, msg: ctx.secrets.mask(e.message), data };
+}
+
+function withDefaults(a: Record<string, unknown>): EwsEventArgs {
+  return {
+    url: String(a.url),
+    username: String(a.username),
+    password: String(a.password),
+    auth: a.auth === 'ntlm' ? 'ntlm' : 'basic',
+    mailbox: String(a.mailbox),
+    subject_prefix: typeof a.subject_prefix === 'string' ? a.subject_prefix : 'ewsplay verification',
+    keep: a.keep === true,
+    ...(typeof a.ca_file === 'string' ? { ca_file: a.ca_file } : {}),
+    skip_verify: a.skip_verify === true,
+    ...(typeof a.min_tls_version === 'string' ? { min_tls_version: a.min_tls_version as TlsVersion } : {}),
+    timeout: typeof a.timeout === 'number' ? a.timeout : 30,
+    via_host: a.via_host === true,
+    retries: typeof a.retries === 'number' ? a.retries : 0,
+    delay: typeof a.delay === 'number' ? a.delay : 60,
+  };
+}
