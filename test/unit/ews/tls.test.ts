@@ -115,6 +115,15 @@ describe('ews client TLS', () => {
   });
 });
 
+describe('ews client with NTLM', () => {
+  it('refuses ca_file up front: the library drops the TLS agent for NTLM', async () => {
+    const s = await serve();
+    await expect(check(s, { auth: 'ntlm', caPem: s.caPem })).rejects.toThrow(
+      'auth: ntlm cannot use ca_file: the NTLM support of ews-javascript-api replaces the TLS agent',
+    );
+  });
+});
+
 describe('ews client tunnel', () => {
   it('reaches EWS through a connection forwardOut, verifying the certificate end to end', async () => {
     const s = await serve();

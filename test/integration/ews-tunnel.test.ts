@@ -1,0 +1,75 @@
+// ews_event with via_host through a real OpenSSH server: EWS reached from the mail host, as the procedure's
+// mail server sees Exchange, with TLS (1.2 only, as Exchange 2013) verified end to end inside the tunnel.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { connectSsh, type SshConnection } from '../../src/connection/ssh.js';
+import { ewsEventModule } from '../../src/modules/ews_event.js';
+import { type FakeEws, startFakeEws } from '../fakes/fake-ews.js';
+import { type SshdLab, startSshdLab } from '../harness/sshd.js';
+import { makeContext } from '../unit/modules/context.js';
+
+const SVC = 'CORP\\svc_vkmail_collector';
+const PASSWORD = 'Tunnel-Secret-9';
+const MAILBOX = 'Olga.Smirnova@corp.example';
+
+let lab: SshdLab;
+let conn: SshConnection;
+let ews: FakeEws;
+
+beforeAll(async () => {
+  process.env.HOME = await mkdtemp(join(tmpdir(), 'ewsplay-home-'));
+  lab = await startSshdLab(1);
+  const h = lab.hosts[0]!;
+  conn = await connectSsh({
+    host: h.name,
+    connection: 'ssh',
+    address: '127.0.0.1',
+    port: h.port,
+    user: lab.user,
+    privateKeyFile: lab.clientKeyFile,
+    knownHostsFile: lab.knownHostsFile,
+    connectTimeoutMs: 5000,
+  });
+  ews = await startFakeEws({
+    users: { [SVC]: PASSWORD },
+    mailboxes: [MAILBOX],
+    impersonators: [SVC],
+    tls: 'tls1.2-only',
+  });
+});
+
+afterAll(async () => {
+  await conn?.close();
+  await lab?.stop();
+  await ews?.close();
+});
+
+it('creates, finds and deletes the test event through the SSH host', async () => {
+  const ctx = makeContext({ host: conn.host, conn });
+  const { writeFile } = await import('node:fs/promises');
+  const caFile = join(process.env.HOME ?? tmpdir(), 'exchange-ca.pem');
+  await writeFile(caFile, ews.caPem ?? '');
+  const args = {
+    url: ews.url,
+    username: SVC,
+    password: PASSWORD,
+    mailbox: MAILBOX,
+    ca_file: caFile,
+    via_host: true,
+  };
+  const check = await ewsEventModule.run({ ...ctx, check: true }, args);
+  expect(check).toMatchObject({ changed: false, data: { check_mode: true } });
+  const r = await ewsEventModule.run(ctx, args);
+  expect(r).toMatchObject({ changed: false, data: { found: true, deleted: true } });
+  expect(ews.requests.map((q) => q.operation)).toEqual([
+    'GetFolder',
+    'GetFolder',
+    'CreateItem',
+    'FindItem',
+    'GetItem',
+    'DeleteItem',
+  ]);
+  expect(ews.events(MAILBOX)).toEqual([]);
+});
