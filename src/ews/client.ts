@@ -115,10 +115,12 @@ export async function ewsConnect(opts: EwsConnectOptions): Promise<EwsClient> {
     // OpenSSL 3 refuses TLS 1.0/1.1 (SHA-1 signatures) at the default security level.
     ...(oldTls ? { ciphers: 'DEFAULT@SECLEVEL=0' } : {}),
   };
-  if (opts.auth === 'ntlm' && (caPem || opts.tunnel)) {
+  const ntlmCannot = [caPem && 'ca_file', opts.minTlsVersion && 'min_tls_version', opts.tunnel && 'via_host'];
+  const dropped = ntlmCannot.filter((x): x is string => typeof x === 'string');
+  if (opts.auth === 'ntlm' && dropped.length) {
     // The library's NTLM provider builds its own https.Agent per request, dropping ours.
     throw new EwsError(
-      `auth: ntlm cannot use ${caPem ? 'ca_file' : 'via_host'}: the NTLM support of ews-javascript-api replaces the TLS agent; use basic auth, or skip_verify for a test`,
+      `auth: ntlm cannot use ${dropped.join(', ')}: the NTLM support of ews-javascript-api replaces the TLS agent; use basic auth, or skip_verify for a test`,
       'ews',
     );
   }
