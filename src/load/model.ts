@@ -41,6 +41,8 @@ export interface TaskNode extends NodeCommon {
   changedWhen?: string[];
   failedWhen?: string[];
   notify: string[];
+  /** Handlers only: topics this handler answers to besides its name (Ansible's `listen`). */
+  listen?: string[];
 }
 
 export interface BlockNode extends NodeCommon {
@@ -67,6 +69,8 @@ export interface Play {
   name: string;
   pos: SourcePos;
   hosts: string;
+  /** Position of the `hosts:` value, for "matches no host" problems. */
+  hostsPos?: SourcePos;
   vars: Vars;
   varsFiles: string[];
   become?: boolean;

@@ -1,0 +1,188 @@
+// The keywords of plays, tasks, blocks, includes and handlers: one table feeds both the generated JSON Schemas
+// and the loader's per-keyword checks, so the editor and `ewsplay validate` agree.
+
+export type JsonSchema = Record<string, unknown>;
+
+export interface Keyword {
+  schema: JsonSchema;
+  /** Completes "'<keyword>' must be ..." when a value has the wrong shape. */
+  expects: string;
+}
+
+const IDENTIFIER = '^[A-Za-z_][A-Za-z0-9_]*$';
+const string: JsonSchema = { type: 'string' };
+const boolean: JsonSchema = { type: 'boolean' };
+const stringOrList: JsonSchema = { anyOf: [string, { type: 'array', items: string }] };
+const conditions: JsonSchema = {
+  anyOf: [string, boolean, { type: 'array', items: { anyOf: [string, boolean] } }],
+};
+
+const kw = (schema: JsonSchema, expects: string, description: string): Keyword => ({
+  schema: { ...schema, description },
+  expects,
+});
+
+/** Keywords every task, block and include accepts. */
+export const COMMON_KEYWORDS: Record<string, Keyword> = {
+  name: kw(string, 'a string', 'Shown in progress output and reports'),
+  when: kw(
+    conditions,
+    'a condition (a string) or a list of conditions',
+    'Run only when every condition holds',
+  ),
+  tags: kw(
+    {
+      anyOf: [string, { type: 'number' }, { type: 'array', items: { anyOf: [string, { type: 'number' }] } }],
+    },
+    'a tag or a list of tags',
+    'Tags for --tags / --skip-tags (a comma-separated string is split)',
+  ),
+  vars: kw({ type: 'object' }, 'a mapping of variables', 'Variables for this task or block'),
+  become: kw(boolean, 'true or false', 'Run with privilege escalation (sudo)'),
+  become_user: kw(string, 'a user name', 'User to become (default root)'),
+  check_mode: kw(boolean, 'true or false', 'true: always check mode; false: run for real even under --check'),
+  ignore_errors: kw(boolean, 'true or false', 'A failure is reported but the host goes on'),
+  no_log: kw(boolean, 'true or false', 'Hide the arguments and results of this task in all output'),
+  timeout: kw(
+    { type: 'integer', minimum: 1 },
+    'a whole number of seconds (at least 1)',
+    'Seconds before each command of the task is aborted',
+  ),
+};
+
+const LOOP: Record<string, Keyword> = {
+  loop: kw(
+    { anyOf: [{ type: 'array' }, string] },
+    "a list, or a template like '{{ items }}' that gives one",
+    'Run once per item; the item is {{ item }} (or loop_control.loop_var)',
+  ),
+  loop_control: kw(
+    {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        label: { type: 'string', description: 'What progress output shows for each item' },
+        loop_var: {
+          type: 'string',
+          pattern: IDENTIFIER,
+          description: "Name of the loop variable (default 'item')",
+        },
+      },
+    },
+    'a mapping with label and/or loop_var',
+    'How the loop shows and names its item',
+  ),
+};
+
+/** Keywords only a module task accepts. */
+export const TASK_KEYWORDS: Record<string, Keyword> = {
+  ...COMMON_KEYWORDS,
+  ...LOOP,
+  register: kw(
+    { type: 'string', pattern: IDENTIFIER },
+    'a variable name (letters, digits, _)',
+    'Save the result in this variable',
+  ),
+  until: kw(
+    { anyOf: [string, boolean] },
+    'a condition (a string)',
+    'Retry the task until this condition holds',
+  ),
+  retries: kw(
+    { type: 'integer', minimum: 0 },
+    'a whole number (0 or more)',
+    'How many times until: retries (default 3)',
+  ),
+  delay: kw(
+    { type: 'number', minimum: 0 },
+    'a number of seconds (0 or more)',
+    'Seconds between retries (default 5)',
+  ),
+  changed_when: kw(
+    conditions,
+    'a condition or a list of conditions',
+    'Decides whether the task reports changed',
+  ),
+  failed_when: kw(conditions, 'a condition or a list of conditions', 'Decides whether the task failed'),
+  notify: kw(
+    stringOrList,
+    'a handler name or a list of handler names',
+    'Handlers to run at the end of the play if changed',
+  ),
+  args: kw(
+    { type: 'object' },
+    'a mapping of module arguments',
+    'Module arguments (merged with the module key)',
+  ),
+};
+
+/** Handlers are tasks that may also answer to `listen` topics. */
+export const HANDLER_KEYWORDS: Record<string, Keyword> = {
+  ...TASK_KEYWORDS,
+  listen: kw(stringOrList, 'a topic or a list of topics', 'Topics this handler answers to, besides its name'),
+};
+
+export const BLOCK_KEYWORDS: Record<string, Keyword> = { ...COMMON_KEYWORDS };
+export const BLOCK_SECTIONS = ['block', 'rescue', 'always'] as const;
+
+export const INCLUDE_KEYWORDS: Record<string, Keyword> = { ...COMMON_KEYWORDS, ...LOOP };
+export const IMPORT_KEYWORDS: Record<string, Keyword> = { ...COMMON_KEYWORDS };
+export const INCLUDE_ACTIONS = ['include_tasks', 'import_tasks'] as const;
+export const INCLUDE_VALUE: Keyword = kw(
+  {
+    anyOf: [
+      { type: 'string', minLength: 1 },
+      {
+        type: 'object',
+        required: ['file'],
+        additionalProperties: false,
+        properties: { file: { type: 'string', minLength: 1 } },
+      },
+    ],
+  },
+  'a task file name',
+  'Task file, looked up beside this file, then in tasks/',
+);
+
+export const PLAY_KEYWORDS: Record<string, Keyword> = {
+  name: kw(string, 'a string', 'Shown in progress output (default: the hosts pattern)'),
+  hosts: kw(
+    {
+      anyOf: [
+        { type: 'string', minLength: 1 },
+        { type: 'array', minItems: 1, items: { type: 'string' } },
+      ],
+    },
+    "a host pattern like 'web:&prod' or a list of patterns",
+    'Hosts or groups to run on (Ansible host patterns)',
+  ),
+  vars: kw({ type: 'object' }, 'a mapping of variables', 'Play variables'),
+  vars_files: kw(
+    stringOrList,
+    'a file name or a list of file names',
+    'YAML files of variables, relative to the playbook',
+  ),
+  become: COMMON_KEYWORDS.become!,
+  become_user: COMMON_KEYWORDS.become_user!,
+  serial: kw(
+    {
+      anyOf: [
+        { type: 'integer', minimum: 1 },
+        { type: 'string', pattern: '^[0-9]+%$' },
+      ],
+    },
+    "a number of hosts or a percentage like '30%'",
+    'Work through the hosts in batches of this size',
+  ),
+  any_errors_fatal: kw(boolean, 'true or false', 'One failed host stops the play for all hosts'),
+  max_fail_percentage: kw(
+    { type: 'number', minimum: 0, maximum: 100 },
+    'a percentage from 0 to 100',
+    'Stop the play when more than this share of a batch failed',
+  ),
+  check_mode: COMMON_KEYWORDS.check_mode!,
+  tags: COMMON_KEYWORDS.tags!,
+  gather_facts: kw(boolean, 'true or false', 'Accepted for Ansible compatibility; ewsplay gathers no facts'),
+  tasks: kw({ type: 'array' }, 'a list of tasks', 'The tasks of the play'),
+  handlers: kw({ type: 'array' }, 'a list of handlers', 'Tasks run at the end of the play when notified'),
+};

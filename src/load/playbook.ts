@@ -1,0 +1,772 @@
+// Playbooks and task files -> the model the engine runs. The task shape (which key is the module, which are
+// keywords) is checked here by hand so messages are precise; ajv checks each module's arguments and each
+// keyword's value. Every problem of every file read is collected, then reported at once.
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { isMap, isScalar, isSeq, type Pair, type YAMLMap, type Node as YamlNode } from 'yaml';
+import type { Module } from '../modules/module.js';
+import { explainErrors, kindOf, pathText, type Subject, validatorFor } from './check.js';
+import {
+  BLOCK_KEYWORDS,
+  BLOCK_SECTIONS,
+  HANDLER_KEYWORDS,
+  IMPORT_KEYWORDS,
+  INCLUDE_ACTIONS,
+  INCLUDE_KEYWORDS,
+  INCLUDE_VALUE,
+  type Keyword,
+  PLAY_KEYWORDS,
+  TASK_KEYWORDS,
+} from './keywords.js';
+import type { BlockNode, IncludeNode, Node, NodeCommon, Play, Playbook, TaskNode, Vars } from './model.js';
+import { type Problem, type SourcePos, UserError } from './problems.js';
+import { defaultRegistry, type ModuleRegistry } from './registry.js';
+import { closest, didYouMean } from './suggest.js';
+import { mapPair, pairKey, readYaml, type YamlPath, type YamlSource } from './yaml.js';
+
+export interface LoadOptions {
+  registry?: ModuleRegistry;
+  /** Directory whose tasks/ and ../tasks/ hold included task files (default: the loaded file's directory). */
+  playbookDir?: string;
+}
+
+/** A file the loader read, with the scalars that are bare expressions (when:, until: ...) rather than templates. */
+export interface LoadedSource {
+  src: YamlSource;
+  expressions: Set<YamlNode>;
+}
+
+export interface LoadResult<T> {
+  value: T;
+  /** All problems of all files read, sorted by file (in reading order), line and column. */
+  problems: Problem[];
+  sources: LoadedSource[];
+}
+
+const ALL_TASK_KEYWORDS = new Set([
+  ...Object.keys(HANDLER_KEYWORDS),
+  ...Object.keys(BLOCK_KEYWORDS),
+  ...Object.keys(INCLUDE_KEYWORDS),
+]);
+const EXPRESSION_KEYWORDS = new Set(['when', 'changed_when', 'failed_when', 'until']);
+
+/** Hints for keys people bring from Ansible features ewsplay does not have, or put at the wrong level. */
+function foreignKeyHint(key: string): string | undefined {
+  if (key.startsWith('with_')) return "write the loop as 'loop:' (with_* lookups are not supported)";
+  if (key === 'include') return "use 'include_tasks:' or 'import_tasks:'";
+  if (key === 'roles' || key === 'include_role' || key === 'import_role')
+    return 'ewsplay has no roles: put the tasks in a file under tasks/ and use include_tasks';
+  return undefined;
+}
+
+class Loader {
+  readonly problems: Problem[] = [];
+  readonly sources: LoadedSource[] = [];
+  private readonly taskFiles = new Map<string, Node[]>();
+  /** Task files being loaded, outermost first: an include of one of them is a cycle. */
+  private readonly stack: string[] = [];
+  private readonly moduleKeys: string[];
+
+  constructor(
+    private readonly registry: ModuleRegistry,
+    private readonly playbookDir: string,
+  ) {
+    this.moduleKeys = registry.keys();
+  }
+
+  private problem(pos: SourcePos, message: string, hint?: string): void {
+    this.problems.push({ ...pos, message, ...(hint ? { hint } : {}) });
+  }
+
+  result<T>(value: T): LoadResult<T> {
+    const order = new Map(this.sources.map((s, i) => [s.src.file, i]));
+    const seen = new Set<string>();
+    const problems = this.problems
+      .filter((p) => {
+        const key = `${p.file}:${p.line}:${p.col}:${p.message}`;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      })
+      .sort(
+        (a, b) =>
+          (order.get(a.file) ?? -1) - (order.get(b.file) ?? -1) ||
+          a.file.localeCompare(b.file) ||
+          a.line - b.line ||
+          a.col - b.col,
+      );
+    return { value, problems, sources: this.sources };
+  }
+
+  private async read(file: string, from?: SourcePos): Promise<LoadedSource | undefined> {
+    const src = await readYaml(displayName(file), this.problems, from);
+    if (!src) return undefined;
+    const loaded = { src, expressions: new Set<YamlNode>() };
+    this.sources.push(loaded);
+    // With syntax errors the structure is guesswork: report those alone.
+    return src.broken ? undefined : loaded;
+  }
+
+  async playbook(file: string): Promise<Playbook> {
+    const playbook: Playbook = { file, plays: [] };
+    const loaded = await this.read(file);
+    if (!loaded) return playbook;
+    const { src } = loaded;
+    const root = src.doc.contents;
+    if (root === null || (isScalar(root) && root.value === null)) {
+      this.problem(
+        src.pos(0),
+        'the playbook is empty',
+        "a playbook is a list of plays: start with '- hosts: all'",
+      );
+      return playbook;
+    }
+    if (!isSeq(root)) {
+      const looksLikePlay = isMap(root) && mapPair(root, 'hosts') !== undefined;
+      this.problem(
+        src.pos(root),
+        `a playbook must be a list of plays, got ${kindOf(src.value(root))}`,
+        looksLikePlay
+          ? "start the play with '- ' to make it a list item: '- hosts: ...'"
+          : "a playbook is a list of plays: '- hosts: all' then 'tasks:'",
+      );
+      return playbook;
+    }
+    for (const item of root.items) {
+      if (!isMap(item)) {
+        this.problem(src.pos(item as YamlNode), `a play must be a mapping, got ${kindOf(src.value(item))}`);
+        continue;
+      }
+      const play = await this.play(loaded, item);
+      if (play) playbook.plays.push(play);
+    }
+    return playbook;
+  }
+
+  /** A task file's tasks, loaded once per path; undefined when it cannot be read or is part of a cycle. */
+  async taskFile(file: string, from?: SourcePos): Promise<Node[] | undefined> {
+    const cached = this.taskFiles.get(file);
+    if (cached) return cached;
+    this.stack.push(file);
+    try {
+      const loaded = await this.read(file, from);
+      if (!loaded) return undefined;
+      const { src } = loaded;
+      const root = src.doc.contents;
+      let nodes: Node[] = [];
+      if (root !== null && !(isScalar(root) && root.value === null)) {
+        if (isSeq(root)) nodes = await this.taskList(loaded, root, false);
+        else
+          this.problem(
+            src.pos(root),
+            `a task file must be a list of tasks, got ${kindOf(src.value(root))}`,
+            isMap(root) && mapPair(root, 'hosts')
+              ? 'this looks like a playbook: run it with `ewsplay run`, or list only its tasks here'
+              : "start each task with '- name: ...'",
+          );
+      }
+      this.taskFiles.set(file, nodes);
+      return nodes;
+    } finally {
+      this.stack.pop();
+    }
+  }
+
+  /** Checks a keyword's value against its schema; returns the plain value when valid. */
+  private keyword(
+    loaded: LoadedSource,
+    name: string,
+    keyword: Keyword,
+    pair: Pair,
+  ): { ok: boolean; value: unknown } {
+    const { src } = loaded;
+    const value = src.value(pair.value);
+    const validate = validatorFor(keyword, () => keyword.schema);
+    if (validate(value)) return { ok: true, value };
+    const valueNode = pair.value ?? pair;
+    const subject: Subject = {
+      locate: (path, key) => locateIn(src, valueNode, path, key),
+      label: (path) => `'${pathText([name, ...path])}'`,
+      unknownKey: (key) => `unknown key '${key}' in '${name}'`,
+      missingKey: (key) => `'${name}' requires the key '${key}'`,
+      expects: keyword.expects,
+    };
+    this.problems.push(...explainErrors(validate.errors ?? [], value, subject));
+    return { ok: false, value };
+  }
+
+  private async play(loaded: LoadedSource, map: YAMLMap): Promise<Play | undefined> {
+    const { src } = loaded;
+    const pos = src.pos(map);
+    const values = new Map<string, unknown>();
+    let tasksNode: unknown;
+    let handlersNode: unknown;
+    let tasksPair: Pair | undefined;
+    let handlersPair: Pair | undefined;
+    for (const pair of map.items as Pair[]) {
+      const key = pairKey(pair);
+      if (key === undefined) {
+        this.problem(src.pos(pair), 'a play keyword must be a plain name');
+        continue;
+      }
+      const keyword = PLAY_KEYWORDS[key];
+      if (!keyword) {
+        this.unknownPlayKeyword(src, pair, key);
+        continue;
+      }
+      if (key === 'tasks' || key === 'handlers') {
+        if (key === 'tasks') [tasksNode, tasksPair] = [pair.value, pair];
+        else [handlersNode, handlersPair] = [pair.value, pair];
+        continue;
+      }
+      if (pair.value === null || src.value(pair.value) === null) continue;
+      const { ok, value } = this.keyword(loaded, key, keyword, pair);
+      if (ok) values.set(key, value);
+    }
+    const hostsValue = values.get('hosts');
+    if (hostsValue === undefined && !mapPair(map, 'hosts'))
+      this.problem(pos, "a play needs 'hosts:' (the hosts or groups it runs on)", "e.g. 'hosts: all'");
+    const hosts = Array.isArray(hostsValue)
+      ? hostsValue.join(',')
+      : ((hostsValue as string | undefined) ?? '');
+    const tasks = tasksPair ? await this.section(loaded, tasksNode, "'tasks'", false) : [];
+    const handlers = handlersPair ? await this.handlers(loaded, handlersNode) : [];
+    const play: Play = {
+      name: (values.get('name') as string | undefined) ?? hosts,
+      pos,
+      hosts,
+      vars: (values.get('vars') as Vars | undefined) ?? {},
+      varsFiles: listOf(values.get('vars_files')),
+      anyErrorsFatal: (values.get('any_errors_fatal') as boolean | undefined) ?? false,
+      tags: tagsOf(values.get('tags')),
+      tasks,
+      handlers,
+    };
+    assignDefined(play, {
+      become: values.get('become') as boolean | undefined,
+      becomeUser: values.get('become_user') as string | undefined,
+      serial: values.get('serial') as number | string | undefined,
+      maxFailPercentage: values.get('max_fail_percentage') as number | undefined,
+      checkMode: values.get('check_mode') as boolean | undefined,
+      hostsPos: hostsValue === undefined ? undefined : src.pos(mapPair(map, 'hosts')!.value as YamlNode),
+    });
+    this.checkNotify(play);
+    return play;
+  }
+
+  private unknownPlayKeyword(src: YamlSource, pair: Pair, key: string): void {
+    const pos = src.pos(pair);
+    if (key === 'pre_tasks' || key === 'post_tasks')
+      this.problem(pos, `'${key}' is not supported`, "put these tasks at the start or end of 'tasks:'");
+    else if (key === 'import_playbook')
+      this.problem(pos, "'import_playbook' is not supported", 'run each playbook with its own command');
+    else if (this.registry.resolve(key) || ALL_TASK_KEYWORDS.has(key))
+      this.problem(
+        pos,
+        `unknown play keyword '${key}'`,
+        `'${key}' belongs to a task: put the task under 'tasks:' (a list)`,
+      );
+    else
+      this.problem(
+        pos,
+        `unknown play keyword '${key}'`,
+        foreignKeyHint(key) ?? didYouMean(key, Object.keys(PLAY_KEYWORDS)),
+      );
+  }
+
+  /** A `tasks:`/`block:` style section: a list of tasks, or nothing. */
+  private async section(
+    loaded: LoadedSource,
+    node: unknown,
+    label: string,
+    handlers: boolean,
+  ): Promise<Node[]> {
+    const { src } = loaded;
+    if (node === null || node === undefined || (isScalar(node) && node.value === null)) return [];
+    if (!isSeq(node)) {
+      this.problem(
+        src.pos(node as YamlNode),
+        `${label} must be a list of tasks, got ${kindOf(src.value(node))}`,
+        "start each task with '- ' (a list item)",
+      );
+      return [];
+    }
+    return this.taskList(loaded, node, handlers);
+  }
+
+  private async taskList(
+    loaded: LoadedSource,
+    seq: { items: unknown[] },
+    handlers: boolean,
+  ): Promise<Node[]> {
+    const nodes: Node[] = [];
+    for (const item of seq.items) {
+      if (!isMap(item)) {
+        this.problem(
+          loaded.src.pos(item as YamlNode),
+          `a task must be a mapping, got ${kindOf(loaded.src.value(item))}`,
+          "e.g. '- name: Say hello' then 'debug: { msg: hello }' on the next line",
+        );
+        continue;
+      }
+      const node = await this.task(loaded, item, handlers);
+      if (node) nodes.push(node);
+    }
+    return nodes;
+  }
+
+  private async handlers(loaded: LoadedSource, node: unknown): Promise<TaskNode[]> {
+    const nodes = await this.section(loaded, node, "'handlers'", true);
+    const tasks: TaskNode[] = [];
+    for (const n of nodes) {
+      if (n.kind === 'task') tasks.push(n);
+      else this.problem(n.pos, 'a handler must be a single module task (no block or include)');
+    }
+    return tasks;
+  }
+
+  private async task(loaded: LoadedSource, map: YAMLMap, handler: boolean): Promise<Node | undefined> {
+    const { src } = loaded;
+    const modules: { key: string; module: Module; pair: Pair }[] = [];
+    const sections = new Map<string, Pair>();
+    const includes: { key: string; pair: Pair }[] = [];
+    const keywords = new Map<string, Pair>();
+    const unknown: { key: string; pair: Pair }[] = [];
+    for (const pair of map.items as Pair[]) {
+      const key = pairKey(pair);
+      if (key === undefined) {
+        this.problem(src.pos(pair), 'a task key must be a plain name');
+        continue;
+      }
+      const module = this.registry.resolve(key);
+      if (module) modules.push({ key, module, pair });
+      else if ((BLOCK_SECTIONS as readonly string[]).includes(key)) sections.set(key, pair);
+      else if ((INCLUDE_ACTIONS as readonly string[]).includes(key)) includes.push({ key, pair });
+      else if (ALL_TASK_KEYWORDS.has(key)) keywords.set(key, pair);
+      else unknown.push({ key, pair });
+    }
+    this.unknownTaskKeys(src, unknown, modules.length > 0 || sections.has('block') || includes.length > 0);
+
+    const actions = [
+      ...modules.map((m) => m.key),
+      ...(sections.has('block') ? ['block'] : []),
+      ...includes.map((i) => i.key),
+    ];
+    if (actions.length > 1) {
+      const second = [...modules.map((m) => m.pair), sections.get('block'), ...includes.map((i) => i.pair)]
+        .filter((p): p is Pair => p !== undefined)
+        .sort((a, b) => src.pos(a).line - src.pos(b).line || src.pos(a).col - src.pos(b).col)[1]!;
+      const names = actions.map((a) => `'${a}'`);
+      const message =
+        modules.length === actions.length
+          ? `a task has ${actions.length === 2 ? 'two' : 'several'} module keys: ${names.slice(0, -1).join(', ')} and ${names.at(-1)}`
+          : `a task has more than one action: ${names.join(', ')}`;
+      this.problem(
+        src.pos(second),
+        message,
+        'split it into one task per module (each with its own "- name:")',
+      );
+      return undefined;
+    }
+    for (const key of ['rescue', 'always'])
+      if (sections.has(key) && !sections.has('block'))
+        this.problem(src.pos(sections.get(key)!), `'${key}' needs a 'block' in the same task`);
+    if (actions.length === 0) {
+      if (unknown.length === 0 && !sections.has('rescue') && !sections.has('always'))
+        this.problem(
+          src.pos(map),
+          'this task names no module',
+          "a task needs exactly one module key, e.g. 'debug:' or 'command:'",
+        );
+      return undefined;
+    }
+
+    const kind =
+      modules.length > 0
+        ? 'task'
+        : sections.has('block')
+          ? 'block'
+          : (includes[0]!.key as 'include_tasks' | 'import_tasks');
+    const allowed =
+      kind === 'task'
+        ? handler
+          ? HANDLER_KEYWORDS
+          : TASK_KEYWORDS
+        : kind === 'block'
+          ? BLOCK_KEYWORDS
+          : kind === 'include_tasks'
+            ? INCLUDE_KEYWORDS
+            : IMPORT_KEYWORDS;
+    const values = new Map<string, unknown>();
+    for (const [key, pair] of keywords) {
+      const keyword = allowed[key];
+      if (!keyword) {
+        const what =
+          kind === 'task' ? 'a task (listen is for handlers)' : kind === 'block' ? 'a block' : kind;
+        this.problem(src.pos(pair), `'${key}' is not allowed on ${what}`);
+        continue;
+      }
+      if (pair.value === null || src.value(pair.value) === null) continue;
+      if (EXPRESSION_KEYWORDS.has(key)) markExpressions(loaded, pair.value);
+      const { ok, value } = this.keyword(loaded, key, keyword, pair);
+      if (ok) values.set(key, value);
+    }
+    const common = commonOf(values, src.pos(map));
+
+    if (kind === 'block') {
+      const block: BlockNode = {
+        kind: 'block',
+        ...common,
+        block: await this.section(loaded, sections.get('block')!.value, "'block'", false),
+        rescue: await this.section(loaded, sections.get('rescue')?.value, "'rescue'", false),
+        always: await this.section(loaded, sections.get('always')?.value, "'always'", false),
+      };
+      return block;
+    }
+    if (kind !== 'task') {
+      return this.include(loaded, includes[0]!.pair, kind, common, values);
+    }
+    const { key, module, pair } = modules[0]!;
+    const args = await this.moduleArgs(
+      loaded,
+      key,
+      module,
+      pair,
+      keywords.get('args'),
+      values.get('args') as Vars | undefined,
+    );
+    if (!args) return undefined;
+    const until = values.get('until');
+    const loopControl = (values.get('loop_control') ?? {}) as { label?: string; loop_var?: string };
+    const task: TaskNode = {
+      kind: 'task',
+      ...common,
+      module: module.name,
+      args,
+      argsPos: src.pos(pair),
+      loopVar: loopControl.loop_var ?? 'item',
+      retries: (values.get('retries') as number | undefined) ?? (until !== undefined ? 3 : 0),
+      delay: (values.get('delay') as number | undefined) ?? 5,
+      notify: listOf(values.get('notify')),
+    };
+    assignDefined(task, {
+      loop: values.get('loop'),
+      loopLabel: loopControl.label,
+      register: values.get('register') as string | undefined,
+      until: until === undefined ? undefined : String(until),
+      changedWhen: values.has('changed_when') ? conditionsOf(values.get('changed_when')) : undefined,
+      failedWhen: values.has('failed_when') ? conditionsOf(values.get('failed_when')) : undefined,
+      listen: values.has('listen') ? listOf(values.get('listen')) : undefined,
+    });
+    const notifyPair = keywords.get('notify');
+    if (notifyPair) this.notifyPositions.set(task, notifyItems(src, notifyPair));
+    return task;
+  }
+
+  private unknownTaskKeys(src: YamlSource, unknown: { key: string; pair: Pair }[], hasAction: boolean): void {
+    let moduleGuessed = hasAction;
+    for (const { key, pair } of unknown) {
+      const pos = src.pos(pair);
+      if (PLAY_KEYWORDS[key] && !ALL_TASK_KEYWORDS.has(key)) {
+        this.problem(
+          pos,
+          `'${key}' is a play keyword, not a task keyword`,
+          'check the indentation of this task and its play',
+        );
+        continue;
+      }
+      const foreign = foreignKeyHint(key);
+      if (foreign) {
+        this.problem(pos, `unknown task keyword '${key}'`, foreign);
+        continue;
+      }
+      const keyword = closest(key, ALL_TASK_KEYWORDS);
+      const module = closest(key, this.moduleKeys);
+      if (keyword && (!module || hasAction)) {
+        this.problem(pos, `unknown task keyword '${key}'`, `did you mean '${keyword}'?`);
+      } else if (module || !moduleGuessed) {
+        moduleGuessed = true;
+        this.problem(
+          pos,
+          `unknown module '${key}'`,
+          module ? `did you mean '${module}'?` : '`ewsplay schema` lists the modules and their arguments',
+        );
+      } else {
+        this.problem(pos, `unknown task keyword '${key}'`);
+      }
+    }
+  }
+
+  /** The module's args: the mapping (or free-form string) under its key, merged with `args:`. */
+  private async moduleArgs(
+    loaded: LoadedSource,
+    key: string,
+    module: Module,
+    pair: Pair,
+    argsPair: Pair | undefined,
+    argsKeyword: Vars | undefined,
+  ): Promise<Vars | undefined> {
+    const { src } = loaded;
+    const node = pair.value as YamlNode | null;
+    const raw = src.value(node);
+    let inline: Vars;
+    if (raw === null || raw === undefined) inline = {};
+    else if (typeof raw === 'string' && module.freeForm) inline = { [module.freeForm]: raw };
+    else if (isMap(node) || (raw !== null && typeof raw === 'object' && !Array.isArray(raw)))
+      inline = raw as Vars;
+    else {
+      this.problem(
+        src.pos(node ?? pair),
+        `module '${key}' takes a mapping of arguments, got ${kindOf(raw)}`,
+        module.freeForm
+          ? `write the ${module.freeForm} as a string, or its arguments as 'key: value' lines under '${key}:'`
+          : `write each argument as 'key: value' on its own line under '${key}:'`,
+      );
+      return undefined;
+    }
+    const args: Vars = { ...(argsKeyword ?? {}), ...inline };
+    const validate = validatorFor(module, () => loaderArgsSchema(module));
+    const inlineMap = isMap(node) ? node : undefined;
+    const argsMap = isMap(argsPair?.value) ? (argsPair.value as YAMLMap) : undefined;
+    // Each argument is found where it was written: under the module key or under `args:`.
+    const sourceOf = (name: string | number | undefined): unknown =>
+      name !== undefined && inlineMap && mapPair(inlineMap, String(name))
+        ? inlineMap
+        : name !== undefined && argsMap && mapPair(argsMap, String(name))
+          ? argsMap
+          : (inlineMap ?? argsMap);
+    if (!validate(args)) {
+      const subject: Subject = {
+        locate: (path, k) => {
+          if (!inlineMap && !argsMap) return src.pos(node ?? pair);
+          if (path.length === 0 && k === undefined) return src.pos(pair);
+          const from = sourceOf(path.length > 0 ? path[0] : k);
+          return from ? locateIn(src, from, path, k) : src.pos(pair);
+        },
+        label: (path) => (path.length === 0 ? `module '${key}'` : `'${pathText(path)}'`),
+        unknownKey: (k) => `unknown argument '${k}' for module '${key}'`,
+        missingKey: (k) => `module '${key}' requires the argument '${k}'`,
+      };
+      this.problems.push(...explainErrors(validate.errors ?? [], args, subject));
+    }
+    // Nested task lists (manual's verify:) become nodes, loaded and checked like any tasks.
+    for (const name of module.taskListArgs ?? []) {
+      if (!(name in args)) continue;
+      const from = sourceOf(name);
+      const listNode = from ? (mapPair(from as YAMLMap, name)?.value ?? null) : null;
+      if (isSeq(listNode)) args[name] = await this.taskList(loaded, listNode, false);
+    }
+    return args;
+  }
+
+  private async include(
+    loaded: LoadedSource,
+    pair: Pair,
+    kind: 'include_tasks' | 'import_tasks',
+    common: NodeCommon,
+    values: Map<string, unknown>,
+  ): Promise<Node | undefined> {
+    const { src } = loaded;
+    const { ok, value } = this.keyword(loaded, kind, INCLUDE_VALUE, pair);
+    if (!ok) return undefined;
+    const file = typeof value === 'string' ? value : (value as { file: string }).file;
+    const at = src.pos(pair.value as YamlNode);
+    const templated = file.includes('{{');
+    if (templated && kind === 'import_tasks') {
+      this.problem(
+        at,
+        'import_tasks needs a fixed file name',
+        'use include_tasks to choose the file at run time',
+      );
+      return undefined;
+    }
+    const tasks = templated ? undefined : await this.includedFile(src.file, file, at);
+    if (kind === 'import_tasks') {
+      if (!tasks) return undefined;
+      return { kind: 'block', ...common, block: tasks, rescue: [], always: [] };
+    }
+    const loopControl = (values.get('loop_control') ?? {}) as { loop_var?: string };
+    const include: IncludeNode = {
+      kind: 'include',
+      ...common,
+      file,
+      loopVar: loopControl.loop_var ?? 'item',
+    };
+    assignDefined(include, { tasks, loop: values.get('loop') });
+    return templated || tasks ? include : undefined;
+  }
+
+  /** Finds and loads an included task file (beside the including file, then tasks/ and ../tasks/). */
+  private async includedFile(fromFile: string, name: string, at: SourcePos): Promise<Node[] | undefined> {
+    const candidates = isAbsolute(name)
+      ? [name]
+      : [
+          join(dirname(fromFile), name),
+          join(this.playbookDir, 'tasks', name),
+          join(this.playbookDir, '..', 'tasks', name),
+        ].map((c) => resolve(c));
+    const found = candidates.find((c) => existsSync(c));
+    if (!found) {
+      const looked = [...new Set(candidates)].map(displayName);
+      this.problem(at, `task file '${name}' not found`, `looked in: ${looked.join(', ')}`);
+      return undefined;
+    }
+    const cycleStart = this.stack.indexOf(found);
+    if (cycleStart >= 0) {
+      const chain = [...this.stack.slice(cycleStart), found].map(displayName);
+      this.problem(
+        at,
+        `include cycle: ${chain.join(' -> ')}`,
+        'a task file must not include itself, directly or not',
+      );
+      return undefined;
+    }
+    return this.taskFile(found, at);
+  }
+
+  private readonly notifyPositions = new WeakMap<TaskNode, SourcePos[]>();
+
+  /** Every `notify:` of the play must name a handler (by name or listen topic). */
+  private checkNotify(play: Play): void {
+    const known = new Set<string>();
+    for (const h of play.handlers) {
+      if (h.name) known.add(h.name);
+      for (const topic of h.listen ?? []) known.add(topic);
+    }
+    const visit = (nodes: Node[]) => {
+      for (const n of nodes) {
+        if (n.kind === 'block') {
+          visit(n.block);
+          visit(n.rescue);
+          visit(n.always);
+        } else if (n.kind === 'include') visit(n.tasks ?? []);
+        else {
+          const positions = this.notifyPositions.get(n) ?? [];
+          n.notify.forEach((name, i) => {
+            if (name.includes('{{') || known.has(name)) return;
+            this.problem(
+              positions[i] ?? n.pos,
+              `notify names no handler: '${name}'`,
+              didYouMean(name, known) ??
+                (known.size
+                  ? `handlers of this play: ${[...known].map((k) => `'${k}'`).join(', ')}`
+                  : 'this play has no handlers'),
+            );
+          });
+        }
+      }
+    };
+    visit(play.tasks);
+    visit(play.handlers);
+  }
+}
+
+/** The args schema the loader validates: task-list args are checked as tasks separately, so only their shape here. */
+function loaderArgsSchema(module: Module): object {
+  const lists = module.taskListArgs ?? [];
+  if (lists.length === 0) return module.args;
+  const properties = { ...((module.args.properties as Record<string, object> | undefined) ?? {}) };
+  for (const name of lists) properties[name] = { type: 'array' };
+  return { ...module.args, properties };
+}
+
+/** Paths in messages: relative to the working directory when below it, else absolute. */
+function displayName(file: string): string {
+  if (!isAbsolute(file)) return file;
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}
+
+function locateIn(src: YamlSource, from: unknown, path: YamlPath, key?: string): SourcePos {
+  if (key === undefined) return src.posOf(path, from);
+  const map = src.nodeAt(path, from);
+  const pair = isMap(map) ? mapPair(map, key) : undefined;
+  return pair ? src.pos(pair) : src.posOf(path, from);
+}
+
+function markExpressions(loaded: LoadedSource, node: unknown): void {
+  if (isScalar(node)) loaded.expressions.add(node);
+  else if (isSeq(node)) for (const item of node.items) if (isScalar(item)) loaded.expressions.add(item);
+}
+
+function notifyItems(src: YamlSource, pair: Pair): SourcePos[] {
+  const node = pair.value;
+  return isSeq(node) ? node.items.map((item) => src.pos(item as YamlNode)) : [src.pos(node as YamlNode)];
+}
+
+function listOf(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
+
+/** Ansible splits a tag string on commas. */
+function tagsOf(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  if (Array.isArray(value)) return value.map(String);
+  return String(value)
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+}
+
+function conditionsOf(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
+
+function commonOf(values: Map<string, unknown>, pos: SourcePos): NodeCommon {
+  const common: NodeCommon = {
+    pos,
+    when: conditionsOf(values.get('when')),
+    tags: tagsOf(values.get('tags')),
+    vars: (values.get('vars') as Vars | undefined) ?? {},
+  };
+  assignDefined(common, {
+    name: values.get('name') as string | undefined,
+    become: values.get('become') as boolean | undefined,
+    becomeUser: values.get('become_user') as string | undefined,
+    checkMode: values.get('check_mode') as boolean | undefined,
+    ignoreErrors: values.get('ignore_errors') as boolean | undefined,
+    noLog: values.get('no_log') as boolean | undefined,
+    timeout: values.get('timeout') as number | undefined,
+  });
+  return common;
+}
+
+/** Sets only the fields that have a value (the model's optional fields are absent, never undefined). */
+function assignDefined<T extends object>(target: T, fields: Partial<T>): void {
+  for (const [k, v] of Object.entries(fields))
+    if (v !== undefined) (target as Record<string, unknown>)[k] = v;
+}
+
+/** Loads a playbook and everything it imports or includes by a fixed name; problems are returned, not thrown. */
+export async function loadPlaybookDetailed(
+  file: string,
+  opts: LoadOptions = {},
+): Promise<LoadResult<Playbook>> {
+  const loader = new Loader(opts.registry ?? defaultRegistry, opts.playbookDir ?? dirname(resolve(file)));
+  return loader.result(await loader.playbook(file));
+}
+
+/** Loads a task file (and its imports and fixed includes); problems are returned, not thrown. */
+export async function loadTaskFileDetailed(
+  file: string,
+  opts: LoadOptions = {},
+): Promise<LoadResult<Node[]>> {
+  const loader = new Loader(opts.registry ?? defaultRegistry, opts.playbookDir ?? dirname(resolve(file)));
+  return loader.result((await loader.taskFile(resolve(file))) ?? []);
+}
+
+/** The playbook, or a UserError listing every problem of every file it reads. */
+export async function loadPlaybook(file: string, opts: LoadOptions = {}): Promise<Playbook> {
+  const { value, problems } = await loadPlaybookDetailed(file, opts);
+  if (problems.length > 0) throw new UserError(problems);
+  return value;
+}
+
+/** A task file's tasks, or a UserError listing every problem. */
+export async function loadTaskFile(file: string, opts: LoadOptions = {}): Promise<Node[]> {
+  const { value, problems } = await loadTaskFileDetailed(file, opts);
+  if (problems.length > 0) throw new UserError(problems);
+  return value;
+}

@@ -1,0 +1,177 @@
+// JSON Schemas (draft 2020-12) of playbooks, task files and inventories, generated from the module registry so
+// an editor with yaml-language-server flags a typo in a module argument as you type. `ewsplay schema` writes
+// them; the committed copies in schemas/ are checked against this code by a test.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Module } from '../modules/module.js';
+import {
+  BLOCK_SECTIONS,
+  HANDLER_KEYWORDS,
+  INCLUDE_ACTIONS,
+  INCLUDE_VALUE,
+  type JsonSchema,
+  type Keyword,
+  PLAY_KEYWORDS,
+  TASK_KEYWORDS,
+} from './keywords.js';
+import { defaultRegistry, type ModuleRegistry } from './registry.js';
+
+const DRAFT = 'https://json-schema.org/draft/2020-12/schema';
+
+export interface Schemas {
+  playbook: JsonSchema;
+  tasks: JsonSchema;
+  inventory: JsonSchema;
+}
+
+export const SCHEMA_FILES: Record<keyof Schemas, string> = {
+  playbook: 'playbook.schema.json',
+  tasks: 'tasks.schema.json',
+  inventory: 'inventory.schema.json',
+};
+
+const defName = (module: Module) => `module_${module.name}`;
+
+/** A module's args with its task-list args (manual's verify:) typed as task lists. */
+function argsWithTaskLists(module: Module): JsonSchema {
+  const lists = module.taskListArgs ?? [];
+  if (lists.length === 0) return module.args;
+  const properties = { ...((module.args.properties as Record<string, JsonSchema> | undefined) ?? {}) };
+  for (const name of lists) {
+    const description = properties[name]?.description;
+    properties[name] = { ...(description ? { description } : {}), $ref: '#/$defs/tasks' };
+  }
+  return { ...module.args, properties };
+}
+
+/** What a task may write under a module key: the args mapping, a free-form string, or nothing when no arg is required. */
+function moduleValueSchema(module: Module): JsonSchema {
+  const forms: JsonSchema[] = [argsWithTaskLists(module)];
+  if (module.freeForm) forms.push({ type: 'string', description: `Free form: the ${module.freeForm}` });
+  const required = (module.args.required as string[] | undefined) ?? [];
+  if (required.length === 0) forms.push({ type: 'null' });
+  return forms.length === 1
+    ? { description: module.summary, ...forms[0] }
+    : { description: module.summary, anyOf: forms };
+}
+
+const keywordSchemas = (keywords: Record<string, Keyword>): Record<string, JsonSchema> =>
+  Object.fromEntries(Object.entries(keywords).map(([name, k]) => [name, k.schema]));
+
+function taskSchema(registry: ModuleRegistry, keywords: Record<string, Keyword>): JsonSchema {
+  const moduleProps: Record<string, JsonSchema> = {};
+  for (const key of registry.keys()) {
+    const module = registry.resolve(key);
+    if (module) moduleProps[key] = { $ref: `#/$defs/${defName(module)}` };
+  }
+  const actions = [...registry.keys(), BLOCK_SECTIONS[0], ...INCLUDE_ACTIONS];
+  return {
+    type: 'object',
+    properties: {
+      ...keywordSchemas(keywords),
+      ...moduleProps,
+      block: { $ref: '#/$defs/tasks', description: 'Tasks run together' },
+      rescue: { $ref: '#/$defs/tasks', description: 'Run when a task of the block fails' },
+      always: { $ref: '#/$defs/tasks', description: 'Run after the block, failed or not' },
+      include_tasks: { ...INCLUDE_VALUE.schema, description: 'Task file loaded at run time' },
+      import_tasks: { ...INCLUDE_VALUE.schema, description: 'Task file inlined at load time' },
+    },
+    additionalProperties: false,
+    // Exactly one action per task: one module, or a block, or an include.
+    oneOf: actions.map((a) => ({ required: [a] })),
+    dependentRequired: { rescue: ['block'], always: ['block'] },
+  };
+}
+
+function commonDefs(registry: ModuleRegistry): Record<string, JsonSchema> {
+  const defs: Record<string, JsonSchema> = {
+    tasks: { type: 'array', items: { $ref: '#/$defs/task' } },
+    task: taskSchema(registry, TASK_KEYWORDS),
+  };
+  for (const module of registry.modules.values()) defs[defName(module)] = moduleValueSchema(module);
+  return defs;
+}
+
+function playbookSchema(registry: ModuleRegistry): JsonSchema {
+  const play: JsonSchema = {
+    type: 'object',
+    properties: {
+      ...keywordSchemas(PLAY_KEYWORDS),
+      tasks: { $ref: '#/$defs/tasks', description: PLAY_KEYWORDS.tasks!.schema.description },
+      handlers: {
+        type: 'array',
+        items: { $ref: '#/$defs/handler' },
+        description: PLAY_KEYWORDS.handlers!.schema.description,
+      },
+    },
+    required: ['hosts'],
+    additionalProperties: false,
+  };
+  return {
+    $schema: DRAFT,
+    title: 'ewsplay playbook',
+    description: 'A list of plays (Ansible playbook format)',
+    type: 'array',
+    items: { $ref: '#/$defs/play' },
+    $defs: { play, handler: taskSchema(registry, HANDLER_KEYWORDS), ...commonDefs(registry) },
+  };
+}
+
+function tasksSchema(registry: ModuleRegistry): JsonSchema {
+  return {
+    $schema: DRAFT,
+    title: 'ewsplay task file',
+    description: 'A list of tasks, included with include_tasks or import_tasks',
+    $ref: '#/$defs/tasks',
+    $defs: commonDefs(registry),
+  };
+}
+
+function inventorySchema(): JsonSchema {
+  const mapping = { type: ['object', 'null'] };
+  return {
+    $schema: DRAFT,
+    title: 'ewsplay inventory',
+    description: "Ansible YAML inventory: groups (usually 'all') with hosts, vars and children",
+    type: 'object',
+    additionalProperties: { $ref: '#/$defs/group' },
+    $defs: {
+      group: {
+        type: ['object', 'null'],
+        properties: {
+          hosts: {
+            ...mapping,
+            description: 'Host names, each with its variables (or nothing)',
+            additionalProperties: {
+              ...mapping,
+              description: 'Host variables (ansible_host, ansible_port, ...)',
+            },
+          },
+          vars: { ...mapping, description: 'Variables of every host of the group' },
+          children: {
+            ...mapping,
+            description: 'Groups inside this group',
+            additionalProperties: { $ref: '#/$defs/group' },
+          },
+        },
+        additionalProperties: false,
+      },
+    },
+  };
+}
+
+export function buildSchemas(registry: ModuleRegistry = defaultRegistry): Schemas {
+  return { playbook: playbookSchema(registry), tasks: tasksSchema(registry), inventory: inventorySchema() };
+}
+
+/** The text of a schema file, as committed. */
+export function schemaText(schema: JsonSchema): string {
+  return `${JSON.stringify(schema, null, 2)}\n`;
+}
+
+export async function writeSchemas(dir: string, registry: ModuleRegistry = defaultRegistry): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const schemas = buildSchemas(registry);
+  for (const [kind, file] of Object.entries(SCHEMA_FILES))
+    await writeFile(join(dir, file), schemaText(schemas[kind as keyof Schemas]));
+}
