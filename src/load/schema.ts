@@ -78,7 +78,7 @@ function taskSchema(registry: ModuleRegistry, keywords: Record<string, Keyword>)
     },
     additionalProperties: false,
     // Exactly one action per task: one module, or a block, or an include.
-    oneOf: actions.map((a) => ({ required: [a] })),
+    oneOf: actions.map((a) => ({ properties: { [a]: true }, required: [a] })),
     dependentRequired: { rescue: ['block'], always: ['block'] },
   };
 }
