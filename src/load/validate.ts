@@ -42,7 +42,13 @@ function withTemplateProblems(
   opts: ValidateOptions,
   found: Problem[],
 ): Problem[] {
-  const checkTemplate = opts.checkTemplate ?? checkTemplateSyntax;
+  const check = opts.checkTemplate ?? checkTemplateSyntax;
+  // Playbooks repeat the same templates ('{{ item }}', conditions): check each text once.
+  const seen = new Map<string, string | undefined>();
+  const checkTemplate = (text: string) => {
+    if (!seen.has(text)) seen.set(text, check(text));
+    return seen.get(text);
+  };
   for (const source of loaded.sources) found.push(...templateProblems(source, checkTemplate));
   const order = new Map(loaded.sources.map((s, i) => [s.src.file, i]));
   return [...loaded.problems, ...found].sort(
