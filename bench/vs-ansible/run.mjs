@@ -1,0 +1,363 @@
+// ewsplay against ansible-playbook on the same real sshd hosts (issue 3, item 9). For 10 and then 50 hosts:
+// the same idempotent 10-task playbook (ansible.yml / ewsplay.yml), run by each tool in turn: a first run on
+// fresh directories, a second run, then --check. Prints medians of wall clock and CPU, the ratios, and the
+// targets; asserts as it goes that second runs and check runs change nothing.
+// Run: npm run bench:ansible   (builds first). Options: --hosts 10,50  --ansible-reps 3,1  --ewsplay-reps 5
+//      --only ewsplay|ansible  --cpu-prof (writes ewsplay CPU profiles into the work directory)
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startLab } from './lab.mjs';
+
+const here = import.meta.dirname;
+const root = resolve(here, '..', '..');
+const ewsplayBin = join(root, 'bin', 'ewsplay.js');
+const WORK = '/tmp/ewsplay-bench';
+const TASKS = 10;
+/** Tasks that change something on fresh directories: file, copy, template, lineinfile, command, copy, file. */
+const CHANGED_ON_FIRST_RUN = 7;
+const TARGETS = { ratioAt10: 30, msPerTaskHostAt50: 5, rssMbAt50: 150 };
+const PHASES = ['first', 'second', 'check'];
+
+const { values: opts } = parseArgs({
+  options: {
+    hosts: { type: 'string', default: '10,50' },
+    'ansible-reps': { type: 'string', default: '3,1' },
+    'ewsplay-reps': { type: 'string', default: '5' },
+    only: { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
+  },
+});
+const list = (s) => s.split(',').map((x) => Number.parseInt(x, 10));
+const sizes = list(opts.hosts);
+const repsFor = (s, i) => {
+  const reps = list(s);
+  return reps[Math.min(i, reps.length - 1)];
+};
+const tools = opts.only ? [opts.only] : ['ansible', 'ewsplay'];
+if (tools.includes('ewsplay') && !existsSync(join(root, 'dist', 'cli', 'main.js'))) {
+  process.stderr.write('dist/ is missing: run `npm run build` first\n');
+  process.exit(1);
+}
+
+const CLK_TCK = 100; // Linux USER_HZ, the unit of /proc/stat
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** A failed run or a broken assertion: the figures would mean nothing. Thrown so the lab still stops. */
+class BenchFailure extends Error {}
+function fail(message) {
+  throw new BenchFailure(message);
+}
+
+/** CPU seconds the whole machine spent busy so far (every process: the tool, sshd, remote shells, python). */
+function machineCpuSeconds() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = f;
+  return (user + nice + system + irq + softirq + steal) / CLK_TCK;
+}
+
+/**
+ * Runs a command under GNU time (which waits for it, so user+sys include its waited-for children, and %M
+ * is the largest max RSS among them). Resolves with wall, CPU and output; never rejects.
+ */
+function measured(argv, { cwd, env, timeoutMs }) {
+  const timeFile = join(WORK, 'time.out');
+  return new Promise((done) => {
+    const cpu0 = machineCpuSeconds();
+    const t0 = process.hrtime.bigint();
+    const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', timeFile, '--', ...argv], {
+      cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+      const machineCpu = machineCpuSeconds() - cpu0;
+      const lines = existsSync(timeFile) ? readFileSync(timeFile, 'utf8').trim().split('\n') : [];
+      const [user, sys, rssKb] = (lines.at(-1) ?? '0 0 0').split(' ').map(Number);
+      done({ code, signal, out, wallMs, cpu: user + sys, machineCpu, rssMb: rssKb / 1024 });
+    });
+  });
+}
+
+/** Per-host counters from a PLAY RECAP (both tools print Ansible's layout). */
+function parseRecap(out) {
+  const at = out.lastIndexOf('PLAY RECAP');
+  if (at < 0) return undefined;
+  const stats = {};
+  const line =
+    /^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)\s+rescued=(\d+)\s+ignored=(\d+)/gm;
+  for (const m of out.slice(at).matchAll(line)) {
+    const [ok, changed, unreachable, failed, skipped] = m.slice(2, 7).map(Number);
+    stats[m[1]] = { ok, changed, unreachable, failed, skipped };
+  }
+  return stats;
+}
+
+/** What a host's counters must be after each phase; returns the first host that breaks them. */
+function recapProblem(stats, hosts, phase) {
+  if (!stats) return 'no PLAY RECAP in the output';
+  for (const h of hosts) {
+    const s = stats[h.name];
+    if (!s) return `${h.name} missing from the recap`;
+    const wantChanged = phase === 'first' ? CHANGED_ON_FIRST_RUN : 0;
+    // In check mode Ansible may report a command task as skipped; every task still has to end ok or skipped.
+    const done = phase === 'check' ? s.ok + s.skipped : s.ok;
+    if (s.failed || s.unreachable || s.changed !== wantChanged || done !== TASKS) {
+      return `${h.name}: ${JSON.stringify(s)}, expected ${wantChanged} changed and ${TASKS} tasks ok`;
+    }
+  }
+  return undefined;
+}
+
+/** Every file and directory under `dir`: mode, content hash, and times (ctime moves on chmod too). */
+function snapshot(dir) {
+  const entries = {};
+  const walk = (d, rel) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      const r = rel ? `${rel}/${name}` : name;
+      const st = lstatSync(p);
+      const content = st.isFile() ? createHash('sha256').update(readFileSync(p)).digest('hex') : '';
+      entries[r] = { mode: (st.mode & 0o7777).toString(8), content, mtime: st.mtimeMs, ctime: st.ctimeMs };
+      if (st.isDirectory()) walk(p, r);
+    }
+  };
+  walk(dir, '');
+  return entries;
+}
+
+/** Paths whose entries differ between two snapshots, comparing only the given fields. */
+function differences(a, b, fields) {
+  const paths = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return paths.filter((p) => !a[p] || !b[p] || fields.some((f) => a[p][f] !== b[p][f]));
+}
+
+async function freshHostDirs(hosts) {
+  await rm(join(WORK, 'hosts'), { recursive: true, force: true });
+  for (const h of hosts) await mkdir(h.workDir, { recursive: true });
+}
+
+function ansibleConfig(lab, forks) {
+  const file = join(WORK, 'ansible.cfg');
+  writeFileSync(
+    file,
+    [
+      '[defaults]',
+      `inventory = ${lab.inventoryFile}`,
+      `forks = ${forks}`,
+      'host_key_checking = True',
+      'gathering = explicit',
+      // A fixed interpreter spares Ansible its per-host discovery round trip.
+      'interpreter_python = /usr/bin/python3',
+      'retry_files_enabled = False',
+      'nocolor = True',
+      `local_tmp = ${join(WORK, 'ansible-tmp')}`,
+      '',
+      '[ssh_connection]',
+      'pipelining = True',
+      // Ansible's default ssh_args minus -C (compression only costs CPU on loopback), plus the lab's keys.
+      `ssh_args = -o ControlMaster=auto -o ControlPersist=600s -o UserKnownHostsFile=${lab.knownHostsFile} -o StrictHostKeyChecking=yes`,
+      `control_path_dir = ${join(WORK, 'cp')}`,
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+async function runTool(tool, phase, lab, n, rep) {
+  const check = phase === 'check' ? ['--check'] : [];
+  const env = { ...process.env, NO_COLOR: '1', ANSIBLE_CONFIG: join(WORK, 'ansible.cfg') };
+  const timeoutMs = 20 * 60_000;
+  if (tool === 'ansible') {
+    return measured(
+      ['ansible-playbook', join(here, 'ansible.yml'), '-i', lab.inventoryFile, '-f', `${n}`, ...check],
+      {
+        cwd: WORK,
+        env,
+        timeoutMs,
+      },
+    );
+  }
+  const prof = opts['cpu-prof']
+    ? ['--cpu-prof', '--cpu-prof-dir', join(WORK, 'prof', `${n}-${phase}-${rep}`)]
+    : [];
+  return measured(
+    [
+      process.execPath,
+      ...prof,
+      ewsplayBin,
+      'run',
+      join(here, 'ewsplay.yml'),
+      '-i',
+      lab.inventoryFile,
+      '--forks',
+      `${n}`,
+      '--known-hosts',
+      lab.knownHostsFile,
+      '-o',
+      'plain',
+      '--report',
+      join(WORK, 'ewsplay-report.json'),
+      ...check,
+    ],
+    { cwd: WORK, env, timeoutMs },
+  );
+}
+
+async function benchSize(n, sizeIndex) {
+  const reps = {
+    ansible: repsFor(opts['ansible-reps'], sizeIndex),
+    ewsplay: repsFor(opts['ewsplay-reps'], sizeIndex),
+  };
+  const hostsDir = join(WORK, 'hosts');
+  const lab = await startLab(n, join(WORK, `lab-${n}`), hostsDir);
+  ansibleConfig(lab, n);
+  const samples = {};
+  const finalState = {};
+  try {
+    const maxReps = Math.max(...tools.map((t) => reps[t]));
+    for (let rep = 0; rep < maxReps; rep++) {
+      for (const tool of tools) {
+        if (rep >= reps[tool]) continue;
+        await freshHostDirs(lab.hosts);
+        for (const phase of PHASES) {
+          const before = phase === 'check' ? snapshot(hostsDir) : undefined;
+          const r = await runTool(tool, phase, lab, n, rep);
+          const label = `${tool} ${phase} run, ${n} hosts, repetition ${rep + 1}`;
+          if (r.code !== 0) fail(`${label} exited ${r.code ?? r.signal}:\n${r.out}`);
+          const problem = recapProblem(parseRecap(r.out), lab.hosts, phase);
+          if (problem) fail(`${label}: ${problem}\n${r.out}`);
+          if (before) {
+            const touched = differences(before, snapshot(hostsDir), ['mode', 'content', 'mtime', 'ctime']);
+            if (touched.length) fail(`${label} changed files: ${touched.slice(0, 10).join(', ')}\n${r.out}`);
+          }
+          if (phase === 'second') finalState[tool] = snapshot(hostsDir);
+          const key = `${tool}/${phase}`;
+          samples[key] = [...(samples[key] ?? []), r];
+          process.stdout.write(
+            `  ${label}: ${(r.wallMs / 1000).toFixed(2)} s wall, ${r.cpu.toFixed(2)} s CPU, ${r.rssMb.toFixed(0)} MB\n`,
+          );
+        }
+      }
+    }
+  } finally {
+    await lab.stop();
+  }
+  if (finalState.ansible && finalState.ewsplay) {
+    const diff = differences(finalState.ansible, finalState.ewsplay, ['mode', 'content']);
+    console.log(
+      diff.length
+        ? `  WARN  end states differ between the tools: ${diff.slice(0, 10).join(', ')}`
+        : `  end state identical for both tools (${Object.keys(finalState.ewsplay).length} paths: modes and contents)`,
+    );
+  }
+  return { n, reps, samples };
+}
+
+function summarise({ n, reps, samples }) {
+  const fmt = (v, unit, digits = 2) => (v === undefined ? '-' : `${v.toFixed(digits)} ${unit}`);
+  const stat = (tool, phase, key) => {
+    const s = samples[`${tool}/${phase}`];
+    return s ? median(s.map((r) => r[key])) : undefined;
+  };
+  console.log(
+    `\n${n} hosts x ${TASKS} tasks (medians; ansible n=${reps.ansible}, ewsplay n=${reps.ewsplay}; load average at the end ${loadavg()[0].toFixed(2)})`,
+  );
+  console.log(
+    `  ${'phase'.padEnd(8)}${'measure'.padEnd(24)}${'ansible'.padStart(12)}${'ewsplay'.padStart(12)}${'ratio'.padStart(10)}`,
+  );
+  const rows = [
+    ['wall', 'wallMs', (v) => v / 1000],
+    ['CPU user+sys (tool)', 'cpu', (v) => v],
+    ['CPU (whole machine)', 'machineCpu', (v) => v],
+  ];
+  const results = {};
+  for (const phase of PHASES) {
+    for (const [label, key, scale] of rows) {
+      const a = stat('ansible', phase, key);
+      const e = stat('ewsplay', phase, key);
+      const ratio = a !== undefined && e !== undefined ? a / e : undefined;
+      if (key === 'wallMs') results[phase] = { ratio, wallMs: e };
+      console.log(
+        `  ${phase.padEnd(8)}${label.padEnd(24)}${fmt(a && scale(a), 's').padStart(12)}${fmt(e && scale(e), 's').padStart(12)}${fmt(ratio, 'x', 1).padStart(10)}`,
+      );
+    }
+    const e = stat('ewsplay', phase, 'wallMs');
+    if (e !== undefined)
+      console.log(
+        `  ${phase.padEnd(8)}${'ewsplay ms/task-host'.padEnd(24)}${''.padStart(12)}${fmt(e / (n * TASKS), 'ms').padStart(12)}`,
+      );
+  }
+  const rss = Math.max(
+    ...Object.entries(samples)
+      .filter(([k]) => k.startsWith('ewsplay/'))
+      .flatMap(([, s]) => s.map((r) => r.rssMb)),
+  );
+  if (Number.isFinite(rss)) console.log(`  ewsplay max RSS over all runs: ${rss.toFixed(1)} MB`);
+  return { n, results, rss };
+}
+
+function verdicts(summaries) {
+  console.log('\nTargets');
+  const line = (ok, text) => console.log(`  ${ok ? 'PASS' : 'MISS'}  ${text}`);
+  for (const { n, results, rss } of summaries) {
+    for (const phase of PHASES) {
+      const { ratio, wallMs } = results[phase] ?? {};
+      if (n === 10 && ratio !== undefined)
+        line(
+          ratio >= TARGETS.ratioAt10,
+          `${phase} run at 10 hosts: ewsplay ${ratio.toFixed(1)}x faster than Ansible (target >= ${TARGETS.ratioAt10}x)`,
+        );
+      if (n === 50 && wallMs !== undefined) {
+        const per = wallMs / (n * TASKS);
+        line(
+          per < TARGETS.msPerTaskHostAt50,
+          `${phase} run at 50 hosts: ${per.toFixed(2)} ms per task-host (target < ${TARGETS.msPerTaskHostAt50} ms)`,
+        );
+      }
+    }
+    if (n === 50 && Number.isFinite(rss))
+      line(
+        rss < TARGETS.rssMbAt50,
+        `max RSS at 50 hosts: ${rss.toFixed(1)} MB (target < ${TARGETS.rssMbAt50} MB)`,
+      );
+  }
+}
+
+await rm(WORK, { recursive: true, force: true });
+await mkdir(join(WORK, 'cp'), { recursive: true });
+console.log(
+  `ewsplay vs ansible-playbook: ${TASKS} tasks on ${sizes.join(' and ')} local sshd hosts; load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
+try {
+  const summaries = [];
+  for (const [i, n] of sizes.entries()) {
+    console.log(`\n${n} hosts`);
+    summaries.push(summarise(await benchSize(n, i)));
+  }
+  verdicts(summaries);
+} catch (e) {
+  if (!(e instanceof BenchFailure)) throw e;
+  process.stderr.write(`\nBENCH FAILED: ${e.message}\n`);
+  process.exitCode = 1;
+}
