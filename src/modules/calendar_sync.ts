@@ -1,0 +1,381 @@
+// calendar_sync: step 4.3 of the procedure. Runs the vendor's sync_all.sh (one-way sync) or subscribe.sh
+// (two-way subscription) in the deployer's directory for a validated list of mailboxes, in batches, every
+// address shell-quoted. Each mailbox's outcome is kept on the control node in
+// <stateDir>/<site>/calendar-sync.json, so a re-run skips what succeeded and retries what failed.
+//
+// Which mailboxes failed: the vendor's `subscriber` has no documented output format, so ewsplay does not
+// parse it. A batch that exits 0 counts as done for all its mailboxes; a batch that exits non-zero is
+// retried one mailbox at a time, and each single run's exit status decides. (Re-running a mailbox that
+// had already succeeded inside a failed batch is harmless: sync and subscribe are what the document tells
+// an operator to simply run again.) A timed-out batch, a missing script, or "the input device is not a
+// TTY" fail the whole batch without single retries: they would fail the same way for every mailbox.
+//
+// Check mode: reads the state file only, reports which mailboxes would run; no command, no state write.
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { shq } from '../connection/become.js';
+import type { ExecResult } from '../connection/connection.js';
+import { inlineMailboxes, type MailboxEntry, mailboxProblems, parseMailboxFile } from './mailboxes.js';
+import type { Module, ModuleContext, ModuleResult } from './module.js';
+import { readControlFile } from './remote.js';
+
+type Operation = 'sync' | 'subscribe';
+
+const SCRIPTS: Record<Operation, string> = { sync: 'sync_all.sh', subscribe: 'subscribe.sh' };
+const OPERATION_NAMES: Record<string, Operation> = {
+  sync: 'sync',
+  sync_all: 'sync',
+  subscribe: 'subscribe',
+  subscribe_to_all: 'subscribe',
+};
+const NOT_A_TTY = 'the input device is not a TTY';
+const MISSING_SCRIPT = 'ewsplay-missing-script';
+
+export interface MailboxOutcome {
+  status: 'done' | 'failed';
+  /** ISO time of the attempt. */
+  at: string;
+  host: string;
+  error?: string;
+}
+
+export interface SyncState {
+  version: 1;
+  operations: Partial<Record<Operation, Record<string, MailboxOutcome>>>;
+}
+
+export interface BatchReport {
+  mailboxes: string[];
+  rc: number;
+  output: string;
+}
+
+/** The state file of a site. */
+export function stateFile(stateDir: string, site: string): string {
+  return join(stateDir, site, 'calendar-sync.json');
+}
+
+export async function readSyncState(path: string): Promise<SyncState> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, operations: {} };
+    throw e;
+  }
+  try {
+    const state = JSON.parse(text) as SyncState;
+    if (state.version !== 1 || typeof state.operations !== 'object' || state.operations === null)
+      throw new Error();
+    return state;
+  } catch {
+    throw new Error(`${path} is not a calendar_sync state file (move it away to start afresh)`);
+  }
+}
+
+/** Writes a file so that readers see the old or the new content, never a part: temp, fsync, rename. */
+export async function writeFileAtomic(path: string, content: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(content);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  // The rename itself must reach the disk too.
+  const dir = await open(dirname(path), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+// Several hosts of a run may record outcomes in the same site file: updates are serialized per file.
+const fileLocks = new Map<string, Promise<unknown>>();
+
+/** Merges outcomes into the state file (read, merge, atomic write) under a per-file lock. */
+export function recordOutcomes(
+  path: string,
+  operation: Operation,
+  outcomes: Record<string, MailboxOutcome>,
+): Promise<void> {
+  const previous = fileLocks.get(path) ?? Promise.resolve();
+  const next = previous
+    .catch(() => {})
+    .then(async () => {
+      const state = await readSyncState(path);
+      state.operations[operation] = { ...state.operations[operation], ...outcomes };
+      await writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`);
+    });
+  fileLocks.set(path, next);
+  return next.finally(() => {
+    if (fileLocks.get(path) === next) fileLocks.delete(path);
+  });
+}
+
+/** The command that runs `script` in `dir` for `mailboxes` (exported for tests of its quoting). */
+export function batchCommand(dir: string, script: string, mailboxes: readonly string[]): string {
+  return [
+    `cd ${shq(dir)} || { echo '${MISSING_SCRIPT}: cannot enter ${dir.replace(/'/g, '')}' >&2; exit 127; }`,
+    `[ -f ${shq(script)} ] || { echo '${MISSING_SCRIPT}: no ${script} in ${dir.replace(/'/g, '')}' >&2; exit 127; }`,
+    `exec sh ${shq(script)} ${mailboxes.map(shq).join(' ')}`,
+  ].join('\n');
+}
+
+interface SyncArgs {
+  operation: Operation;
+  mailboxes?: string[];
+  mailboxes_file?: string;
+  batch_size: number;
+  force: boolean;
+  script_dir: string;
+  state_key: string;
+  pty: boolean;
+}
+
+const SITE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+export const calendarSyncModule: Module = {
+  name: 'calendar_sync',
+  summary:
+    "Run the vendor's sync_all.sh / subscribe.sh for validated mailboxes in batches, remembering each mailbox's outcome",
+  args: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['operation'],
+    oneOf: [
+      { properties: { mailboxes: true }, required: ['mailboxes'] },
+      { properties: { mailboxes_file: true }, required: ['mailboxes_file'] },
+    ],
+    properties: {
+      operation: {
+        type: 'string',
+        enum: ['sync', 'subscribe', 'sync_all', 'subscribe_to_all'],
+        description: 'sync (sync_all.sh: Exchange -> Mail) or subscribe (subscribe.sh: both ways)',
+      },
+      mailboxes: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'Addresses, spelled exactly as in Exchange (case matters)',
+      },
+      mailboxes_file: {
+        type: 'string',
+        minLength: 1,
+        description:
+          'Control-node file: one address per line, or CSV with an email column (else the first); # comments',
+      },
+      batch_size: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 500,
+        default: 50,
+        description: 'Mailboxes per script run',
+      },
+      force: {
+        type: 'boolean',
+        default: false,
+        description: 'Run mailboxes again even when the state file says they are done',
+      },
+      script_dir: {
+        type: 'string',
+        minLength: 1,
+        default: '/home/deployer',
+        description: 'Directory holding sync_all.sh and subscribe.sh (the scripts run there)',
+      },
+      state_key: {
+        type: 'string',
+        pattern: SITE_RE.source,
+        description: "Site name for the state file (default: the variable ewsplay_site, else 'default')",
+      },
+      pty: {
+        type: 'boolean',
+        default: false,
+        description: 'Run with a pseudo-terminal (needed only when the scripts use `docker exec -t`)',
+      },
+    },
+  },
+  check: 'full',
+  async run(ctx, rawArgs) {
+    if (OPERATION_NAMES[String(rawArgs.operation)] === undefined)
+      return fail(
+        `operation must be sync, subscribe, sync_all or subscribe_to_all (got ${JSON.stringify(rawArgs.operation)})`,
+      );
+    const args = withDefaults(ctx, rawArgs);
+    if (!SITE_RE.test(args.state_key))
+      return fail(
+        `state_key ${JSON.stringify(args.state_key)} must be a plain name (letters, digits, . _ -)`,
+      );
+    const loaded = await loadMailboxes(ctx, args);
+    if ('problem' in loaded) return fail(loaded.problem);
+    const problems = mailboxProblems(loaded.entries);
+    if (problems.length > 0)
+      return fail(
+        `${problems.length} invalid mailbox entr${problems.length === 1 ? 'y' : 'ies'}:\n${problems.join('\n')}`,
+      );
+
+    const all = loaded.entries.map((e) => e.address);
+    const path = stateFile(ctx.stateDir, args.state_key);
+    const previous = (await readSyncState(path)).operations[args.operation] ?? {};
+    const skipped = args.force ? [] : all.filter((m) => previous[m]?.status === 'done');
+    const pending = all.filter((m) => !skipped.includes(m));
+    const script = SCRIPTS[args.operation];
+    const base = { operation: args.operation, script: `${args.script_dir}/${script}`, state_file: path };
+
+    if (pending.length === 0)
+      return {
+        changed: false,
+        msg:
+          all.length === 0
+            ? 'no mailboxes given'
+            : `all ${all.length} mailboxes already done (state ${path})`,
+        data: { ...base, done: [], failed: [], skipped },
+      };
+    if (ctx.check)
+      return {
+        changed: true,
+        msg: `would ${args.operation} ${pending.length} mailbox${pending.length === 1 ? '' : 'es'}: ${pending.join(', ')}`,
+        data: { ...base, pending, skipped, check_mode: true },
+      };
+    return runBatches(ctx, args, pending, skipped, path, base);
+  },
+};
+
+async function runBatches(
+  ctx: ModuleContext,
+  args: SyncArgs,
+  pending: string[],
+  skipped: string[],
+  path: string,
+  base: Record<string, unknown>,
+): Promise<ModuleResult> {
+  const script = SCRIPTS[args.operation];
+  const batches: BatchReport[] = [];
+  const done: string[] = [];
+  const failed = new Map<string, string>();
+  let fatal: string | undefined;
+
+  const runOne = async (mailboxes: string[]): Promise<ExecResult> => {
+    const r = await ctx.conn.exec(batchCommand(args.script_dir, script, mailboxes), {
+      timeoutMs: ctx.timeoutMs,
+      signal: ctx.signal,
+      pty: args.pty,
+      ...(ctx.become ? { become: ctx.become } : {}),
+    });
+    batches.push({ mailboxes, rc: r.rc, output: joinOutput(r) });
+    return r;
+  };
+
+  for (let i = 0; i < pending.length; i += args.batch_size) {
+    const batch = pending.slice(i, i + args.batch_size);
+    const outcomes: Record<string, MailboxOutcome> = {};
+    const record = (mailbox: string, error?: string) => {
+      outcomes[mailbox] = {
+        status: error === undefined ? 'done' : 'failed',
+        at: new Date().toISOString(),
+        host: ctx.host,
+        ...(error !== undefined ? { error } : {}),
+      };
+      if (error === undefined) done.push(mailbox);
+      else failed.set(mailbox, error);
+    };
+    if (fatal !== undefined) {
+      for (const m of batch) failed.set(m, 'not run');
+      continue;
+    }
+    const r = await runOne(batch);
+    const whole = wholeBatchFailure(r, args.script_dir, script);
+    if (r.rc === 0) for (const m of batch) record(m);
+    else if (whole !== undefined || batch.length === 1) {
+      for (const m of batch) record(m, whole ?? `exit ${r.rc}`);
+      if (whole !== undefined && !r.timedOut) fatal = whole;
+    } else {
+      ctx.log(`calendar_sync: batch of ${batch.length} exited ${r.rc}; retrying one mailbox at a time`);
+      for (const m of batch) {
+        const single = await runOne([m]);
+        record(
+          m,
+          single.rc === 0
+            ? undefined
+            : (wholeBatchFailure(single, args.script_dir, script) ?? `exit ${single.rc}`),
+        );
+      }
+    }
+    await recordOutcomes(path, args.operation, outcomes);
+  }
+
+  const failedList = [...failed.keys()];
+  const data = { ...base, done, failed: failedList, skipped };
+  const details = { batches, failures: Object.fromEntries(failed) };
+  if (failedList.length === 0)
+    return {
+      changed: true,
+      msg: `${args.operation}: ${done.length} mailbox${done.length === 1 ? '' : 'es'} done${skipped.length ? `, ${skipped.length} already done before` : ''}`,
+      data,
+      details,
+    };
+  const reason = fatal ? ` (${fatal})` : '';
+  return {
+    changed: done.length > 0,
+    failed: true,
+    msg: `${args.operation} failed for ${failedList.length} of ${pending.length} mailboxes: ${failedList.join(', ')}${reason}; ${done.length} succeeded. The failed ones are retried on the next run; the raw output of every batch is in the report`,
+    data,
+    details,
+  };
+}
+
+/** A failure that is not about particular mailboxes, with a hint; undefined for an ordinary failure. */
+function wholeBatchFailure(r: ExecResult, dir: string, script: string): string | undefined {
+  const out = joinOutput(r);
+  if (r.timedOut) return `timed out: raise the task's timeout`;
+  if (out.includes(MISSING_SCRIPT))
+    return `${script} is not in ${dir}: install the sync scripts first (step 4.1)`;
+  if (out.includes(NOT_A_TTY))
+    return `${NOT_A_TTY}: the script runs docker exec -t; install the scripts without -t or set pty: true`;
+  return undefined;
+}
+
+function joinOutput(r: ExecResult): string {
+  return [r.stdout, r.stderr]
+    .filter((s) => s !== '')
+    .join(r.stdout.endsWith('\n') || r.stdout === '' ? '' : '\n');
+}
+
+async function loadMailboxes(
+  ctx: ModuleContext,
+  args: SyncArgs,
+): Promise<{ entries: MailboxEntry[] } | { problem: string }> {
+  if (args.mailboxes) return { entries: inlineMailboxes(args.mailboxes) };
+  if (!args.mailboxes_file) return { problem: 'give mailboxes or mailboxes_file' };
+  const file = await readControlFile(ctx, args.mailboxes_file, 'files').catch((e: Error) => e);
+  if (file instanceof Error) return { problem: `mailboxes_file: ${file.message}` };
+  const { entries, problems } = parseMailboxFile(file.content.toString('utf8'), file.path);
+  return problems.length > 0 ? { problem: problems.join('\n') } : { entries };
+}
+
+function withDefaults(ctx: ModuleContext, a: Record<string, unknown>): SyncArgs {
+  const site = a.state_key ?? ctx.vars.ewsplay_site ?? 'default';
+  return {
+    operation: OPERATION_NAMES[String(a.operation)] as Operation,
+    ...(Array.isArray(a.mailboxes) ? { mailboxes: a.mailboxes.map(String) } : {}),
+    ...(typeof a.mailboxes_file === 'string' ? { mailboxes_file: a.mailboxes_file } : {}),
+    batch_size: typeof a.batch_size === 'number' ? a.batch_size : 50,
+    force: a.force === true,
+    script_dir: typeof a.script_dir === 'string' ? a.script_dir.replace(/(.)\/+$/, '$1') : '/home/deployer',
+    state_key: String(site),
+    pty: a.pty === true,
+  };
+}
+
+function fail(msg: string): ModuleResult {
+  return { changed: false, failed: true, msg };
+}
