@@ -11,15 +11,17 @@ const SSHD = '/usr/sbin/sshd';
 
 /**
  * Starts `n` sshd hosts named bench1..benchN in `dir` (created empty). Each host gets `bench_dir`, a work
- * directory of its own under `hostsDir`, as an inventory variable.
+ * directory of its own under `hostsDir`, as an inventory variable. Both tools log in as `loginUser` (default:
+ * the current user); another user is created when missing, with Debian's default dotfiles.
  * @returns {Promise<{dir: string, user: string, hosts: {name: string, port: number, pid: number, workDir: string}[],
  *   clientKeyFile: string, knownHostsFile: string, inventoryFile: string, stop: () => Promise<void>}>}
  */
-export async function startLab(n, dir, hostsDir) {
+export async function startLab(n, dir, hostsDir, loginUser) {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true, mode: 0o755 });
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
-  const user = execFileSync('id', ['-un']).toString().trim();
+  const user = loginUser ?? execFileSync('id', ['-un']).toString().trim();
+  ensureUser(user);
   const clientKeyFile = join(dir, 'id_ed25519');
   keygen(clientKeyFile, 'ewsplay-bench-client');
   await writeFile(join(dir, 'authorized_keys'), await readFile(`${clientKeyFile}.pub`), { mode: 0o644 });
@@ -95,6 +97,16 @@ export async function startLab(n, dir, hostsDir) {
   );
   await writeFile(inventoryFile, lines.join('\n'));
   return { dir, user, hosts, clientKeyFile, knownHostsFile, inventoryFile, stop };
+}
+
+function ensureUser(name) {
+  try {
+    execFileSync('id', ['-u', name], { stdio: 'ignore' });
+  } catch {
+    execFileSync('useradd', ['--create-home', '--shell', '/bin/bash', name]);
+    // No password, but not locked: without PAM, sshd refuses key logins to a locked ('!') account.
+    execFileSync('usermod', ['-p', '*', name]);
+  }
 }
 
 function keygen(file, comment) {

@@ -2,12 +2,14 @@
 // the same idempotent 10-task playbook (ansible.yml / ewsplay.yml), run by each tool in turn: a first run on
 // fresh directories, a second run, then --check. Prints medians of wall clock and CPU, the ratios, and the
 // targets; asserts as it goes that second runs and check runs change nothing.
-// Run: npm run bench:ansible   (builds first). Options: --hosts 10,50  --ansible-reps 3,1  --ewsplay-reps 5
+// Run: npm run bench:ansible   (builds first). Options: --hosts 10,50  --ansible-reps 2,1  --ewsplay-reps 5
 //      --only ewsplay|ansible  --cpu-prof (writes ewsplay CPU profiles into the work directory)
-import { spawn } from 'node:child_process';
+//      --ewsplay-bin PATH (another build's bin/ewsplay.js, to compare)
+//      --login-user NAME (log in as this user, created when missing; default: the current user)
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chown, mkdir, rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,7 +17,6 @@ import { startLab } from './lab.mjs';
 
 const here = import.meta.dirname;
 const root = resolve(here, '..', '..');
-const ewsplayBin = join(root, 'bin', 'ewsplay.js');
 const WORK = '/tmp/ewsplay-bench';
 const TASKS = 10;
 /** Tasks that change something on fresh directories: file, copy, template, lineinfile, command, copy, file. */
@@ -26,10 +27,12 @@ const PHASES = ['first', 'second', 'check'];
 const { values: opts } = parseArgs({
   options: {
     hosts: { type: 'string', default: '10,50' },
-    'ansible-reps': { type: 'string', default: '3,1' },
+    'ansible-reps': { type: 'string', default: '2,1' },
     'ewsplay-reps': { type: 'string', default: '5' },
     only: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
+    'login-user': { type: 'string' },
+    'ewsplay-bin': { type: 'string', default: join(root, 'bin', 'ewsplay.js') },
   },
 });
 const list = (s) => s.split(',').map((x) => Number.parseInt(x, 10));
@@ -39,8 +42,9 @@ const repsFor = (s, i) => {
   return reps[Math.min(i, reps.length - 1)];
 };
 const tools = opts.only ? [opts.only] : ['ansible', 'ewsplay'];
-if (tools.includes('ewsplay') && !existsSync(join(root, 'dist', 'cli', 'main.js'))) {
-  process.stderr.write('dist/ is missing: run `npm run build` first\n');
+const ewsplayBin = resolve(opts['ewsplay-bin']);
+if (tools.includes('ewsplay') && !existsSync(join(ewsplayBin, '..', '..', 'dist', 'cli', 'main.js'))) {
+  process.stderr.write(`no dist/ next to ${ewsplayBin}: run \`npm run build\` first\n`);
   process.exit(1);
 }
 
@@ -127,6 +131,16 @@ function recapProblem(stats, hosts, phase) {
   return undefined;
 }
 
+/**
+ * Splits an ewsplay run by its JSON report: the first task's slowest host (it opens the SSH connection and
+ * the remote shell) and the other tasks, each counted at its slowest host (the linear strategy waits for it).
+ */
+function ewsplayBreakdown(reportFile) {
+  const report = JSON.parse(readFileSync(reportFile, 'utf8'));
+  const slowest = report.tasks.map((t) => Math.max(...Object.values(t.hosts).map((h) => h.durationMs)));
+  return { firstTaskMs: slowest[0], otherTasksMs: slowest.slice(1).reduce((a, b) => a + b, 0) };
+}
+
 /** Every file and directory under `dir`: mode, content hash, and times (ctime moves on chmod too). */
 function snapshot(dir) {
   const entries = {};
@@ -150,10 +164,17 @@ function differences(a, b, fields) {
   return paths.filter((p) => !a[p] || !b[p] || fields.some((f) => a[p][f] !== b[p][f]));
 }
 
-async function freshHostDirs(hosts) {
+async function freshHostDirs(lab) {
   await rm(join(WORK, 'hosts'), { recursive: true, force: true });
-  for (const h of hosts) await mkdir(h.workDir, { recursive: true });
+  const { uid, gid } = statSync(homeOf(lab.user));
+  for (const h of lab.hosts) {
+    await mkdir(h.workDir, { recursive: true });
+    await chown(h.workDir, uid, gid);
+  }
 }
+
+const homeOf = (user) =>
+  execFileSync('sh', ['-c', 'getent passwd "$0" | cut -d: -f6', user]).toString().trim();
 
 function ansibleConfig(lab, forks) {
   const file = join(WORK, 'ansible.cfg');
@@ -228,7 +249,7 @@ async function benchSize(n, sizeIndex) {
     ewsplay: repsFor(opts['ewsplay-reps'], sizeIndex),
   };
   const hostsDir = join(WORK, 'hosts');
-  const lab = await startLab(n, join(WORK, `lab-${n}`), hostsDir);
+  const lab = await startLab(n, join(WORK, `lab-${n}`), hostsDir, opts['login-user']);
   ansibleConfig(lab, n);
   const samples = {};
   const finalState = {};
@@ -237,7 +258,7 @@ async function benchSize(n, sizeIndex) {
     for (let rep = 0; rep < maxReps; rep++) {
       for (const tool of tools) {
         if (rep >= reps[tool]) continue;
-        await freshHostDirs(lab.hosts);
+        await freshHostDirs(lab);
         for (const phase of PHASES) {
           const before = phase === 'check' ? snapshot(hostsDir) : undefined;
           const r = await runTool(tool, phase, lab, n, rep);
@@ -250,6 +271,7 @@ async function benchSize(n, sizeIndex) {
             if (touched.length) fail(`${label} changed files: ${touched.slice(0, 10).join(', ')}\n${r.out}`);
           }
           if (phase === 'second') finalState[tool] = snapshot(hostsDir);
+          if (tool === 'ewsplay') Object.assign(r, ewsplayBreakdown(join(WORK, 'ewsplay-report.json')));
           const key = `${tool}/${phase}`;
           samples[key] = [...(samples[key] ?? []), r];
           process.stdout.write(
@@ -301,10 +323,19 @@ function summarise({ n, reps, samples }) {
       );
     }
     const e = stat('ewsplay', phase, 'wallMs');
-    if (e !== undefined)
-      console.log(
-        `  ${phase.padEnd(8)}${'ewsplay ms/task-host'.padEnd(24)}${''.padStart(12)}${fmt(e / (n * TASKS), 'ms').padStart(12)}`,
-      );
+    if (e === undefined) continue;
+    const indent = `  ${phase.padEnd(8)}`;
+    console.log(
+      `${indent}${'ewsplay ms/task-host'.padEnd(24)}${''.padStart(12)}${fmt(e / (n * TASKS), 'ms').padStart(12)}`,
+    );
+    const first = stat('ewsplay', phase, 'firstTaskMs');
+    const rest = stat('ewsplay', phase, 'otherTasksMs');
+    console.log(
+      `${indent}${'  first task (connects)'.padEnd(24)}${''.padStart(12)}${fmt(first / 1000, 's').padStart(12)}`,
+    );
+    console.log(
+      `${indent}${`  other ${TASKS - 1} tasks`.padEnd(24)}${''.padStart(12)}${fmt(rest / 1000, 's').padStart(12)}  = ${(rest / (n * (TASKS - 1))).toFixed(2)} ms/task-host`,
+    );
   }
   const rss = Math.max(
     ...Object.entries(samples)
@@ -345,7 +376,7 @@ function verdicts(summaries) {
 await rm(WORK, { recursive: true, force: true });
 await mkdir(join(WORK, 'cp'), { recursive: true });
 console.log(
-  `ewsplay vs ansible-playbook: ${TASKS} tasks on ${sizes.join(' and ')} local sshd hosts; load average ${loadavg()
+  `ewsplay vs ansible-playbook: ${TASKS} tasks on ${sizes.join(' and ')} local sshd hosts, login user ${opts['login-user'] ?? 'current'}; load average ${loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}`,
 );
