@@ -1,0 +1,651 @@
+// tls_forwarder: steps A3.1-A3.3. A socat service on the mail server accepts TLS (1.3 among others) on a
+// local port and connects to Exchange's EWS with the old TLS it speaks.
+//
+// Two ways, one result:
+// - vendor (`package` given): install VK's socat-static package only when that version is not installed,
+//   run `socat-static-tls-forwarder-install.sh NAME PORT HOST:PORT` only when the unit
+//   socat-static-tls-forwarder-NAME does not exist or its ExecStart names another port or target, then
+//   daemon-reload (only after the installer wrote a unit), start (restart when the unit changed) and enable.
+// - own (no package): ewsplay writes socat-tls-forwarder-NAME.service running the distribution's socat,
+//   `OPENSSL-LISTEN:PORT,...,verify=0 OPENSSL:HOST:PORT,verify=...,openssl-min-proto-version=...,
+//   cipher=DEFAULT@SECLEVEL=0`. The listening side uses `cert`/`key` (files on the host) or, when not
+//   given, a self-signed certificate ewsplay generates on the host once with openssl (kept in cert_dir;
+//   paste it into the installer's "server certificate" field or tick "skip verification").
+//
+// Round trips: one probe script reads everything (unit file, is-active, is-enabled, socat, certificate,
+// cached package and installed version); when nothing differs that is all. Changes take one more script
+// (own), or a package upload plus one script (vendor). Check mode runs only the probe (plus, the first
+// time in vendor mode, one read-only query of the package streamed on stdin) and reports what it would do.
+import { posix } from 'node:path';
+import { shq } from '../connection/become.js';
+import type { ExecResult } from '../connection/connection.js';
+import type { FileDiff, Module, ModuleContext, ModuleResult } from './module.js';
+import { execOn, readControlFile, sha256, writeFile } from './remote.js';
+
+type MinTls = 'TLS1' | 'TLS1.1' | 'TLS1.2';
+
+interface ForwarderArgs {
+  name: string;
+  listen_port: number;
+  target_host: string;
+  target_port: number;
+  package?: string;
+  installer: string;
+  package_cache: string;
+  unit_dir: string;
+  cert?: string;
+  key?: string;
+  cert_dir: string;
+  min_tls: MinTls;
+  target_ca?: string;
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const HOST_RE = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+/** Paths that can sit inside a socat address and a unit's ExecStart without quoting. */
+const PLAIN_PATH_RE = /^\/[A-Za-z0-9._/@+-]+$/;
+const DEFAULT_INSTALLER = 'socat-static-tls-forwarder-install.sh';
+
+export const tlsForwarderModule: Module = {
+  name: 'tls_forwarder',
+  summary:
+    "TLS forwarder from a local port to Exchange's old TLS: VK's socat-static package and installer, or ewsplay's own socat unit",
+  args: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'listen_port', 'target_host'],
+    properties: {
+      name: { type: 'string', pattern: NAME_RE.source, description: 'Service name (exch1 in the document)' },
+      listen_port: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 65535,
+        description: 'Port on the mail server that accepts TLS (9443 in the document)',
+      },
+      target_host: {
+        type: 'string',
+        pattern: HOST_RE.source,
+        description: 'EWS server name or IPv4 address',
+      },
+      target_port: { type: 'integer', minimum: 1, maximum: 65535, default: 443, description: 'EWS port' },
+      package: {
+        type: 'string',
+        minLength: 1,
+        pattern: '\\.(deb|rpm)$',
+        description: "VK's socat-static .deb or .rpm on the control node: the vendor's way",
+      },
+      installer: {
+        type: 'string',
+        minLength: 1,
+        default: DEFAULT_INSTALLER,
+        description:
+          "Vendor's installer on the host: a path, or a name looked up on PATH (then /usr/local/bin)",
+      },
+      package_cache: {
+        type: 'string',
+        pattern: PLAIN_PATH_RE.source,
+        default: '/var/cache/ewsplay/packages',
+        description: 'Host directory where the package is kept, so an unchanged package is not sent again',
+      },
+      unit_dir: {
+        type: 'string',
+        pattern: PLAIN_PATH_RE.source,
+        default: '/etc/systemd/system',
+        description: 'Directory of the systemd unit files',
+      },
+      cert: {
+        type: 'string',
+        pattern: PLAIN_PATH_RE.source,
+        description: 'Own unit: certificate (PEM) of the listening side, on the host; give key too',
+      },
+      key: {
+        type: 'string',
+        pattern: PLAIN_PATH_RE.source,
+        description: 'Own unit: its private key, on the host',
+      },
+      cert_dir: {
+        type: 'string',
+        pattern: PLAIN_PATH_RE.source,
+        default: '/etc/ewsplay/tls-forwarder',
+        description: 'Own unit without cert/key: where the generated self-signed NAME.crt/NAME.key live',
+      },
+      min_tls: {
+        type: 'string',
+        enum: ['TLS1', 'TLS1.1', 'TLS1.2'],
+        default: 'TLS1.1',
+        description: 'Own unit: lowest TLS version towards Exchange (2013 speaks 1.1 or 1.2)',
+      },
+      target_ca: {
+        type: 'string',
+        pattern: PLAIN_PATH_RE.source,
+        description: "Own unit: CA file on the host to verify Exchange's certificate (default: not verified)",
+      },
+    },
+    dependentRequired: { cert: ['key'], key: ['cert'] },
+  },
+  check: 'full',
+  async run(ctx, rawArgs) {
+    const args = withDefaults(rawArgs);
+    const problem = argProblem(args);
+    if (problem) return fail(problem);
+    return args.package ? vendorWay(ctx, args, args.package) : ownWay(ctx, args);
+  },
+};
+
+// ---- reading the host ------------------------------------------------------------------------------
+
+const UNIT_MARK = '--ewsplay-unit--';
+const END_MARK = '--ewsplay-end--';
+
+export interface HostState {
+  unit?: string;
+  active: string;
+  enabled: string;
+  socat?: string;
+  certExists: boolean;
+  keyExists: boolean;
+  cacheSha?: string;
+  pkg?: PackageFacts;
+}
+
+export interface PackageFacts {
+  name: string;
+  version: string;
+  /** Installed version, '' when not installed. */
+  installed: string;
+}
+
+function unitPath(args: ForwarderArgs): string {
+  return posix.join(args.unit_dir, unitName(args));
+}
+
+export function unitName(args: Pick<ForwarderArgs, 'name' | 'package'>): string {
+  return `${args.package ? 'socat-static-tls-forwarder' : 'socat-tls-forwarder'}-${args.name}.service`;
+}
+
+function cachedPackage(args: ForwarderArgs, pkg: string): string {
+  return posix.join(args.package_cache, posix.basename(pkg));
+}
+
+/**
+ * Shell functions: `pkg_query FILE` sets n (name), v (version) and i (installed version, empty when not
+ * installed) for a package file; `pkg_print` prints them as pkg_name=, pkg_version=, pkg_installed=.
+ */
+function packageQueryFunctions(kind: 'deb' | 'rpm'): string {
+  const query =
+    kind === 'deb'
+      ? [
+          '  n=$(dpkg-deb -f "$1" Package) && v=$(dpkg-deb -f "$1" Version) || return 1',
+          `  i=$(dpkg-query -W -f='\${Version}' "$n" 2>/dev/null) || i=`,
+        ]
+      : [
+          `  n=$(rpm -qp --qf '%{NAME}' "$1") && v=$(rpm -qp --qf '%{VERSION}-%{RELEASE}' "$1") || return 1`,
+          `  i=$(rpm -q --qf '%{VERSION}-%{RELEASE}' "$n" 2>/dev/null) || i=`,
+        ];
+  return [
+    'pkg_query() {',
+    ...query,
+    '}',
+    'pkg_print() { echo "pkg_name=$n"; echo "pkg_version=$v"; echo "pkg_installed=$i"; }',
+  ].join('\n');
+}
+
+function packageKind(pkg: string): 'deb' | 'rpm' {
+  return pkg.endsWith('.rpm') ? 'rpm' : 'deb';
+}
+
+/** The one read script: everything the decision needs. */
+export function probeScript(args: ForwarderArgs, pkgSha?: string): string {
+  const unit = unitName(args);
+  const lines = [
+    `u=${shq(unitPath(args))}`,
+    `if [ -f "$u" ]; then echo ${UNIT_MARK}; cat "$u"; echo; echo ${END_MARK}; fi`,
+    'if command -v systemctl >/dev/null 2>&1; then',
+    `  echo "active=$(systemctl is-active ${shq(unit)} 2>/dev/null)"`,
+    `  echo "enabled=$(systemctl is-enabled ${shq(unit)} 2>/dev/null)"`,
+    'else echo nosystemctl=1; fi',
+  ];
+  if (args.package && pkgSha) {
+    const cached = cachedPackage(args, args.package);
+    lines.push(
+      packageQueryFunctions(packageKind(args.package)),
+      `c=${shq(cached)}`,
+      'if [ -f "$c" ]; then',
+      '  if command -v sha256sum >/dev/null 2>&1; then s=$(sha256sum < "$c"); else s=$(openssl dgst -sha256 -r < "$c"); fi',
+      '  s=$(printf %s "$s" | cut -d" " -f1)',
+      '  echo "cache_sha=$s"',
+      `  [ "$s" = ${shq(pkgSha)} ] && pkg_query "$c" && pkg_print`,
+      'fi',
+    );
+  } else {
+    lines.push('echo "socat=$(command -v socat)"');
+    const { cert, key } = certPaths(args);
+    lines.push(`[ -f ${shq(cert)} ] && echo cert=1`, `[ -f ${shq(key)} ] && echo key=1`);
+  }
+  lines.push('exit 0');
+  return lines.join('\n');
+}
+
+export function parseProbe(stdout: string): HostState & { noSystemctl: boolean } {
+  let unit: string | undefined;
+  let rest = stdout;
+  const start = stdout.indexOf(`${UNIT_MARK}\n`);
+  if (start >= 0) {
+    const end = stdout.indexOf(`\n${END_MARK}\n`, start);
+    unit = stdout.slice(start + UNIT_MARK.length + 1, end).replace(/\n$/, '');
+    rest = stdout.slice(0, start) + stdout.slice(end + END_MARK.length + 2);
+  }
+  const kv = new Map<string, string>();
+  for (const line of rest.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) kv.set(line.slice(0, eq), line.slice(eq + 1).trim());
+  }
+  const state: HostState & { noSystemctl: boolean } = {
+    active: kv.get('active') || 'inactive',
+    enabled: kv.get('enabled') || 'not-found',
+    certExists: kv.get('cert') === '1',
+    keyExists: kv.get('key') === '1',
+    noSystemctl: kv.get('nosystemctl') === '1',
+  };
+  if (unit !== undefined) state.unit = unit;
+  const socat = kv.get('socat');
+  if (socat) state.socat = socat;
+  const cacheSha = kv.get('cache_sha');
+  if (cacheSha) state.cacheSha = cacheSha;
+  if (kv.has('pkg_name'))
+    state.pkg = {
+      name: kv.get('pkg_name') ?? '',
+      version: kv.get('pkg_version') ?? '',
+      installed: kv.get('pkg_installed') ?? '',
+    };
+  return state;
+}
+
+async function probe(ctx: ModuleContext, args: ForwarderArgs, pkgSha?: string) {
+  const r = await execOn(ctx, probeScript(args, pkgSha));
+  if (r.rc !== 0) throw new Error(`cannot inspect the forwarder: ${r.stderr.trim() || `exit ${r.rc}`}`);
+  return parseProbe(r.stdout);
+}
+
+// ---- what a unit forwards ------------------------------------------------------------------------
+
+export interface ForwardSpec {
+  listenPort?: number;
+  target?: string;
+}
+
+/**
+ * The listening port and target of a unit, read from its ExecStart. socat addresses are recognized
+ * (OPENSSL-LISTEN:PORT, TCP-LISTEN:PORT; OPENSSL:HOST:PORT, TCP:HOST:PORT, ...); for any other ExecStart
+ * (a vendor wrapper script), the arguments `PORT` and `HOST:PORT` are looked for as words.
+ */
+export function readForwardSpec(unit: string): ForwardSpec {
+  const exec = /^ExecStart=[-@:+!]*(.*)$/m.exec(unit)?.[1] ?? '';
+  const spec: ForwardSpec = {};
+  const listen =
+    /(?:^|\s)(?:OPENSSL-LISTEN|SSL-L|TCP-LISTEN|TCP4-LISTEN|TCP6-LISTEN|TCP-L|TCP4-L):(\d+)/i.exec(exec);
+  const target = /(?:^|\s)(?:OPENSSL|SSL|OPENSSL-CONNECT|TCP|TCP4|TCP6|TCP-CONNECT):([^\s,:]+):(\d+)/i.exec(
+    exec,
+  );
+  if (listen?.[1]) spec.listenPort = Number(listen[1]);
+  if (target?.[1] && target[2]) spec.target = `${target[1]}:${target[2]}`;
+  if (!listen && !target) {
+    const words = exec.split(/\s+/);
+    const hostPort = words.find((w) => /^[A-Za-z0-9.-]+:\d+$/.test(w));
+    const port = words.find((w) => /^\d+$/.test(w));
+    if (hostPort) spec.target = hostPort;
+    if (port) spec.listenPort = Number(port);
+  }
+  return spec;
+}
+
+function describeSpec(spec: ForwardSpec): string {
+  return `:${spec.listenPort ?? '?'} -> ${spec.target ?? '?'}`;
+}
+
+// ---- the own unit --------------------------------------------------------------------------------
+
+function certPaths(args: ForwarderArgs): { cert: string; key: string; generated: boolean } {
+  if (args.cert && args.key) return { cert: args.cert, key: args.key, generated: false };
+  return {
+    cert: posix.join(args.cert_dir, `${args.name}.crt`),
+    key: posix.join(args.cert_dir, `${args.name}.key`),
+    generated: true,
+  };
+}
+
+/** The unit ewsplay writes in the own way. */
+export function ownUnit(args: ForwarderArgs, socat: string): string {
+  const { cert, key } = certPaths(args);
+  const target = `${args.target_host}:${args.target_port}`;
+  const verify = args.target_ca ? `verify=1,cafile=${args.target_ca}` : 'verify=0';
+  return [
+    `# Written by ewsplay (tls_forwarder ${args.name}); changes here are undone on the next run.`,
+    '[Unit]',
+    `Description=ewsplay TLS forwarder ${args.name} (:${args.listen_port} -> ${target})`,
+    'Wants=network-online.target',
+    'After=network-online.target',
+    '',
+    '[Service]',
+    'Type=simple',
+    `ExecStart=${socat} OPENSSL-LISTEN:${args.listen_port},reuseaddr,fork,cert=${cert},key=${key},verify=0 OPENSSL:${target},${verify},openssl-min-proto-version=${args.min_tls},cipher=DEFAULT@SECLEVEL=0`,
+    'Restart=always',
+    'RestartSec=2',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+/** The lines that make the service run with the current unit: reload, (re)start, enable, check. */
+function serviceLines(unit: string, state: HostState, unitChanged: boolean, actions: string[]): string[] {
+  const lines: string[] = [];
+  const u = shq(unit);
+  if (unitChanged) {
+    lines.push('systemctl daemon-reload');
+    actions.push('daemon-reload');
+  }
+  if (state.active === 'active' && unitChanged) {
+    lines.push(`systemctl restart ${u}`);
+    actions.push('restart');
+  } else if (state.active !== 'active') {
+    lines.push(`systemctl start ${u}`);
+    actions.push('start');
+  }
+  if (state.enabled !== 'enabled') {
+    lines.push(`systemctl enable ${u}`);
+    actions.push('enable');
+  }
+  if (lines.length > 0)
+    lines.push(
+      `systemctl is-active --quiet ${u} || { echo "${unit} is not active after start:" >&2; systemctl status ${u} >&2 2>&1 | tail -n 20 >&2; exit 3; }`,
+    );
+  return lines;
+}
+
+async function ownWay(ctx: ModuleContext, args: ForwarderArgs): Promise<ModuleResult> {
+  const state = await probe(ctx, args);
+  if (state.noSystemctl)
+    return fail(`systemctl is not available on ${ctx.host}: the forwarder needs systemd`);
+  const warnings: string[] = [];
+  let socat = state.socat;
+  if (!socat) {
+    if (!ctx.check)
+      return fail(`socat is not installed on ${ctx.host}: install the distribution's socat package first`);
+    socat = '/usr/bin/socat';
+    warnings.push(`socat is not installed on ${ctx.host} yet (the unit is predicted with ${socat})`);
+  }
+  const { cert, key, generated } = certPaths(args);
+  if (!generated && !(state.certExists && state.keyExists))
+    return fail(`${state.certExists ? key : cert} does not exist on ${ctx.host}`);
+  const needCert = generated && !(state.certExists && state.keyExists);
+  const unit = unitName(args);
+  const want = ownUnit(args, socat);
+  const unitChanged = state.unit !== want;
+  const actions: string[] = [];
+  const lines = ['set -e'];
+  if (needCert) {
+    actions.push(`generate a self-signed certificate ${cert}`);
+    lines.push(...certLines(args, ctx.host, cert, key));
+  }
+  if (unitChanged) {
+    actions.push(state.unit === undefined ? `write ${unitPath(args)}` : `rewrite ${unitPath(args)}`);
+    lines.push(...writeUnitLines(unitPath(args)));
+  }
+  lines.push(...serviceLines(unit, state, unitChanged || (needCert && state.active === 'active'), actions));
+  const diff: FileDiff[] =
+    ctx.diff && unitChanged ? [{ path: unitPath(args), before: state.unit ?? '', after: want }] : [];
+  const data = {
+    unit,
+    unit_file: unitPath(args),
+    listen_port: args.listen_port,
+    target: `${args.target_host}:${args.target_port}`,
+    cert,
+    way: 'own',
+    actions,
+  };
+  return finish(ctx, { lines, stdin: want, actions, data, diff, warnings, before: state.unit });
+}
+
+function certLines(args: ForwarderArgs, host: string, cert: string, key: string): string[] {
+  const dir = shq(args.cert_dir);
+  const subj = shq(`/CN=${host}`);
+  return [
+    `mkdir -p ${dir}`,
+    `umask 077`,
+    `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -subj ${subj} -addext 'subjectAltName=IP:127.0.0.1' -keyout ${shq(`${key}.tmp`)} -out ${shq(`${cert}.tmp`)} 2>/dev/null || { echo 'openssl could not make a certificate' >&2; exit 4; }`,
+    `chmod 0644 ${shq(`${cert}.tmp`)}`,
+    `mv -f ${shq(`${key}.tmp`)} ${shq(key)}`,
+    `mv -f ${shq(`${cert}.tmp`)} ${shq(cert)}`,
+    'umask 022',
+  ];
+}
+
+/** Writes the unit from stdin: temp file beside it, then rename. */
+function writeUnitLines(path: string): string[] {
+  const dir = shq(posix.dirname(path));
+  return [
+    `mkdir -p ${dir}`,
+    `t=$(mktemp ${shq(`${path}.XXXXXX`)})`,
+    'cat > "$t"',
+    'chmod 0644 "$t"',
+    `mv -f "$t" ${shq(path)}`,
+  ];
+}
+
+// ---- the vendor's way ----------------------------------------------------------------------------
+
+async function vendorWay(ctx: ModuleContext, args: ForwarderArgs, pkgArg: string): Promise<ModuleResult> {
+  const local = await readControlFile(ctx, pkgArg, 'files').catch((e: Error) => e);
+  if (local instanceof Error) return fail(`package: ${local.message}`);
+  const pkgSha = sha256(local.content);
+  const state = await probe(ctx, args, pkgSha);
+  if (state.noSystemctl)
+    return fail(`systemctl is not available on ${ctx.host}: the forwarder needs systemd`);
+  const kind = packageKind(pkgArg);
+  const cached = cachedPackage(args, pkgArg);
+  const target = `${args.target_host}:${args.target_port}`;
+  const unit = unitName(args);
+  const current = state.unit !== undefined ? readForwardSpec(state.unit) : undefined;
+  const unitOk = current?.listenPort === args.listen_port && current.target === target;
+
+  // Whether the package is installed is known from the cached copy; the first time, check mode asks the
+  // host about the package sent on stdin (read-only), and a real run uploads it and decides there.
+  let pkg = state.pkg;
+  if (!pkg && ctx.check) pkg = await queryStreamed(ctx, kind, local.content);
+  const actions: string[] = [];
+  const warnings: string[] = [];
+  const lines = ['set -e'];
+  const needUpload = state.cacheSha !== pkgSha;
+  if (pkg === undefined || pkg.installed !== pkg.version) {
+    actions.push(
+      pkg
+        ? `install ${pkg.name} ${pkg.version}${pkg.installed ? ` (installed: ${pkg.installed})` : ''}`
+        : `install ${posix.basename(pkgArg)} unless that version is installed`,
+    );
+    lines.push(
+      packageQueryFunctions(kind),
+      `pkg_query ${shq(cached)} || { echo 'cannot read the package ${posix.basename(cached)}' >&2; exit 5; }`,
+      'if [ "$i" != "$v" ]; then',
+      `  ${kind === 'deb' ? 'dpkg -i' : 'rpm -Uvh'} ${shq(cached)} >&2`,
+      '  echo "installed=$n $v"; echo "was=$i"',
+      'fi',
+    );
+  }
+  if (!unitOk) {
+    actions.push(
+      current
+        ? `re-run the installer: the unit forwards ${describeSpec(current)}, wanted :${args.listen_port} -> ${target}`
+        : `run the installer for ${unit}`,
+    );
+    const inst = args.installer.includes('/')
+      ? shq(args.installer)
+      : `"$(command -v ${shq(args.installer)} || echo /usr/local/bin/${args.installer.replace(/[^A-Za-z0-9._-]/g, '')})"`;
+    lines.push(
+      `${inst} ${shq(args.name)} ${args.listen_port} ${shq(target)} >&2`,
+      `u=${shq(unitPath(args))}`,
+      `[ -f "$u" ] || { echo "the installer wrote no $u (is unit_dir right?)" >&2; exit 6; }`,
+      `echo ${UNIT_MARK}; cat "$u"; echo; echo ${END_MARK}`,
+    );
+  }
+  lines.push(...serviceLines(unit, state, !unitOk, actions));
+  const data: Record<string, unknown> = {
+    unit,
+    unit_file: unitPath(args),
+    listen_port: args.listen_port,
+    target,
+    way: 'vendor',
+    package: posix.basename(pkgArg),
+    ...(pkg
+      ? { package_name: pkg.name, package_version: pkg.version, installed_version: pkg.installed }
+      : {}),
+    actions,
+  };
+  if (actions.length === 0 || ctx.check) return report(ctx, actions, data, [], warnings);
+  if (needUpload) await writeFile(ctx, cached, local.content, { mode: '0644' });
+  return finish(ctx, {
+    lines,
+    actions,
+    data,
+    diff: [],
+    warnings,
+    before: state.unit,
+    expectTarget: target,
+    expectPort: args.listen_port,
+  });
+}
+
+/** Name, version and installed version of a package sent on stdin (nothing is kept on the host). */
+async function queryStreamed(
+  ctx: ModuleContext,
+  kind: 'deb' | 'rpm',
+  content: Buffer,
+): Promise<PackageFacts | undefined> {
+  const script = [
+    packageQueryFunctions(kind),
+    't=$(mktemp)',
+    `trap 'rm -f "$t"' EXIT`,
+    'cat > "$t"',
+    'pkg_query "$t" && pkg_print',
+  ].join('\n');
+  const r = await execOn(ctx, script, content);
+  if (r.rc !== 0) return undefined;
+  const facts = parseProbe(r.stdout).pkg;
+  return facts;
+}
+
+// ---- acting --------------------------------------------------------------------------------------
+
+interface Plan {
+  lines: string[];
+  stdin?: string;
+  actions: string[];
+  data: Record<string, unknown>;
+  diff: FileDiff[];
+  warnings: string[];
+  before: string | undefined;
+  expectTarget?: string;
+  expectPort?: number;
+}
+
+function report(
+  ctx: ModuleContext,
+  actions: string[],
+  data: Record<string, unknown>,
+  diff: FileDiff[],
+  warnings: string[],
+): ModuleResult {
+  const target = `${data.unit} (:${data.listen_port} -> ${data.target})`;
+  return {
+    changed: actions.length > 0,
+    msg:
+      actions.length === 0
+        ? `${target} installed, running and enabled`
+        : `${ctx.check ? 'would ' : ''}${actions.join('; ')}`,
+    data: { ...data, ...(ctx.check ? { check_mode: true } : {}) },
+    ...(diff.length > 0 ? { diff } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
+}
+
+async function finish(ctx: ModuleContext, plan: Plan): Promise<ModuleResult> {
+  const { actions, data, diff, warnings } = plan;
+  if (actions.length === 0 || ctx.check) return report(ctx, actions, data, diff, warnings);
+  const r: ExecResult = await execOn(ctx, plan.lines.join('\n'), plan.stdin);
+  const out = parseProbe(r.stdout);
+  const was = /^was=(.*)$/m.exec(r.stdout)?.[1];
+  const installed = /^installed=(.*)$/m.exec(r.stdout)?.[1]?.concat(was ? ` (was: ${was})` : '');
+  const done = actions.filter((a) => !a.startsWith('install ') || installed !== undefined);
+  if (installed) done[done.findIndex((a) => a.startsWith('install '))] = `installed ${installed}`;
+  if (r.rc !== 0)
+    return {
+      changed: true,
+      failed: true,
+      msg: `the forwarder could not be set up: ${r.stderr.trim() || r.stdout.trim() || `exit ${r.rc}`}`,
+      data: { ...data, actions: done },
+      details: { stdout: r.stdout, stderr: r.stderr },
+    };
+  if (plan.expectTarget && out.unit !== undefined) {
+    const spec = readForwardSpec(out.unit);
+    if (spec.target !== plan.expectTarget || spec.listenPort !== plan.expectPort)
+      return {
+        changed: true,
+        failed: true,
+        msg: `the installer wrote a unit forwarding ${describeSpec(spec)}, not :${plan.expectPort} -> ${plan.expectTarget}`,
+        data: { ...data, actions: done },
+      };
+  }
+  if (ctx.diff && plan.expectTarget && out.unit !== undefined && out.unit !== plan.before)
+    diff.push({ path: String(data.unit_file), before: plan.before ?? '', after: `${out.unit}\n` });
+  return {
+    changed: done.length > 0,
+    msg: done.join('; ') || `${data.unit} already up to date`,
+    data: { ...data, actions: done },
+    details: { output: r.stderr },
+    ...(diff.length > 0 ? { diff } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
+}
+
+// ---- arguments -----------------------------------------------------------------------------------
+
+function argProblem(a: ForwarderArgs): string | undefined {
+  if (!NAME_RE.test(a.name))
+    return `name ${JSON.stringify(a.name)} must be letters, digits, . _ - (like exch1)`;
+  if (!HOST_RE.test(a.target_host))
+    return `target_host ${JSON.stringify(a.target_host)} is not a host name or IPv4 address`;
+  for (const k of ['unit_dir', 'cert', 'key', 'cert_dir', 'target_ca', 'package_cache'] as const) {
+    const v = a[k];
+    if (v !== undefined && !PLAIN_PATH_RE.test(v))
+      return `${k} must be an absolute path of letters, digits and . _ / @ + - (it goes into a socat address and a unit file)`;
+  }
+  if ((a.cert === undefined) !== (a.key === undefined)) return 'give cert and key together';
+  if (a.package && (a.cert || a.target_ca))
+    return "cert, key and target_ca apply to ewsplay's own unit, not with package";
+  return undefined;
+}
+
+function withDefaults(a: Record<string, unknown>): ForwarderArgs {
+  const str = (k: string) => (typeof a[k] === 'string' ? (a[k] as string) : undefined);
+  const out: ForwarderArgs = {
+    name: String(a.name ?? ''),
+    listen_port: Number(a.listen_port),
+    target_host: String(a.target_host ?? ''),
+    target_port: typeof a.target_port === 'number' ? a.target_port : 443,
+    installer: str('installer') ?? DEFAULT_INSTALLER,
+    package_cache: (str('package_cache') ?? '/var/cache/ewsplay/packages').replace(/(.)\/+$/, '$1'),
+    unit_dir: (str('unit_dir') ?? '/etc/systemd/system').replace(/(.)\/+$/, '$1'),
+    cert_dir: (str('cert_dir') ?? '/etc/ewsplay/tls-forwarder').replace(/(.)\/+$/, '$1'),
+    min_tls: (str('min_tls') as MinTls | undefined) ?? 'TLS1.1',
+  };
+  for (const k of ['package', 'cert', 'key', 'target_ca'] as const) {
+    const v = str(k);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+function fail(msg: string): ModuleResult {
+  return { changed: false, failed: true, msg };
+}
