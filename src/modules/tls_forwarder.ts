@@ -232,7 +232,8 @@ export function parseProbe(stdout: string): HostState & { noSystemctl: boolean }
   const start = stdout.indexOf(`${UNIT_MARK}\n`);
   if (start >= 0) {
     const end = stdout.indexOf(`\n${END_MARK}\n`, start);
-    unit = stdout.slice(start + UNIT_MARK.length + 1, end).replace(/\n$/, '');
+    // `echo` after `cat` puts the end mark on a line of its own: the unit is what lies before it.
+    unit = stdout.slice(start + UNIT_MARK.length + 1, end);
     rest = stdout.slice(0, start) + stdout.slice(end + END_MARK.length + 2);
   }
   const kv = new Map<string, string>();
