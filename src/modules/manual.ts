@@ -1,0 +1,151 @@
+// manual: a step a person must do. `verify:` tasks decide whether it is already done, so a repeated run
+// reports ok without asking; otherwise an operator at a TTY is shown the instructions and confirms, and a
+// non-interactive run fails with the instructions. Every string it returns passes the secret masker.
+
+import type { Node } from '../load/model.js';
+import { MASK } from '../template/secrets.js';
+import type { Module, ModuleContext, ModuleResult } from './module.js';
+
+interface Field {
+  label: string;
+  value: unknown;
+  secret?: boolean;
+}
+
+const DEFAULT_PROMPT = 'Confirm when the step is done.';
+const BY_HAND = 'Run ewsplay interactively, or do the step by hand, then re-run.';
+
+/** The fields as an aligned two-column table; secret values are masked whatever they are. */
+function fieldTable(fields: Field[]): string {
+  const width = Math.max(...fields.map((f) => f.label.length));
+  return fields
+    .map((f) => {
+      const value = f.secret ? MASK : typeof f.value === 'string' ? f.value : JSON.stringify(f.value);
+      return `  ${f.label.padEnd(width)}  ${value}`;
+    })
+    .join('\n');
+}
+
+/** What the operator reads: the instructions, then the fields. */
+function stepText(args: Record<string, unknown>): string {
+  const fields = (args.fields as Field[] | undefined) ?? [];
+  const text = String(args.instructions).trimEnd();
+  return fields.length ? `${text}\n\n${fieldTable(fields)}` : text;
+}
+
+type Verification = { verified: true } | { verified: false; why: string };
+
+/**
+ * Runs the verify tasks. They prove the step done only if at least one of them really ran: tasks skipped
+ * (by `when:`, or command/shell in check mode) prove nothing.
+ */
+async function verify(ctx: ModuleContext, nodes: Node[]): Promise<Verification> {
+  const { ok, results } = await ctx.runTasks(nodes);
+  const failed = results.filter((r) => r.failed);
+  if (!ok || failed.length)
+    return {
+      verified: false,
+      why: failed.map((r) => r.msg ?? 'a verify task failed').join('; ') || 'verify failed',
+    };
+  if (!results.some((r) => !r.skipped)) return { verified: false, why: 'every verify task was skipped' };
+  return { verified: true };
+}
+
+export const manualModule: Module = {
+  name: 'manual',
+  summary: 'A step a person must do: shows the instructions, asks for confirmation, verifies with tasks',
+  taskListArgs: ['verify'],
+  args: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['instructions'],
+    properties: {
+      instructions: {
+        type: 'string',
+        minLength: 1,
+        description: 'What the operator must do (rendered from variables; secret values are masked)',
+      },
+      fields: {
+        type: 'array',
+        description: 'Values the operator needs, shown as a table',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['label', 'value'],
+          properties: {
+            label: { type: 'string', minLength: 1 },
+            value: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] },
+            secret: { type: 'boolean', default: false, description: 'Show the value masked' },
+          },
+        },
+      },
+      verify: {
+        type: 'array',
+        description:
+          'Tasks that pass when the step is done (run first, and again after the operator confirms; in check mode they run in check mode: give read-only probes check_mode: false)',
+      },
+      confirm_prompt: {
+        type: 'string',
+        minLength: 1,
+        description: `The question asked (default: "${DEFAULT_PROMPT}")`,
+      },
+    },
+  },
+  check: 'full',
+  async run(ctx, args) {
+    const mask = (s: string) => ctx.secrets.mask(s);
+    const nodes = Array.isArray(args.verify) ? (args.verify as Node[]) : undefined;
+    const step = mask(stepText(args));
+    const result = (r: ModuleResult & { data: Record<string, unknown> }): ModuleResult => ({
+      ...r,
+      ...(r.msg ? { msg: mask(r.msg) } : {}),
+    });
+
+    let first: Verification | undefined;
+    if (nodes) {
+      first = await verify(ctx, nodes);
+      if (first.verified)
+        return result({ changed: false, msg: 'already done (verified)', data: { verified: true } });
+    }
+    const notYet = first && !first.verified ? `verify: ${first.why}` : undefined;
+    if (ctx.check)
+      return result({
+        changed: true,
+        msg: `would ask the operator to: ${step}`,
+        data: { verified: false, ...(notYet ? { verify_msg: mask(notYet) } : {}) },
+      });
+    if (!ctx.interactive)
+      return result({
+        changed: false,
+        failed: true,
+        msg: `${step}\n\n${notYet ? `(${notYet})\n` : ''}${BY_HAND}`,
+        data: { verified: false },
+      });
+
+    // The output shows the question text before it reads the answer, so the instructions go in it.
+    const prompt = typeof args.confirm_prompt === 'string' ? args.confirm_prompt : DEFAULT_PROMPT;
+    const confirmed = await ctx.confirm(mask(`${step}\n\n${prompt}`));
+    if (!confirmed)
+      return result({
+        changed: false,
+        failed: true,
+        msg: 'the operator did not confirm the step',
+        data: { verified: false, confirmed: false },
+      });
+    if (!nodes)
+      return result({ changed: true, msg: 'done by the operator (not verified)', data: { confirmed: true } });
+    const second = await verify(ctx, nodes);
+    if (second.verified)
+      return result({
+        changed: true,
+        msg: 'done by the operator, verified',
+        data: { verified: true, confirmed: true },
+      });
+    return result({
+      changed: false,
+      failed: true,
+      msg: `the operator confirmed, but verify still fails: ${second.why}`,
+      data: { verified: false, confirmed: true },
+    });
+  },
+};
