@@ -2,7 +2,8 @@
 // local port and connects to Exchange's EWS with the old TLS it speaks.
 //
 // Two ways, one result:
-// - vendor (`package` given): install VK's socat-static package only when that version is not installed,
+// - vendor (`package` given): install VK's socat-static package only when that version is not installed
+//   (the core `package` module does it: name and version read from the file on the control node),
 //   run `socat-static-tls-forwarder-install.sh NAME PORT HOST:PORT` only when the unit
 //   socat-static-tls-forwarder-NAME does not exist or its ExecStart names another port or target, then
 //   daemon-reload (only after the installer wrote a unit), start (restart when the unit changed) and enable.
@@ -12,15 +13,16 @@
 //   given, a self-signed certificate ewsplay generates on the host once with openssl (kept in cert_dir;
 //   paste it into the installer's "server certificate" field or tick "skip verification").
 //
-// Round trips: one probe script reads everything (unit file, is-active, is-enabled, socat, certificate,
-// cached package and installed version); when nothing differs that is all. Changes take one more script
-// (own), or a package upload plus one script (vendor). Check mode runs only the probe (plus, the first
-// time in vendor mode, one read-only query of the package streamed on stdin) and reports what it would do.
+// Round trips: one probe script reads the unit file, is-active, is-enabled (and socat and the certificate
+// for the own unit); the vendor way adds the package module's one query of the installed version. When
+// nothing differs that is all (1 own, 2 vendor). Changes take one more script, plus the package upload and
+// dpkg/rpm run when the package is missing. Check mode runs only the reads and reports what it would do.
 import { posix } from 'node:path';
 import { shq } from '../connection/become.js';
 import type { ExecResult } from '../connection/connection.js';
 import type { FileDiff, Module, ModuleContext, ModuleResult } from './module.js';
-import { execOn, readControlFile, sha256, writeFile } from './remote.js';
+import { packageModule } from './package.js';
+import { execOn } from './remote.js';
 
 type MinTls = 'TLS1' | 'TLS1.1' | 'TLS1.2';
 
@@ -31,7 +33,6 @@ interface ForwarderArgs {
   target_port: number;
   package?: string;
   installer: string;
-  package_cache: string;
   unit_dir: string;
   cert?: string;
   key?: string;
@@ -80,12 +81,6 @@ export const tlsForwarderModule: Module = {
         default: DEFAULT_INSTALLER,
         description:
           "Vendor's installer on the host: a path, or a name looked up on PATH (then /usr/local/bin)",
-      },
-      package_cache: {
-        type: 'string',
-        pattern: PLAIN_PATH_RE.source,
-        default: '/var/cache/ewsplay/packages',
-        description: 'Host directory where the package is kept, so an unchanged package is not sent again',
       },
       unit_dir: {
         type: 'string',
@@ -144,15 +139,6 @@ export interface HostState {
   socat?: string;
   certExists: boolean;
   keyExists: boolean;
-  cacheSha?: string;
-  pkg?: PackageFacts;
-}
-
-export interface PackageFacts {
-  name: string;
-  version: string;
-  /** Installed version, '' when not installed. */
-  installed: string;
 }
 
 function unitPath(args: ForwarderArgs): string {
@@ -163,39 +149,8 @@ export function unitName(args: Pick<ForwarderArgs, 'name' | 'package'>): string 
   return `${args.package ? 'socat-static-tls-forwarder' : 'socat-tls-forwarder'}-${args.name}.service`;
 }
 
-function cachedPackage(args: ForwarderArgs, pkg: string): string {
-  return posix.join(args.package_cache, posix.basename(pkg));
-}
-
-/**
- * Shell functions: `pkg_query FILE` sets n (name), v (version) and i (installed version, empty when not
- * installed) for a package file; `pkg_print` prints them as pkg_name=, pkg_version=, pkg_installed=.
- */
-function packageQueryFunctions(kind: 'deb' | 'rpm'): string {
-  const query =
-    kind === 'deb'
-      ? [
-          '  n=$(dpkg-deb -f "$1" Package) && v=$(dpkg-deb -f "$1" Version) || return 1',
-          `  i=$(dpkg-query -W -f='\${Version}' "$n" 2>/dev/null) || i=`,
-        ]
-      : [
-          `  n=$(rpm -qp --qf '%{NAME}' "$1") && v=$(rpm -qp --qf '%{VERSION}-%{RELEASE}' "$1") || return 1`,
-          `  i=$(rpm -q --qf '%{VERSION}-%{RELEASE}' "$n" 2>/dev/null) || i=`,
-        ];
-  return [
-    'pkg_query() {',
-    ...query,
-    '}',
-    'pkg_print() { echo "pkg_name=$n"; echo "pkg_version=$v"; echo "pkg_installed=$i"; }',
-  ].join('\n');
-}
-
-function packageKind(pkg: string): 'deb' | 'rpm' {
-  return pkg.endsWith('.rpm') ? 'rpm' : 'deb';
-}
-
 /** The one read script: everything the decision needs. */
-export function probeScript(args: ForwarderArgs, pkgSha?: string): string {
+export function probeScript(args: ForwarderArgs): string {
   const unit = unitName(args);
   const lines = [
     `u=${shq(unitPath(args))}`,
@@ -205,19 +160,7 @@ export function probeScript(args: ForwarderArgs, pkgSha?: string): string {
     `  echo "enabled=$(systemctl is-enabled ${shq(unit)} 2>/dev/null)"`,
     'else echo nosystemctl=1; fi',
   ];
-  if (args.package && pkgSha) {
-    const cached = cachedPackage(args, args.package);
-    lines.push(
-      packageQueryFunctions(packageKind(args.package)),
-      `c=${shq(cached)}`,
-      'if [ -f "$c" ]; then',
-      '  if command -v sha256sum >/dev/null 2>&1; then s=$(sha256sum < "$c"); else s=$(openssl dgst -sha256 -r < "$c"); fi',
-      '  s=$(printf %s "$s" | cut -d" " -f1)',
-      '  echo "cache_sha=$s"',
-      `  [ "$s" = ${shq(pkgSha)} ] && pkg_query "$c" && pkg_print`,
-      'fi',
-    );
-  } else {
+  if (!args.package) {
     lines.push('echo "socat=$(command -v socat)"');
     const { cert, key } = certPaths(args);
     lines.push(`[ -f ${shq(cert)} ] && echo cert=1`, `[ -f ${shq(key)} ] && echo key=1`);
@@ -251,19 +194,11 @@ export function parseProbe(stdout: string): HostState & { noSystemctl: boolean }
   if (unit !== undefined) state.unit = unit;
   const socat = kv.get('socat');
   if (socat) state.socat = socat;
-  const cacheSha = kv.get('cache_sha');
-  if (cacheSha) state.cacheSha = cacheSha;
-  if (kv.has('pkg_name'))
-    state.pkg = {
-      name: kv.get('pkg_name') ?? '',
-      version: kv.get('pkg_version') ?? '',
-      installed: kv.get('pkg_installed') ?? '',
-    };
   return state;
 }
 
-async function probe(ctx: ModuleContext, args: ForwarderArgs, pkgSha?: string) {
-  const r = await execOn(ctx, probeScript(args, pkgSha));
+async function probe(ctx: ModuleContext, args: ForwarderArgs) {
+  const r = await execOn(ctx, probeScript(args));
   if (r.rc !== 0) throw new Error(`cannot inspect the forwarder: ${r.stderr.trim() || `exit ${r.rc}`}`);
   return parseProbe(r.stdout);
 }
@@ -438,42 +373,20 @@ function writeUnitLines(path: string): string[] {
 // ---- the vendor's way ----------------------------------------------------------------------------
 
 async function vendorWay(ctx: ModuleContext, args: ForwarderArgs, pkgArg: string): Promise<ModuleResult> {
-  const local = await readControlFile(ctx, pkgArg, 'files').catch((e: Error) => e);
-  if (local instanceof Error) return fail(`package: ${local.message}`);
-  const pkgSha = sha256(local.content);
-  const state = await probe(ctx, args, pkgSha);
+  // The package first: in a real run the installer it brings must be there before it is run.
+  const pkg = await packageModule.run(ctx, { src: pkgArg });
+  if (pkg.failed) return { ...pkg, msg: `package ${pkgArg}: ${pkg.msg}` };
+  const state = await probe(ctx, args);
   if (state.noSystemctl)
     return fail(`systemctl is not available on ${ctx.host}: the forwarder needs systemd`);
-  const kind = packageKind(pkgArg);
-  const cached = cachedPackage(args, pkgArg);
   const target = `${args.target_host}:${args.target_port}`;
   const unit = unitName(args);
   const current = state.unit !== undefined ? readForwardSpec(state.unit) : undefined;
   const unitOk = current?.listenPort === args.listen_port && current.target === target;
-
-  // Whether the package is installed is known from the cached copy; the first time, check mode asks the
-  // host about the package sent on stdin (read-only), and a real run uploads it and decides there.
-  let pkg = state.pkg;
-  if (!pkg && ctx.check) pkg = await queryStreamed(ctx, kind, local.content);
+  const pkgData = (pkg.data ?? {}) as { name?: string; version?: string };
   const actions: string[] = [];
-  const warnings: string[] = [];
+  if (pkg.changed) actions.push(`${ctx.check ? 'install' : 'installed'} ${pkgData.name} ${pkgData.version}`);
   const lines = ['set -e'];
-  const needUpload = state.cacheSha !== pkgSha;
-  if (pkg === undefined || pkg.installed !== pkg.version) {
-    actions.push(
-      pkg
-        ? `install ${pkg.name} ${pkg.version}${pkg.installed ? ` (installed: ${pkg.installed})` : ''}`
-        : `install ${posix.basename(pkgArg)} unless that version is installed`,
-    );
-    lines.push(
-      packageQueryFunctions(kind),
-      `pkg_query ${shq(cached)} || { echo 'cannot read the package ${posix.basename(cached)}' >&2; exit 5; }`,
-      'if [ "$i" != "$v" ]; then',
-      `  ${kind === 'deb' ? 'dpkg -i' : 'rpm -Uvh'} ${shq(cached)} >&2`,
-      '  echo "installed=$n $v"; echo "was=$i"',
-      'fi',
-    );
-  }
   if (!unitOk) {
     actions.push(
       current
@@ -490,50 +403,30 @@ async function vendorWay(ctx: ModuleContext, args: ForwarderArgs, pkgArg: string
       `echo ${UNIT_MARK}; cat "$u"; echo; echo ${END_MARK}`,
     );
   }
-  lines.push(...serviceLines(unit, state, !unitOk, actions));
+  const serviceActions: string[] = [];
+  lines.push(...serviceLines(unit, state, !unitOk, serviceActions));
+  actions.push(...serviceActions);
   const data: Record<string, unknown> = {
     unit,
     unit_file: unitPath(args),
     listen_port: args.listen_port,
     target,
     way: 'vendor',
-    package: posix.basename(pkgArg),
-    ...(pkg
-      ? { package_name: pkg.name, package_version: pkg.version, installed_version: pkg.installed }
-      : {}),
+    package: pkgData,
     actions,
   };
-  if (actions.length === 0 || ctx.check) return report(ctx, actions, data, [], warnings);
-  if (needUpload) await writeFile(ctx, cached, local.content, { mode: '0644' });
+  // Only the package changed (or nothing): no script to run.
+  if (unitOk && serviceActions.length === 0) return report(ctx, actions, data, [], []);
   return finish(ctx, {
     lines,
     actions,
     data,
     diff: [],
-    warnings,
+    warnings: [],
     before: state.unit,
     expectTarget: target,
     expectPort: args.listen_port,
   });
-}
-
-/** Name, version and installed version of a package sent on stdin (nothing is kept on the host). */
-async function queryStreamed(
-  ctx: ModuleContext,
-  kind: 'deb' | 'rpm',
-  content: Buffer,
-): Promise<PackageFacts | undefined> {
-  const script = [
-    packageQueryFunctions(kind),
-    't=$(mktemp)',
-    `trap 'rm -f "$t"' EXIT`,
-    'cat > "$t"',
-    'pkg_query "$t" && pkg_print',
-  ].join('\n');
-  const r = await execOn(ctx, script, content);
-  if (r.rc !== 0) return undefined;
-  const facts = parseProbe(r.stdout).pkg;
-  return facts;
 }
 
 // ---- acting --------------------------------------------------------------------------------------
@@ -575,16 +468,12 @@ async function finish(ctx: ModuleContext, plan: Plan): Promise<ModuleResult> {
   if (actions.length === 0 || ctx.check) return report(ctx, actions, data, diff, warnings);
   const r: ExecResult = await execOn(ctx, plan.lines.join('\n'), plan.stdin);
   const out = parseProbe(r.stdout);
-  const was = /^was=(.*)$/m.exec(r.stdout)?.[1];
-  const installed = /^installed=(.*)$/m.exec(r.stdout)?.[1]?.concat(was ? ` (was: ${was})` : '');
-  const done = actions.filter((a) => !a.startsWith('install ') || installed !== undefined);
-  if (installed) done[done.findIndex((a) => a.startsWith('install '))] = `installed ${installed}`;
   if (r.rc !== 0)
     return {
       changed: true,
       failed: true,
       msg: `the forwarder could not be set up: ${r.stderr.trim() || r.stdout.trim() || `exit ${r.rc}`}`,
-      data: { ...data, actions: done },
+      data,
       details: { stdout: r.stdout, stderr: r.stderr },
     };
   if (plan.expectTarget && out.unit !== undefined) {
@@ -594,15 +483,15 @@ async function finish(ctx: ModuleContext, plan: Plan): Promise<ModuleResult> {
         changed: true,
         failed: true,
         msg: `the installer wrote a unit forwarding ${describeSpec(spec)}, not :${plan.expectPort} -> ${plan.expectTarget}`,
-        data: { ...data, actions: done },
+        data,
       };
   }
   if (ctx.diff && plan.expectTarget && out.unit !== undefined && out.unit !== plan.before)
-    diff.push({ path: String(data.unit_file), before: plan.before ?? '', after: `${out.unit}\n` });
+    diff.push({ path: String(data.unit_file), before: plan.before ?? '', after: out.unit });
   return {
-    changed: done.length > 0,
-    msg: done.join('; ') || `${data.unit} already up to date`,
-    data: { ...data, actions: done },
+    changed: true,
+    msg: actions.join('; '),
+    data,
     details: { output: r.stderr },
     ...(diff.length > 0 ? { diff } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),
@@ -616,7 +505,7 @@ function argProblem(a: ForwarderArgs): string | undefined {
     return `name ${JSON.stringify(a.name)} must be letters, digits, . _ - (like exch1)`;
   if (!HOST_RE.test(a.target_host))
     return `target_host ${JSON.stringify(a.target_host)} is not a host name or IPv4 address`;
-  for (const k of ['unit_dir', 'cert', 'key', 'cert_dir', 'target_ca', 'package_cache'] as const) {
+  for (const k of ['unit_dir', 'cert', 'key', 'cert_dir', 'target_ca'] as const) {
     const v = a[k];
     if (v !== undefined && !PLAIN_PATH_RE.test(v))
       return `${k} must be an absolute path of letters, digits and . _ / @ + - (it goes into a socat address and a unit file)`;
@@ -635,7 +524,6 @@ function withDefaults(a: Record<string, unknown>): ForwarderArgs {
     target_host: String(a.target_host ?? ''),
     target_port: typeof a.target_port === 'number' ? a.target_port : 443,
     installer: str('installer') ?? DEFAULT_INSTALLER,
-    package_cache: (str('package_cache') ?? '/var/cache/ewsplay/packages').replace(/(.)\/+$/, '$1'),
     unit_dir: (str('unit_dir') ?? '/etc/systemd/system').replace(/(.)\/+$/, '$1'),
     cert_dir: (str('cert_dir') ?? '/etc/ewsplay/tls-forwarder').replace(/(.)\/+$/, '$1'),
     min_tls: (str('min_tls') as MinTls | undefined) ?? 'TLS1.1',

@@ -212,7 +212,6 @@ describe("tls_forwarder, the vendor's package and installer", () => {
       target_port: ewsPort,
       package: deb,
       unit_dir: unitDir,
-      package_cache: join(lab.root, 'var/cache/ewsplay'),
     };
 
     const before = await hostFiles(lab.root);
@@ -240,10 +239,11 @@ describe("tls_forwarder, the vendor's package and installer", () => {
     const n = (await calls()).length;
     const second = await tlsForwarderModule.run(c(), args);
     expect(second).toMatchObject({ changed: false });
+    // two round trips: the package module's query, then the forwarder's probe
     expect((await calls()).slice(n).map((l) => l.split(' ')[0])).toEqual([
-      'systemctl',
-      'systemctl',
       'dpkg-query',
+      'systemctl',
+      'systemctl',
     ]);
 
     const moved = await tlsForwarderModule.run(c(), { ...args, target_host: 'localhost' });
