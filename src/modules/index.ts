@@ -1,9 +1,11 @@
 // The module registry. The engine and the schema generator look modules up here; nothing else names them.
 import { assertModule } from './assert.js';
+import { calendarSyncModule } from './calendar_sync.js';
 import { commandModule } from './command.js';
 import { copyModule } from './copy.js';
 import { debugModule } from './debug.js';
 import { ewsEventModule } from './ews_event.js';
+import { exchangeImpersonationModule } from './exchange_impersonation.js';
 import { failModule } from './fail.js';
 import { fileModule } from './file.js';
 import { lineinfileModule } from './lineinfile.js';
@@ -16,14 +18,18 @@ import { setFactModule } from './set_fact.js';
 import { shellModule } from './shell.js';
 import { statModule } from './stat.js';
 import { templateModule } from './template.js';
+import { tlsForwarderModule } from './tls_forwarder.js';
+import { tlsProbeModule } from './tls_probe.js';
 import { waitForModule } from './wait_for.js';
 
 const all: Module[] = [
   assertModule,
+  calendarSyncModule,
   commandModule,
   copyModule,
   debugModule,
   ewsEventModule,
+  exchangeImpersonationModule,
   failModule,
   fileModule,
   lineinfileModule,
@@ -35,6 +41,8 @@ const all: Module[] = [
   shellModule,
   statModule,
   templateModule,
+  tlsForwarderModule,
+  tlsProbeModule,
   waitForModule,
 ];
 
