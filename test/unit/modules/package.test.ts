@@ -121,6 +121,7 @@ describe('package (.deb, the real dpkg confined to a test database)', () => {
       '--admindir',
       join(state, 'dpkg/admin'),
       '-W',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's format
       '-f=${Status} ${Version}',
       'ewsplay-hello',
     ]);
