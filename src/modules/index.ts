@@ -50,8 +50,20 @@ export const modules: ReadonlyMap<string, Module> = new Map(all.map((m) => [m.na
 
 /** Core modules that Ansible also has answer to their ansible.builtin.* / ansible.legacy.* names. */
 const ANSIBLE_BUILTINS = new Set([
-  'assert', 'command', 'copy', 'debug', 'fail', 'file', 'lineinfile', 'package', 'service', 'set_fact',
-  'shell', 'stat', 'template', 'wait_for',
+  'assert',
+  'command',
+  'copy',
+  'debug',
+  'fail',
+  'file',
+  'lineinfile',
+  'package',
+  'service',
+  'set_fact',
+  'shell',
+  'stat',
+  'template',
+  'wait_for',
 ]);
 
 /** Resolves a task key to a module, accepting Ansible's FQCN aliases. */

@@ -1,8 +1,8 @@
 // The module contract. Modules read the current state, compare, and act only when different and not in
 // check mode. They never print: they return results, and the engine and output decide what is shown.
 import type { Connection } from '../connection/connection.js';
-import type { SourcePos } from '../load/problems.js';
 import type { Node, Vars } from '../load/model.js';
+import type { SourcePos } from '../load/problems.js';
 import type { Secrets } from '../template/secrets.js';
 
 /** JSON Schema (draft 2020-12) of a module's arguments, after free-form normalization. */
