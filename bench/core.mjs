@@ -17,14 +17,17 @@ function time(args, runs = 7) {
     const t = process.hrtime.bigint();
     const r = spawnSync(process.execPath, [bin, ...args], { cwd: work, encoding: 'utf8' });
     ms.push(Number(process.hrtime.bigint() - t) / 1e6);
-    if (r.status !== 0) throw new Error(`ewsplay ${args.join(' ')} exited ${r.status}:\n${r.stderr}${r.stdout}`);
+    if (r.status !== 0)
+      throw new Error(`ewsplay ${args.join(' ')} exited ${r.status}:\n${r.stderr}${r.stdout}`);
   }
   return median(ms);
 }
 
 function report(name, value, target, unit = 'ms') {
   const ok = value <= target;
-  console.log(`${ok ? 'PASS' : 'MISS'}  ${name.padEnd(52)} ${value.toFixed(2).padStart(9)} ${unit}   (target < ${target} ${unit})`);
+  console.log(
+    `${ok ? 'PASS' : 'MISS'}  ${name.padEnd(52)} ${value.toFixed(2).padStart(9)} ${unit}   (target < ${target} ${unit})`,
+  );
 }
 
 // 1. start-up
@@ -34,10 +37,20 @@ report('ewsplay --version', time(['--version'], 11), 150);
 const tasks = [];
 for (let i = 0; i < 1000; i++) {
   const kind = i % 4;
-  if (kind === 0) tasks.push(`    - name: copy ${i}\n      copy: { content: "x{{ i }}", dest: "/tmp/f${i}", mode: "0644" }`);
-  if (kind === 1) tasks.push(`    - name: command ${i}\n      command: echo ${i}\n      args: { creates: /tmp/c${i} }\n      when: x is defined`);
-  if (kind === 2) tasks.push(`    - name: file ${i}\n      file: { path: "/tmp/d${i}", state: directory }\n      tags: [t${i % 10}]`);
-  if (kind === 3) tasks.push(`    - name: debug ${i}\n      debug: { msg: "{{ item }}" }\n      loop: [1, 2]`);
+  if (kind === 0)
+    tasks.push(
+      `    - name: copy ${i}\n      copy: { content: "x{{ i }}", dest: "/tmp/f${i}", mode: "0644" }`,
+    );
+  if (kind === 1)
+    tasks.push(
+      `    - name: command ${i}\n      command: echo ${i}\n      args: { creates: /tmp/c${i} }\n      when: x is defined`,
+    );
+  if (kind === 2)
+    tasks.push(
+      `    - name: file ${i}\n      file: { path: "/tmp/d${i}", state: directory }\n      tags: [t${i % 10}]`,
+    );
+  if (kind === 3)
+    tasks.push(`    - name: debug ${i}\n      debug: { msg: "{{ item }}" }\n      loop: [1, 2]`);
 }
 writeFileSync(join(work, 'big.yml'), `- hosts: all\n  vars: { i: 1 }\n  tasks:\n${tasks.join('\n')}\n`);
 report('ewsplay validate (1,000 tasks, end to end)', time(['validate', 'big.yml'], 5), 300);
@@ -51,12 +64,21 @@ for (const h of hosts) {
   inv.push(`    ${h}: { ansible_connection: local, ewsplay_local_root: "${dir}" }`);
 }
 writeFileSync(join(work, 'hosts.yml'), `${inv.join('\n')}\n`);
-const engineOnly = Array.from({ length: 10 }, (_, i) => `    - name: t${i}\n      set_fact: { v${i}: "{{ inventory_hostname }}-${i}" }`);
+const engineOnly = Array.from(
+  { length: 10 },
+  (_, i) => `    - name: t${i}\n      set_fact: { v${i}: "{{ inventory_hostname }}-${i}" }`,
+);
 writeFileSync(join(work, 'ten.yml'), `- hosts: all\n  tasks:\n${engineOnly.join('\n')}\n`);
 const empty = `- hosts: all\n  tasks: []\n`;
 writeFileSync(join(work, 'zero.yml'), empty);
-const base = time(['run', 'zero.yml', '-i', 'hosts.yml', '-o', 'plain', '--report', join(work, 'r0.json')], 5);
-const full = time(['run', 'ten.yml', '-i', 'hosts.yml', '-o', 'plain', '--forks', '50', '--report', join(work, 'r1.json')], 5);
+const base = time(
+  ['run', 'zero.yml', '-i', 'hosts.yml', '-o', 'plain', '--report', join(work, 'r0.json')],
+  5,
+);
+const full = time(
+  ['run', 'ten.yml', '-i', 'hosts.yml', '-o', 'plain', '--forks', '50', '--report', join(work, 'r1.json')],
+  5,
+);
 report('engine overhead per task-host (10 tasks x 50 hosts)', (full - base) / 500, 2);
 
 // ews-javascript-api must never load on these paths: run validate and a run in-process and look at the
@@ -75,4 +97,6 @@ const probe = execFileSync(
   ],
   { cwd: work, encoding: 'utf8' },
 );
-console.log(`${probe.trim().endsWith('clean') ? 'PASS' : 'MISS'}  ews-javascript-api not loaded by validate or run`);
+console.log(
+  `${probe.trim().endsWith('clean') ? 'PASS' : 'MISS'}  ews-javascript-api not loaded by validate or run`,
+);

@@ -7,9 +7,9 @@ import { chmod, chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/pr
 import net from 'node:net';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { Duplex } from 'node:stream';
+import { becomeWrap } from './become.js';
 import type { Connection, ExecOptions, ExecResult, PutOptions } from './connection.js';
 import { TimeoutError } from './connection.js';
-import { becomeWrap } from './become.js';
 
 const DEFAULT_TIMEOUT_MS = 600_000;
 

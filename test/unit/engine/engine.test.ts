@@ -43,7 +43,9 @@ describe('linear strategy', () => {
 describe('variable precedence', () => {
   it('inventory < play vars < vars_files < block vars < task vars < set_fact/register < extra vars', async () => {
     const s = new Scratch(['h'], 'vars:\n');
-    s.write('hosts.yml', `all:
+    s.write(
+      'hosts.yml',
+      `all:
   vars: { v_all: all, v_group: all, v_host: all, v_play: all, v_file: all, v_task: all, v_fact: all, v_extra: all }
   children:
     parent:
@@ -57,7 +59,8 @@ describe('variable precedence', () => {
               ewsplay_local_root: ${s.hostDir('h')}
               v_host: host
               v_play: host
-`);
+`,
+    );
     s.write('playbooks/vars.yml', 'v_file: file\nv_task: file\n');
     const { events } = await s.run(
       `
@@ -114,7 +117,11 @@ describe('task keywords', () => {
           - out.changed
 `);
     const loop = events.resultOf('loop', 'h');
-    expect(loop?.items?.map((i) => `${i.label}:${i.status}`)).toEqual(['n=1:changed', 'n=2:skipped', 'n=3:changed']);
+    expect(loop?.items?.map((i) => `${i.label}:${i.status}`)).toEqual([
+      'n=1:changed',
+      'n=2:skipped',
+      'n=3:changed',
+    ]);
     expect(events.statusOf('check', 'h')).toBe('ok');
   });
 
@@ -339,7 +346,10 @@ describe('includes and selection', () => {
     - import_tasks: step.yml
     - include_tasks: "{{ 'step' }}.yml"
 `);
-    expect(events.events.filter((e) => e.task === 'from include').map((e) => e.result.msg)).toEqual(['hello', 'hello']);
+    expect(events.events.filter((e) => e.task === 'from include').map((e) => e.result.msg)).toEqual([
+      'hello',
+      'hello',
+    ]);
   });
 
   it('--limit and --start-at-task', async () => {
