@@ -51,7 +51,9 @@ export async function runTaskOnHost(
   const conditions = [...scope.when, ...task.when];
   let vars: Vars;
   try {
-    vars = lazyVars({ ...hooks.varsFor(host, scope), ...task.vars, ...rc.options.extraVars }, rc.templar);
+    // Task vars sit below registered results and set_fact (Ansible's order), so they join the scope.
+    const taskScope = { ...scope, vars: { ...scope.vars, ...task.vars } };
+    vars = lazyVars({ ...hooks.varsFor(host, taskScope), ...rc.options.extraVars }, rc.templar);
   } catch (e) {
     return done({ status: 'failed', changed: false, msg: describe(rc, task, e) });
   }

@@ -44,6 +44,14 @@ export async function ensureContent(
     checksums: ['sha256'],
     ...(ctx.diff ? { contentLimit: DIFF_LIMIT } : {}),
   });
+  // In check mode an earlier task (file: state=directory) may be what creates the directory: predict the
+  // write and say why, where Ansible would fail the whole check run.
+  if (!state.parentExists && ctx.check)
+    return {
+      changed: true,
+      msg: `would create ${dest}`,
+      warnings: [`${posix.dirname(dest)} does not exist yet; the real run fails unless an earlier task creates it`],
+    };
   if (!state.parentExists)
     return {
       changed: false,

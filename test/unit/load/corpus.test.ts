@@ -5,8 +5,6 @@ import { join, relative, resolve } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 
-vi.mock('../../../src/modules/index.js', () => import('./stub-modules.js'));
-
 import { loadInventory } from '../../../src/inventory/inventory.js';
 import type { Problem } from '../../../src/load/problems.js';
 import { validatePlaybook, validateTaskFile } from '../../../src/load/validate.js';

@@ -4,8 +4,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 
-vi.mock('../../../src/modules/index.js', () => import('./stub-modules.js'));
-
 import type { BlockNode, IncludeNode, TaskNode } from '../../../src/load/model.js';
 import { loadPlaybook, loadTaskFile } from '../../../src/load/playbook.js';
 import { UserError } from '../../../src/load/problems.js';

@@ -6,8 +6,6 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 
-vi.mock('../../../src/modules/index.js', () => import('./stub-modules.js'));
-
 import { buildSchemas } from '../../../src/load/schema.js';
 
 const fixtures = resolve(import.meta.dirname, '../../fixtures');
