@@ -50,7 +50,9 @@ export async function ensureContent(
     return {
       changed: true,
       msg: `would create ${dest}`,
-      warnings: [`${posix.dirname(dest)} does not exist yet; the real run fails unless an earlier task creates it`],
+      warnings: [
+        `${posix.dirname(dest)} does not exist yet; the real run fails unless an earlier task creates it`,
+      ],
     };
   if (!state.parentExists)
     return {

@@ -2,7 +2,7 @@
 // recorded line:col, all at once.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
 import { loadInventory } from '../../../src/inventory/inventory.js';

@@ -2,7 +2,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import type { BlockNode, IncludeNode, TaskNode } from '../../../src/load/model.js';
 import { loadPlaybook, loadTaskFile } from '../../../src/load/playbook.js';
