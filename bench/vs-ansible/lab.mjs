@@ -1,4 +1,4 @@
-// A lab of N real OpenSSH sshd processes on 127.0.0.1 for the benchmark, modeled on test/harness/sshd.ts
+// A lab of N real OpenSSH sshd processes on 127.0.0.1 for the benchmark, modeled on src/lab/sshd.ts
 // (which is TypeScript under test/ and not compiled): one process per host with its own port and ed25519
 // host key, one authorized client key, a known_hosts file and an inventory both tools read. Stopped by PID.
 import { execFileSync, spawn } from 'node:child_process';

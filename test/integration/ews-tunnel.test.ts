@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connectSsh, type SshConnection } from '../../src/connection/ssh.js';
+import { type FakeEws, startFakeEws } from '../../src/lab/fake-ews.js';
+import { type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
 import { ewsEventModule } from '../../src/modules/ews_event.js';
-import { type FakeEws, startFakeEws } from '../fakes/fake-ews.js';
-import { type SshdLab, startSshdLab } from '../harness/sshd.js';
 import { makeContext } from '../unit/modules/context.js';
 
 const SVC = 'CORP\\svc_vkmail_collector';

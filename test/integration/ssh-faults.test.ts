@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConnectionSpec, UnreachableError } from '../../src/connection/connection.js';
 import { fingerprint, HostKeyError } from '../../src/connection/known-hosts.js';
 import { connectSsh } from '../../src/connection/ssh.js';
-import { ensureSudoUser, freePort, type SshdHost, type SshdLab, startSshdLab } from '../harness/sshd.js';
+import { ensureSudoUser, freePort, type SshdHost, type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
 
 let lab: SshdLab;
 let scratch: string;

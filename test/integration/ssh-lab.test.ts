@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { descendants, isAlive, startSshdLab } from '../harness/sshd.js';
+import { descendants, isAlive, startSshdLab } from '../../src/lab/sshd.js';
 
 describe('sshd lab harness', () => {
   it('starts N sshd processes that accept the test key, and stop() kills every one of them', async () => {

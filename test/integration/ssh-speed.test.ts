@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ConnectionSpec } from '../../src/connection/connection.js';
 import { connectSsh } from '../../src/connection/ssh.js';
-import { type SshdLab, startSshdLab } from '../harness/sshd.js';
+import { type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
 
 let lab: SshdLab;
 let spec: ConnectionSpec;

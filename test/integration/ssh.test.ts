@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectionSpec } from '../../src/connection/connection.js';
 import { openConnection } from '../../src/connection/factory.js';
 import { BecomeError, connectSsh, type SshConnection } from '../../src/connection/ssh.js';
-import { ensureSudoUser, type SshdLab, startSshdLab } from '../harness/sshd.js';
+import { ensureSudoUser, type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
 
 let lab: SshdLab;
 let conn: SshConnection;

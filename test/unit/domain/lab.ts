@@ -1,5 +1,5 @@
 // A simulated lab host for domain-module tests: a temp directory as the host's root (HOME and working
-// directory of a LocalConnection), with the vendor stand-ins of test/fixtures/vendor on its PATH (after
+// directory of a LocalConnection), with the vendor stand-ins of lab/vendor on its PATH (after
 // /usr/local/bin of the packages the dpkg stand-in installed), their state under <root>/lab-state and the
 // systemd unit directory at <root>/etc/systemd/system.
 import { mkdir, readFile } from 'node:fs/promises';
@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { LocalConnection } from '../../../src/connection/local.js';
 import { makeTempDir } from '../modules/context.js';
 
-export const VENDOR_DIR = resolve('test/fixtures/vendor');
+export const VENDOR_DIR = resolve('lab/vendor');
 
 export interface LabHost {
   root: string;

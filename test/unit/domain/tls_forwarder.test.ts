@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Ca, type IssuedCert, issueCert, makeCa } from '../../../src/lab/pki.js';
 import { readForwardSpec, tlsForwarderModule } from '../../../src/modules/tls_forwarder.js';
 import { tlsProbeModule } from '../../../src/modules/tls_probe.js';
-import { type Ca, type IssuedCert, issueCert, makeCa } from '../../fakes/pki.js';
 import { argsValidator, makeContext, snapshotTree } from '../modules/context.js';
 import { type LabHost, makeLabHost, VENDOR_DIR } from './lab.js';
 

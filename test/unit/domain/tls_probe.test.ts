@@ -2,8 +2,8 @@ import { once } from 'node:events';
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Ca, type IssuedCert, issueCert, makeCa, selfSignedCert } from '../../../src/lab/pki.js';
 import { type CertificateFacts, judge, tlsProbeModule } from '../../../src/modules/tls_probe.js';
-import { type Ca, type IssuedCert, issueCert, makeCa, selfSignedCert } from '../../fakes/pki.js';
 import { argsValidator, makeContext } from '../modules/context.js';
 
 let ca: Ca;

@@ -1,7 +1,7 @@
 // The EWS client against the fake Exchange, through the real ews-javascript-api.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ewsConnect } from '../../../src/ews/client.js';
-import { type FakeEws, startFakeEws } from '../../fakes/fake-ews.js';
+import { type FakeEws, startFakeEws } from '../../../src/lab/fake-ews.js';
 
 const SVC = 'svc_vkmail_collector@corp.example';
 const PASSWORD = 'S3cret-pass!';

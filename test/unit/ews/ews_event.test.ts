@@ -1,8 +1,8 @@
 // The ews_event module against the fake Exchange, through the real ews-javascript-api.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalConnection } from '../../../src/connection/local.js';
+import { type FakeEws, startFakeEws } from '../../../src/lab/fake-ews.js';
 import { ewsEventModule } from '../../../src/modules/ews_event.js';
-import { type FakeEws, startFakeEws } from '../../fakes/fake-ews.js';
 import { argsValidator, makeContext } from '../modules/context.js';
 
 const SVC = 'svc_vkmail_collector';

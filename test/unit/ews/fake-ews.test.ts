@@ -1,7 +1,7 @@
 // The fake EWS itself, spoken to with raw SOAP: other clients choose other prefixes and impersonation forms.
 import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeEws, startFakeEws } from '../../fakes/fake-ews.js';
+import { type FakeEws, startFakeEws } from '../../../src/lab/fake-ews.js';
 
 const AUTH = `Basic ${Buffer.from('svc:pw-123').toString('base64')}`;
 let ews: FakeEws;

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalConnection } from '../../../src/connection/local.js';
 import { type EwsConnectOptions, ewsConnect } from '../../../src/ews/client.js';
-import { type FakeEws, type FakeEwsOptions, startFakeEws } from '../../fakes/fake-ews.js';
-import { issueCert, makeCa, selfSignedCert } from '../../fakes/pki.js';
+import { type FakeEws, type FakeEwsOptions, startFakeEws } from '../../../src/lab/fake-ews.js';
+import { issueCert, makeCa, selfSignedCert } from '../../../src/lab/pki.js';
 
 const SVC = 'CORP\\svc_vkmail';
 const PASSWORD = 'tls-test-password';
