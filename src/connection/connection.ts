@@ -81,4 +81,9 @@ export interface ConnectionSpec {
   connectTimeoutMs: number;
   /** local connection only: confine relative paths and HOME to this directory (lab hosts). */
   root?: string;
+  /**
+   * The target's command shell (Ansible's ansible_shell_type). 'powershell' or 'cmd': a Windows host with
+   * OpenSSH, where commands run exactly as given, one channel each, with no /bin/sh, sudo or file transfer.
+   */
+  shellType?: 'sh' | 'powershell' | 'cmd';
 }

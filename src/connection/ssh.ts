@@ -58,6 +58,8 @@ export interface SshConnectOptions {
   maxShells?: number;
   keepaliveIntervalMs?: number;
   keepaliveCountMax?: number;
+  /** A Windows target (OpenSSH for Windows): commands run as given, see execOnWindows. */
+  windows?: boolean;
 }
 
 /** Opens the one SSH connection for a host: TCP, host key check, authentication. */
@@ -116,7 +118,8 @@ export async function connectSsh(spec: ConnectionSpec, opts: SshConnectOptions =
     });
     client.connect(config);
   });
-  return new SshConnection(spec.host, user, client, opts);
+  const windows = spec.shellType === 'powershell' || spec.shellType === 'cmd';
+  return new SshConnection(spec.host, user, client, { ...opts, ...(windows ? { windows } : {}) });
 }
 
 function connectError(
@@ -495,6 +498,7 @@ export class SshConnection implements Connection {
   private startingShells = 0;
   private sftpChannel: Promise<SFTPWrapper> | undefined;
   private readonly ids = new Map<string, number>();
+  private readonly windows: boolean;
 
   constructor(
     readonly host: string,
@@ -503,6 +507,7 @@ export class SshConnection implements Connection {
     opts: SshConnectOptions = {},
   ) {
     const maxChannels = opts.maxChannels ?? DEFAULT_MAX_CHANNELS;
+    this.windows = opts.windows === true;
     this.slots = new ChannelSlots(maxChannels);
     // One channel stays free for SFTP, pty commands and kills.
     this.maxShells = Math.max(0, Math.min(opts.maxShells ?? DEFAULT_MAX_SHELLS, maxChannels - 1));
@@ -551,6 +556,7 @@ export class SshConnection implements Connection {
 
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     this.alive();
+    if (this.windows) return this.execOnWindows(command, opts);
     const { script, stdin } = becomeWrap(command, opts);
     const lines = Object.entries(opts.env ?? {}).map(([k, v]) => {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`invalid environment variable name: ${k}`);
@@ -612,6 +618,70 @@ export class SshConnection implements Connection {
       opts.signal?.removeEventListener('abort', stop);
       if (shell) this.releaseShell(shell);
     }
+  }
+
+  /**
+   * A Windows host has no /bin/sh to frame jobs with: the command goes to its own channel as given (OpenSSH
+   * for Windows runs it through cmd.exe or the configured shell). Secrets still go by stdin, which is why
+   * env, cwd, become and pty are refused rather than put on the command line.
+   */
+  private async execOnWindows(command: string, opts: ExecOptions): Promise<ExecResult> {
+    const unsupported = (['env', 'cwd', 'become', 'pty'] as const).filter(
+      (k) => opts[k] !== undefined && opts[k] !== false,
+    );
+    if (unsupported.length > 0)
+      throw new Error(
+        `${this.host} is a Windows host (ansible_shell_type): ${unsupported.join(', ')} not supported`,
+      );
+    const release = await this.guarded(this.slots.acquire());
+    const channel = await this.guarded(openExec(this.client, command, false)).catch((e: Error) => {
+      release();
+      throw e;
+    });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    let rc: number | undefined;
+    let timedOut = false;
+    // On timeout or abort: send a KILL signal request (servers may ignore it), close the channel,
+    // and stop waiting, since a stuck target may never confirm the close.
+    let giveUp: () => void = () => undefined;
+    const stop = () => {
+      channel.signal('KILL');
+      channel.close();
+      giveUp();
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    opts.signal?.addEventListener('abort', stop, { once: true });
+    try {
+      await this.guarded(
+        new Promise<void>((resolve) => {
+          giveUp = resolve;
+          channel.on('data', (d: Buffer) => stdout.push(d));
+          channel.stderr.on('data', (d: Buffer) => stderr.push(d));
+          channel.on('exit', (code: number | null, signal?: string) => {
+            rc = code ?? 128 + (SIGNAL_NUMBERS[signal ?? ''] ?? 0);
+          });
+          channel.on('close', () => resolve());
+          if (opts.stdin !== undefined) channel.write(opts.stdin);
+          channel.end();
+        }),
+        () => channel.close(),
+      );
+    } finally {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', stop);
+      release();
+    }
+    const result: ExecResult = {
+      rc: timedOut ? 124 : (rc ?? 255),
+      stdout: Buffer.concat(stdout).toString('utf8'),
+      stderr: Buffer.concat(stderr).toString('utf8'),
+    };
+    if (timedOut) result.timedOut = true;
+    return result;
   }
 
   /** Kills a job's whole process group on the target, through another shell or channel. */
@@ -694,6 +764,8 @@ export class SshConnection implements Connection {
 
   async put(remotePath: string, content: string | Buffer, opts: PutOptions = {}): Promise<void> {
     this.alive();
+    if (this.windows)
+      throw new Error(`${this.host} is a Windows host (ansible_shell_type): file transfer is not supported`);
     if (opts.become) {
       // Privileged write: stream through sudo in the shell; SFTP runs as the login user.
       const r = await this.exec(atomicWriteScript(remotePath, opts), {

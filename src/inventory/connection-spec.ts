@@ -31,6 +31,15 @@ const CONNECTIONS: Record<string, 'local' | 'ssh'> = {
   'ansible.builtin.local': 'local',
 };
 
+const SHELL_TYPES: Record<string, ConnectionSpec['shellType']> = {
+  sh: 'sh',
+  bash: 'sh',
+  csh: 'sh',
+  fish: 'sh',
+  powershell: 'powershell',
+  cmd: 'cmd',
+};
+
 // Of the raw OpenSSH options Ansible passes through, these two have a meaning here; the rest are reported.
 const SSH_ARG_VARS = ['ansible_ssh_common_args', 'ansible_ssh_extra_args'];
 
@@ -79,6 +88,14 @@ export function connectionSpec(
   const port = integer('ansible_port', 1, 65535) ?? integer('ansible_ssh_port', 1, 65535) ?? 22;
   const timeoutSec = integer('ansible_ssh_timeout', 1, 3600) ?? integer('ansible_timeout', 1, 3600);
   const sshArgs = parseSshArgs(SSH_ARG_VARS.map((n) => text(n) ?? '').join(' '));
+  const shellName = text('ansible_shell_type');
+  const shellType = shellName === undefined ? undefined : SHELL_TYPES[shellName];
+  if (shellName !== undefined && !shellType)
+    bad(
+      'ansible_shell_type',
+      `unknown shell type '${shellName}'`,
+      'use sh for Unix hosts, powershell or cmd for Windows hosts with OpenSSH',
+    );
   const root = text('ewsplay_local_root');
   if (root !== undefined && connection !== 'local')
     bad('ewsplay_local_root', 'ewsplay_local_root applies only to ansible_connection: local');
@@ -101,6 +118,7 @@ export function connectionSpec(
     ),
     acceptNewHostKeys: sshArgs.acceptNewHostKeys ?? defaults.acceptNewHostKeys,
     root: root === undefined ? undefined : resolve(expandHome(root)!),
+    shellType,
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value !== undefined) (spec as unknown as Record<string, unknown>)[key] = value;
