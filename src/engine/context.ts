@@ -27,6 +27,8 @@ export interface RunOptions {
   /** Control-node directory for per-site state (calendar_sync outcomes, ...). */
   stateDir: string;
   site?: string;
+  /** Step ids left out of this run (--resume: done before); reported as skipped. */
+  skipSteps?: ReadonlySet<string>;
 }
 
 export interface HostState {

@@ -1,6 +1,7 @@
 // The engine reports progress through this interface; output/ implements it (listr2 tree, plain lines).
 // The engine never prints.
 import type { HostTaskResult, RunReport, TaskInfo } from './results.js';
+import type { StepInfo, StepReport } from './steps.js';
 
 export interface RunListener {
   playStart(name: string, hosts: string[], check: boolean): void;
@@ -12,4 +13,8 @@ export interface RunListener {
   /** Asks the operator a yes/no question (manual steps). Only called when the run is interactive. */
   confirm(task: TaskInfo, host: string, question: string): Promise<boolean>;
   runEnd(report: RunReport): void;
+  /** A top-level entry of a play's task list starts on these hosts (once per serial batch). */
+  stepStart?(step: StepInfo, hosts: string[]): void;
+  /** The step ended for a batch, or was left out by --resume; `report` is its outcome so far. */
+  stepEnd?(step: StepInfo, report: StepReport): void;
 }

@@ -13,6 +13,7 @@ import { forEachLimit, Mutex } from './concurrency.js';
 import type { HostState, RunContext } from './context.js';
 import type { HostTaskResult, TaskInfo, TaskReport } from './results.js';
 import { childScope, type Scope } from './scope.js';
+import { playbookSteps, type StepInfo, type StepReport } from './steps.js';
 import { tagsSelected } from './tags.js';
 import { runTaskOnHost, type TaskHooks, truthy } from './task-runner.js';
 import { lazyVars } from './vars.js';
@@ -27,9 +28,11 @@ export class PlayRunner {
   private batch: string[] = [];
   private playIndex = 0;
   private currentPlay: Play | undefined;
+  private readonly steps: StepInfo[];
 
   constructor(private readonly rc: RunContext) {
     this.started = !rc.options.startAtTask;
+    this.steps = playbookSteps(rc.playbook);
   }
 
   /** Runs one play on its hosts, batch by batch (serial). */
@@ -44,7 +47,7 @@ export class PlayRunner {
       if (play.become !== undefined) scope.become = play.become;
       if (play.becomeUser !== undefined) scope.becomeUser = play.becomeUser;
       try {
-        await this.runNodes(play, play.tasks, batch, scope);
+        await this.runSteps(play, index, batch, scope);
       } catch (e) {
         if (!(e instanceof PlayAborted)) throw e;
         this.rc.listener.warn(e.message);
@@ -52,6 +55,57 @@ export class PlayRunner {
       await this.runHandlers(play, batch, scope);
       if (this.rc.abort.signal.aborted) return;
     }
+  }
+
+  /** The play's top-level entries, each reported as a step (start, end, outcome in the run report). */
+  private async runSteps(play: Play, playIndex: number, hosts: string[], scope: Scope): Promise<void> {
+    const steps = this.steps.filter((s) => s.playIndex === playIndex);
+    for (const [i, node] of play.tasks.entries()) {
+      if (this.rc.abort.signal.aborted) return;
+      const live = hosts.filter((h) => this.active(h));
+      if (live.length === 0) return;
+      const step = steps[i]!;
+      const report = this.stepReport(step);
+      if (this.rc.options.skipSteps?.has(step.id)) {
+        report.status = 'skipped';
+        this.rc.listener.stepEnd?.(step, report);
+        continue;
+      }
+      const tasksBefore = this.rc.report.tasks.length;
+      const startedAt = new Date().toISOString();
+      this.rc.listener.stepStart?.(step, live);
+      try {
+        await this.runNodes(play, [node], live, scope);
+      } finally {
+        // A step none of whose tasks ran (tags, --start-at-task) keeps its earlier outcome: not run.
+        const ran = this.rc.report.tasks.length > tasksBefore;
+        const failed = live.filter((h) => !this.active(h));
+        if (ran || failed.length > 0) {
+          report.startedAt ??= startedAt;
+          report.finishedAt = new Date().toISOString();
+          if (this.rc.abort.signal.aborted) {
+            if (report.status !== 'failed') report.status = 'interrupted';
+          } else if (failed.length > 0) {
+            report.status = 'failed';
+            report.failedHosts = [...new Set([...(report.failedHosts ?? []), ...failed])];
+          } else if (report.status === 'not run' || report.status === 'skipped') {
+            report.status = 'done';
+          }
+          this.rc.listener.stepEnd?.(step, report);
+        }
+      }
+    }
+  }
+
+  private stepReport(step: StepInfo): StepReport {
+    this.rc.report.steps ??= [];
+    const steps = this.rc.report.steps;
+    let r = steps.find((s) => s.id === step.id);
+    if (!r) {
+      r = { id: step.id, play: step.play, name: step.name, status: 'not run' };
+      steps.push(r);
+    }
+    return r;
   }
 
   private active(host: string): boolean {

@@ -1,6 +1,7 @@
 // What a run produces: per task per host results, per host stats (the recap), and the run report.
 import type { SourcePos } from '../load/problems.js';
 import type { FileDiff } from '../modules/module.js';
+import type { StepReport } from './steps.js';
 
 export type HostStatus = 'ok' | 'changed' | 'skipped' | 'failed' | 'unreachable';
 
@@ -74,6 +75,8 @@ export interface RunReport {
   diff: boolean;
   interrupted: boolean;
   tasks: TaskReport[];
+  /** Each step (top-level entry of a play) and its outcome, in playbook order. */
+  steps?: StepReport[];
   stats: Record<string, HostStats>;
   exitCode?: number;
 }

@@ -11,6 +11,7 @@ import type { RunContext, RunOptions } from './context.js';
 import type { RunListener } from './events.js';
 import { newHostState, PlayRunner } from './play-runner.js';
 import { emptyStats, type RunReport } from './results.js';
+import { playbookSteps } from './steps.js';
 import { lazyVars } from './vars.js';
 
 export interface RunInput {
@@ -41,6 +42,7 @@ export async function runPlaybook(input: RunInput): Promise<RunReport> {
     diff: options.diff,
     interrupted: false,
     tasks: [],
+    steps: playbookSteps(playbook).map((s) => ({ id: s.id, play: s.play, name: s.name, status: 'not run' })),
     stats: {},
   };
   const rc: RunContext = {
