@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Connection } from '../connection/connection.js';
 import { UnreachableError } from '../connection/connection.js';
 import type { Node, Play, TaskNode, Vars } from '../load/model.js';
+import { renderedArgsProblem } from '../load/playbook.js';
 import { resolveModule } from '../modules/index.js';
 import type { Module, ModuleContext, ModuleResult } from '../modules/module.js';
 import type { RunContext } from './context.js';
@@ -218,6 +219,10 @@ async function runModuleOnce(
   const keep: Vars = {};
   for (const [k, v] of Object.entries(task.args)) (nested.has(k) ? keep : raw)[k] = v;
   const args = { ...(plain(rc.templar.render(raw, vars)) as Vars), ...keep };
+  // The loader could not check templated arguments: check them now that they have values.
+  const rendered = /\{[{%]/.test(JSON.stringify(raw));
+  const invalid = rendered ? renderedArgsProblem(module, args, task.pos) : undefined;
+  if (invalid) return { changed: false, failed: true, msg: invalid };
   const conn = await hooks.connection(host);
   const timeoutSec = task.timeout ?? scope.timeout ?? rc.options.taskTimeoutSec;
   const become = task.become ?? scope.become ?? (vars.ansible_become as boolean | undefined) ?? false;

@@ -296,3 +296,19 @@ function explainOne(
       return withHint(subject.locate(steps), `${label} ${e.message ?? 'is not valid'}`);
   }
 }
+
+/**
+ * Drops the errors about values that are templates (or inside one): `port: "{{ forwarder_port }}"` is a
+ * whole number only once rendered, so such values are checked at run time instead (task-runner).
+ */
+export function withoutTemplated(errors: ErrorObject[], value: unknown): ErrorObject[] {
+  return errors.filter((e) => {
+    let v = value;
+    for (const step of e.instancePath.split('/').slice(1)) {
+      if (typeof v === 'string') break;
+      if (v === null || typeof v !== 'object') return true;
+      v = (v as Record<string, unknown>)[step.replace(/~1/g, '/').replace(/~0/g, '~')];
+    }
+    return !(typeof v === 'string' && (v.includes('{{') || v.includes('{%')));
+  });
+}

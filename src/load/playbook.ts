@@ -6,7 +6,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, type Pair, type YAMLMap, type Node as YamlNode } from 'yaml';
 import type { Module } from '../modules/module.js';
-import { explainErrors, kindOf, pathText, type Subject, validatorFor } from './check.js';
+import { explainErrors, kindOf, pathText, type Subject, validatorFor, withoutTemplated } from './check.js';
 import {
   BLOCK_KEYWORDS,
   BLOCK_SECTIONS,
@@ -576,7 +576,8 @@ class Loader {
         : name !== undefined && argsMap && mapPair(argsMap, String(name))
           ? argsMap
           : (inlineMap ?? argsMap);
-    if (!validate(args)) {
+    const errors = validate(args) ? [] : withoutTemplated(validate.errors ?? [], args);
+    if (errors.length > 0) {
       const subject: Subject = {
         locate: (path, k) => {
           if (!inlineMap && !argsMap) return src.pos(node ?? pair);
@@ -588,7 +589,7 @@ class Loader {
         unknownKey: (k) => `unknown argument '${k}' for module '${key}'`,
         missingKey: (k) => `module '${key}' requires the argument '${k}'`,
       };
-      this.problems.push(...explainErrors(validate.errors ?? [], args, subject));
+      this.problems.push(...explainErrors(errors, args, subject));
     }
     // Nested task lists (manual's verify:) become nodes, loaded and checked like any tasks.
     for (const name of module.taskListArgs ?? []) {
@@ -703,7 +704,7 @@ class Loader {
 }
 
 /** The args schema the loader validates: task-list args are checked as tasks separately, so only their shape here. */
-function loaderArgsSchema(module: Module): object {
+export function loaderArgsSchema(module: Module): object {
   const lists = module.taskListArgs ?? [];
   if (lists.length === 0) return module.args;
   const properties = { ...((module.args.properties as Record<string, object> | undefined) ?? {}) };
@@ -810,4 +811,22 @@ export async function loadTaskFile(file: string, opts: LoadOptions = {}): Promis
   const { value, problems } = await loadTaskFileDetailed(file, opts);
   if (problems.length > 0) throw new UserError(problems);
   return value;
+}
+
+/**
+ * Run time: arguments written as templates, checked against the module's schema once rendered (the loader
+ * skipped them). A message for people, or undefined when they fit.
+ */
+export function renderedArgsProblem(module: Module, args: Vars, at: SourcePos): string | undefined {
+  const validate = validatorFor(module, () => loaderArgsSchema(module));
+  if (validate(args)) return undefined;
+  const subject: Subject = {
+    locate: () => at,
+    label: (path) => (path.length === 0 ? `module '${module.name}'` : `'${pathText(path)}'`),
+    unknownKey: (k) => `unknown argument '${k}' for module '${module.name}'`,
+    missingKey: (k) => `module '${module.name}' requires the argument '${k}'`,
+  };
+  return explainErrors(validate.errors ?? [], args, subject)
+    .map((p) => `${p.message} once rendered${p.hint ? ` (${p.hint})` : ''}`)
+    .join('; ');
 }
