@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure the Debian packages the integration tests use are present (real sshd, socat, openssl, ss, sudo).
+# Makes sure the Debian packages the integration tests use are present (real sshd, socat, openssl, ss, sudo,
+# age for the vault's interoperability test).
 # As root it installs what is missing; otherwise it says what to install and stops.
 set -euo pipefail
 missing=()
@@ -11,6 +12,8 @@ need openssl openssl
 need ss iproute2
 need sudo sudo
 need dpkg-deb dpkg
+need age age
+need script bsdutils
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "The integration tests need these Debian packages: ${missing[*]}" >&2

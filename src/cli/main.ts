@@ -1,15 +1,19 @@
 // ewsplay's command line. Subcommands load their implementation lazily so `--version` and `--help`
 // start fast; ews-javascript-api is never loaded here.
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { ExitCode } from '../load/problems.js';
 import { reportError } from './errors.js';
+import type { VaultAction, VaultFlags } from './vault-command.js';
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+const VAULT_PASSWORD_HELP =
+  'file holding the vault passphrase (or EWSPLAY_VAULT_PASSWORD, or asked on a terminal)';
+const VAULT_ACTIONS = ['create', 'edit', 'view', 'encrypt', 'decrypt', 'rekey'];
 
 export function buildProgram(): Command {
   const program = new Command('ewsplay')
@@ -52,6 +56,7 @@ export function buildProgram(): Command {
       'accept and record keys of hosts never seen before (never a changed key)',
     )
     .option('-v, --verbose', 'more detail (repeat for more)', (_v: string, n: number) => n + 1, 0)
+    .option('--vault-password-file <file>', VAULT_PASSWORD_HELP)
     .action(async (playbook: string, opts: Record<string, unknown>) => {
       const { runCommand } = await import('./run-command.js');
       process.exitCode = await runCommand(playbook, opts);
@@ -62,7 +67,8 @@ export function buildProgram(): Command {
     .description('check a playbook (and its task files) without touching any host')
     .argument('<playbook>', 'playbook file')
     .option('-i, --inventory <path>', 'also check host patterns against this inventory (repeatable)', collect)
-    .action(async (playbook: string, opts: { inventory?: string[] }) => {
+    .option('--vault-password-file <file>', VAULT_PASSWORD_HELP)
+    .action(async (playbook: string, opts: { inventory?: string[]; vaultPasswordFile?: string }) => {
       const { validateCommand } = await import('./validate-command.js');
       process.exitCode = await validateCommand(playbook, opts);
     });
@@ -74,12 +80,31 @@ export function buildProgram(): Command {
     .option('--list', 'all groups and hosts with their variables, as JSON')
     .option('--host <host>', "one host's merged variables, as JSON")
     .option('--graph [group]', 'the group tree')
+    .option('--vault-password-file <file>', VAULT_PASSWORD_HELP)
     .action(
-      async (opts: { inventory?: string[]; list?: boolean; host?: string; graph?: string | boolean }) => {
+      async (opts: {
+        inventory?: string[];
+        list?: boolean;
+        host?: string;
+        graph?: string | boolean;
+        vaultPasswordFile?: string;
+      }) => {
         const { inventoryCommand } = await import('./inventory-command.js');
         process.exitCode = await inventoryCommand(opts);
       },
     );
+
+  program
+    .command('vault')
+    .description('create, edit, view, encrypt, decrypt or rekey an age-encrypted vault file (passphrase)')
+    .addArgument(new Argument('<action>', 'what to do').choices(VAULT_ACTIONS))
+    .argument('<file>', 'the vault file')
+    .option('--vault-password-file <file>', VAULT_PASSWORD_HELP)
+    .option('--new-vault-password-file <file>', 'rekey: file holding the new passphrase (default: ask)')
+    .action(async (action: VaultAction, file: string, opts: VaultFlags) => {
+      const { vaultCommand } = await import('./vault-command.js');
+      process.exitCode = await vaultCommand(action, file, opts);
+    });
 
   program
     .command('schema')

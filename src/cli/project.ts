@@ -12,6 +12,8 @@ import { validatePlaybook } from '../load/validate.js';
 import type { TemplateApi } from '../modules/module.js';
 import type { Secrets } from '../template/secrets.js';
 import { createTemplar } from '../template/templar.js';
+import { passphraseSource } from '../vault/passphrase.js';
+import { vaultReader } from '../vault/vars.js';
 
 export interface Project {
   playbook: Playbook;
@@ -21,11 +23,17 @@ export interface Project {
   describe(what: { hosts: boolean; tasks: boolean; limit?: string | undefined }): string;
 }
 
+export interface ProjectOptions {
+  /** --vault-password-file (else EWSPLAY_VAULT_PASSWORD, else a prompt), asked only when a vault is met. */
+  vaultPasswordFile?: string | undefined;
+}
+
 export async function loadProject(
   playbookFile: string,
   inventorySources: string[] | undefined,
   secrets: Secrets,
   warn: (message: string) => void = (m) => process.stderr.write(`[WARNING]: ${m}\n`),
+  options: ProjectOptions = {},
 ): Promise<Project> {
   if (!inventorySources || inventorySources.length === 0) {
     throw new UsageError(
@@ -33,14 +41,15 @@ export async function loadProject(
       'pass -i INVENTORY (a hosts.yml file or an inventory directory), e.g. -i inventory/local.yml',
     );
   }
-  const inventory = await loadInventory(inventorySources);
+  const readVarsFile = vaultReader(passphraseSource({ passwordFile: options.vaultPasswordFile }), secrets);
+  const inventory = await loadInventory(inventorySources, { readVarsFile });
   const { playbook, problems } = await validatePlaybook(playbookFile, { inventory });
   if (problems.length > 0) throw new UserError(problems);
   for (const host of inventory.hosts()) {
     for (const [name, value] of Object.entries(inventory.hostVars(host)))
       if (isSecretVarName(name)) secrets.add(value);
   }
-  const templar = createTemplar();
+  const templar = createTemplar({ secrets });
   // Connection settings are checked for every host before any host is touched.
   for (const host of inventory.hosts()) {
     const vars = inventory.hostVars(host);
@@ -53,7 +62,7 @@ export async function loadProject(
     playbook,
     inventory,
     templar,
-    loadVarsFile: loadYamlVars,
+    loadVarsFile: (file) => loadYamlVars(file, readVarsFile),
     describe: ({ hosts, tasks, limit }) => describe(playbook, inventory, { hosts, tasks, limit }),
   };
 }

@@ -37,13 +37,16 @@ export interface RunFlags {
   knownHosts?: string;
   acceptNewHostKeys?: boolean;
   verbose?: number;
+  vaultPasswordFile?: string;
 }
 
 export async function runCommand(playbookFile: string, flags: RunFlags): Promise<number> {
   const secrets = new Secrets();
   try {
     const options = runOptions(flags);
-    const project = await loadProject(playbookFile, flags.inventory, secrets);
+    const project = await loadProject(playbookFile, flags.inventory, secrets, undefined, {
+      vaultPasswordFile: flags.vaultPasswordFile,
+    });
     if (flags.syntaxCheck) {
       process.stdout.write(`playbook: ${playbookFile}: syntax ok\n`);
       return ExitCode.ok;

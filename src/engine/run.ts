@@ -119,11 +119,16 @@ async function loadPlayVarsFiles(
   return merged;
 }
 
-export async function loadYamlVars(file: string): Promise<Vars> {
+/** Loads a vars file; `read` gives its text (the vault's reader decrypts age files). */
+export async function loadYamlVars(
+  file: string,
+  read: (file: string) => Promise<string> = (f) => readFile(f, 'utf8'),
+): Promise<Vars> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
-  } catch {
+    text = await read(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     throw UserError.at(
       { file, line: 1, col: 1 },
       `vars file not found: ${file}`,

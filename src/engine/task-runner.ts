@@ -10,6 +10,7 @@ import type { Module, ModuleContext, ModuleResult } from '../modules/module.js';
 import type { RunContext } from './context.js';
 import type { HostStatus, HostTaskResult, TaskInfo } from './results.js';
 import type { Scope } from './scope.js';
+import { registerSecretVars } from './secret-vars.js';
 import { lazyVars, plain } from './vars.js';
 
 export const NO_LOG_MSG = "the output has been hidden due to the 'no_log: true' specified for this result";
@@ -55,6 +56,7 @@ export async function runTaskOnHost(
     // Task vars sit below registered results and set_fact (Ansible's order), so they join the scope.
     const taskScope = { ...scope, vars: { ...scope.vars, ...task.vars } };
     vars = lazyVars({ ...hooks.varsFor(host, taskScope), ...rc.options.extraVars }, rc.templar);
+    registerSecretVars(vars, rc.secrets);
   } catch (e) {
     return done({ status: 'failed', changed: false, msg: describe(rc, task, e) });
   }

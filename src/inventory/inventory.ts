@@ -54,7 +54,12 @@ export interface GroupEntry {
   children: string[];
 }
 
-export async function loadInventory(sources: string[]): Promise<Inventory> {
+export interface InventoryOptions {
+  /** Reads a group_vars/host_vars file's text (the vault's reader decrypts age files). */
+  readVarsFile?: (file: string) => Promise<string>;
+}
+
+export async function loadInventory(sources: string[], options: InventoryOptions = {}): Promise<Inventory> {
   const graph = new InventoryGraph();
   const problems: Problem[] = [];
   const baseDirs: string[] = [];
@@ -86,7 +91,9 @@ export async function loadInventory(sources: string[]): Promise<Inventory> {
         hint: `rename the host or the group${group.pos ? ` (the group is defined at ${group.pos.file}:${group.pos.line})` : ''}`,
       });
   }
-  const vars = await Promise.all(baseDirs.map((dir) => loadSourceVars(dir, graph, problems)));
+  const vars = await Promise.all(
+    baseDirs.map((dir) => loadSourceVars(dir, graph, problems, options.readVarsFile)),
+  );
   if (problems.length > 0) throw new UserError(problems);
   return new Inventory(graph, vars);
 }
@@ -132,14 +139,19 @@ async function inventoryFilesIn(dir: string, problems: Problem[]): Promise<strin
   return files;
 }
 
-async function loadSourceVars(dir: string, graph: InventoryGraph, problems: Problem[]): Promise<SourceVars> {
+async function loadSourceVars(
+  dir: string,
+  graph: InventoryGraph,
+  problems: Problem[],
+  read: InventoryOptions['readVarsFile'],
+): Promise<SourceVars> {
   const [groupFiles, hostFiles] = await Promise.all([
     varsFilesIn(join(dir, 'group_vars')),
     varsFilesIn(join(dir, 'host_vars')),
   ]);
   const load = async (found: Map<string, string[]>, wanted: (name: string) => boolean) => {
     const names = [...found.keys()].filter(wanted);
-    const layers = await Promise.all(names.map((n) => loadVarsFiles(found.get(n)!, problems)));
+    const layers = await Promise.all(names.map((n) => loadVarsFiles(found.get(n)!, problems, read)));
     return new Map(names.map((n, i) => [n, layers[i]!]));
   };
   const [groups, hosts] = await Promise.all([

@@ -65,10 +65,17 @@ export async function varsFilesIn(dir: string): Promise<Map<string, string[]>> {
   return found;
 }
 
-/** Loads and merges vars files; an empty file is no vars, anything but a mapping is a problem. */
-export async function loadVarsFiles(files: string[], problems: Problem[]): Promise<VarLayer> {
+/**
+ * Loads and merges vars files; an empty file is no vars, anything but a mapping is a problem. `read` gives a
+ * file's text (the vault's reader decrypts age files).
+ */
+export async function loadVarsFiles(
+  files: string[],
+  problems: Problem[],
+  read: (file: string) => Promise<string> = (f) => readFile(f, 'utf8'),
+): Promise<VarLayer> {
   const layer: VarLayer = { vars: {}, pos: {} };
-  const texts = await Promise.all(files.map((f) => readFile(f, 'utf8')));
+  const texts = await Promise.all(files.map(read));
   for (const [i, file] of files.entries()) {
     const y = parseYamlFile(file, texts[i]!, problems);
     if (y.broken) continue;

@@ -34,6 +34,15 @@ interface Engine {
 let engine: Engine | undefined;
 /** The value of the last single-expression render; renders are synchronous, so one slot suffices. */
 let captured: unknown;
+/** Where the current render registers secrets it reads (env lookups of secret-looking names). */
+let renderSecrets: SecretSink | undefined;
+
+export interface SecretSink {
+  add(value: unknown): void;
+}
+
+/** Environment variable names whose values are secrets: EWS_PASSWORD, API_TOKEN, DB_SECRET, SSH_KEY, ... */
+const SECRET_ENV_NAME = /PASS|SECRET|TOKEN|CREDENTIAL|PRIVATE|(^|_)KEY$|APIKEY/i;
 
 function getEngine(): Engine {
   if (engine) return engine;
@@ -97,7 +106,12 @@ function lookup(vars: Vars, kind: string, args: unknown[]): unknown[] {
   const last = args[args.length - 1] as Record<string, unknown> | undefined;
   const kw = last && typeof last === 'object' && last.__keywords === true ? last : {};
   const terms = (kw === last ? args.slice(0, -1) : args).map(String);
-  if (kind === 'env') return terms.map((t) => process.env[t] ?? (kw.default as string | undefined) ?? '');
+  if (kind === 'env')
+    return terms.map((t) => {
+      const value = process.env[t] ?? (kw.default as string | undefined) ?? '';
+      if (SECRET_ENV_NAME.test(t)) renderSecrets?.add(value);
+      return value;
+    });
   if (kind === 'file') {
     const base = typeof vars.playbook_dir === 'string' ? vars.playbook_dir : process.cwd();
     return terms.map((t) => {
@@ -237,8 +251,8 @@ function unknownNames(node: NjNode, env: NjEnvironment): string | undefined {
   return undefined;
 }
 
-/** A templar with its own compile caches (one per run). */
-export function createTemplar(): TemplateApi {
+/** A templar with its own compile caches (one per run); `secrets` receives secret env lookups. */
+export function createTemplar(options: { secrets?: SecretSink } = {}): TemplateApi {
   const templates = new Map<string, Compiled>();
   const expressions = new Map<string, Compiled>();
 
@@ -253,12 +267,16 @@ export function createTemplar(): TemplateApi {
   };
 
   const run = (c: Compiled, vars: Vars, source: string): unknown => {
+    const outer = renderSecrets;
+    renderSecrets = options.secrets;
     try {
       captured = undefined;
       const out = (c.template as unknown as { render(ctx: Vars): string }).render({ [VARS_KEY]: vars });
       return c.native ? captured : out;
     } catch (e) {
       throw templateError(e, source);
+    } finally {
+      renderSecrets = outer;
     }
   };
 

@@ -1,0 +1,71 @@
+// Vault files as variables: a vars file (vars_files, group_vars, host_vars) whose bytes are an age file is
+// decrypted on reading, and every value in it becomes a secret. Loaders stay the same: they get text.
+import { readFile } from 'node:fs/promises';
+import { isMap, isScalar, LineCounter, parseDocument, visit } from 'yaml';
+import { UsageError } from '../load/problems.js';
+import type { Secrets } from '../template/secrets.js';
+import { decryptVault, isVault } from './age.js';
+import type { PassphraseSource } from './passphrase.js';
+
+/** Reads a vars file's text (what the YAML loaders parse). */
+export type ReadVarsText = (file: string) => Promise<string>;
+
+export const readPlainText: ReadVarsText = (file) => readFile(file, 'utf8');
+
+/** A reader that decrypts vaults with the run's passphrase and registers their values with `secrets`. */
+export function vaultReader(passphrase: PassphraseSource, secrets: Secrets): ReadVarsText {
+  const cache = new Map<string, Promise<string>>();
+  const decrypt = async (file: string, data: Buffer): Promise<string> => {
+    const key = await passphrase(`the vault ${file}`);
+    secrets.add(key);
+    const text = await decryptVault(data, key, file);
+    registerValues(text, file, secrets);
+    return text;
+  };
+  return async (file) => {
+    const data = await readFile(file);
+    if (!isVault(data)) return data.toString('utf8');
+    let text = cache.get(file);
+    if (!text) {
+      text = decrypt(file, data);
+      cache.set(file, text);
+    }
+    return text;
+  };
+}
+
+/**
+ * Every scalar value of a vault (keys are variable names, not secrets) is registered. A broken vault is
+ * reported here without its content, so no loader can quote a decrypted line in an error.
+ */
+function registerValues(text: string, file: string, secrets: Secrets): void {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, {
+    version: '1.1',
+    prettyErrors: false,
+    uniqueKeys: false,
+    lineCounter: lines,
+  });
+  const error = doc.errors[0];
+  if (error)
+    throw new UsageError(
+      `${file}: the decrypted vault is not valid YAML (line ${lines.linePos(error.pos[0]).line}: ${error.code})`,
+      `fix it with: ewsplay vault edit ${file}`,
+    );
+  if (
+    doc.contents !== null &&
+    !isMap(doc.contents) &&
+    !(isScalar(doc.contents) && doc.contents.value === null)
+  )
+    throw new UsageError(
+      `${file}: a vault used as vars must hold a mapping of variable names to values`,
+      `fix it with: ewsplay vault edit ${file}`,
+    );
+  visit(doc, {
+    Scalar(key, node) {
+      if (key === 'key' || node.value === null || typeof node.value === 'boolean') return;
+      secrets.add(node.value);
+      if (node.source !== undefined) secrets.add(node.source);
+    },
+  });
+}
