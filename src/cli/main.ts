@@ -57,6 +57,11 @@ export function buildProgram(): Command {
     )
     .option('-v, --verbose', 'more detail (repeat for more)', (_v: string, n: number) => n + 1, 0)
     .option('--vault-password-file <file>', VAULT_PASSWORD_HELP)
+    .option('--sites <names>', 'sites directory: run only these sites (comma-separated, repeatable)', collect)
+    .option('--serial <n>', 'sites directory: sites run at a time (default 1; play `serial:` is hosts)')
+    .option('--canary <site>', 'run this site first, alone; the others only if it succeeded')
+    .option('--max-fail-sites <n>', 'start no more sites once this many have failed')
+    .option('--resume', 'run each site from its first step not done (earlier done steps are skipped)')
     .action(async (playbook: string, opts: Record<string, unknown>) => {
       const { runCommand } = await import('./run-command.js');
       process.exitCode = await runCommand(playbook, opts);
@@ -104,6 +109,16 @@ export function buildProgram(): Command {
     .action(async (action: VaultAction, file: string, opts: VaultFlags) => {
       const { vaultCommand } = await import('./vault-command.js');
       process.exitCode = await vaultCommand(action, file, opts);
+    });
+
+  program
+    .command('status')
+    .description("show each site's steps: done, failed or not run, and when (from .ewsplay/state)")
+    .option('-i, --inventory <path>', 'sites directory or inventory (default: all sites with state)', collect)
+    .option('--json', 'print the state as JSON')
+    .action(async (opts: { inventory?: string[]; json?: boolean }) => {
+      const { statusCommand } = await import('./status-command.js');
+      process.exitCode = await statusCommand(opts);
     });
 
   program

@@ -2,13 +2,13 @@
 import { resolve } from 'node:path';
 import type { RunOptions } from '../engine/context.js';
 import type { RunListener } from '../engine/events.js';
-import type { RunReport } from '../engine/results.js';
-import { runPlaybook } from '../engine/run.js';
 import { ExitCode, UsageError } from '../load/problems.js';
+import { didYouMean } from '../load/suggest.js';
 import { ListrOutput } from '../output/listr.js';
 import { PlainOutput } from '../output/plain.js';
-import { defaultReportPath, writeJsonReport, writeJunit } from '../output/report.js';
 import { useColor } from '../output/style.js';
+import { type RolloutInput, type RolloutResult, runRollout } from '../rollout/rollout.js';
+import { inventoryLayout, type SiteInventory, selectSites } from '../rollout/sites.js';
 import { Secrets } from '../template/secrets.js';
 import { reportError } from './errors.js';
 import { parseExtraVars } from './extra-vars.js';
@@ -38,32 +38,50 @@ export interface RunFlags {
   acceptNewHostKeys?: boolean;
   verbose?: number;
   vaultPasswordFile?: string;
+  sites?: string[];
+  serial?: string;
+  canary?: string;
+  maxFailSites?: string;
+  resume?: boolean;
 }
 
 export async function runCommand(playbookFile: string, flags: RunFlags): Promise<number> {
   const secrets = new Secrets();
   try {
     const options = runOptions(flags);
-    const project = await loadProject(playbookFile, flags.inventory, secrets, undefined, {
-      vaultPasswordFile: flags.vaultPasswordFile,
-    });
-    if (flags.syntaxCheck) {
-      process.stdout.write(`playbook: ${playbookFile}: syntax ok\n`);
-      return ExitCode.ok;
-    }
-    if (flags.listHosts || flags.listTasks) {
-      process.stdout.write(
-        project.describe({ hosts: !!flags.listHosts, tasks: !!flags.listTasks, limit: options.limit }),
-      );
+    const layout = await inventoryLayout(flags.inventory ?? []);
+    const sites = selectSites(layout, list(flags.sites));
+    const multi = layout.kind === 'sites';
+    const load = (site: SiteInventory) =>
+      loadProject(playbookFile, site.sources, secrets, undefined, {
+        vaultPasswordFile: flags.vaultPasswordFile,
+      });
+    if (flags.syntaxCheck || flags.listHosts || flags.listTasks) {
+      for (const site of sites) {
+        const project = await load(site);
+        if (flags.syntaxCheck) continue;
+        if (multi) process.stdout.write(`\nsite: ${site.name}\n`);
+        process.stdout.write(
+          project.describe({ hosts: !!flags.listHosts, tasks: !!flags.listTasks, limit: options.limit }),
+        );
+      }
+      if (flags.syntaxCheck) process.stdout.write(`playbook: ${playbookFile}: syntax ok\n`);
       return ExitCode.ok;
     }
     const stream = process.stdout;
     const tty = stream.isTTY === true && flags.output !== 'plain';
-    const outOpts = { stream, color: useColor(stream), diff: options.diff, verbose: flags.verbose ?? 0 };
-    const listener: RunListener =
-      flags.output === 'tree' || (flags.output !== 'plain' && tty)
+    // Several sites print plain lines prefixed by site name (a live tree per site would interleave).
+    const listener = (_site: SiteInventory, out: NodeJS.WriteStream): RunListener => {
+      const outOpts = {
+        stream: out,
+        color: useColor(stream),
+        diff: options.diff,
+        verbose: flags.verbose ?? 0,
+      };
+      return !multi && (flags.output === 'tree' || (flags.output !== 'plain' && tty))
         ? new ListrOutput(outOpts)
         : new PlainOutput(outOpts);
+    };
     const abort = new AbortController();
     let interrupts = 0;
     const onSigint = () => {
@@ -75,57 +93,90 @@ export async function runCommand(playbookFile: string, flags: RunFlags): Promise
       abort.abort();
     };
     process.on('SIGINT', onSigint);
-    let report: RunReport;
+    let result: RolloutResult;
     try {
-      report = await runPlaybook({
-        playbook: project.playbook,
-        inventory: project.inventory,
-        inventorySources: flags.inventory ?? [],
+      result = await runRollout({
+        root: process.cwd(),
+        sites,
+        multi,
+        ...rolloutFlags(flags, sites),
         options,
-        templar: project.templar,
         secrets,
-        listener,
         version: VERSION,
+        command: lockCommand(playbookFile, flags),
         abort,
-        loadVarsFile: project.loadVarsFile,
+        load,
+        listener,
+        out: stream,
+        warn: (m) => process.stderr.write(`[WARNING]: ${secrets.mask(m)}\n`),
+        reportError: (e) => reportError(e, (s) => secrets.mask(s)),
+        ...(flags.report ? { reportFile: flags.report } : {}),
+        ...(flags.junit ? { junitFile: flags.junit } : {}),
       });
     } finally {
       process.off('SIGINT', onSigint);
     }
-    const code = exitCodeOf(report);
-    report.exitCode = code;
-    listener.runEnd(report);
-    const reportFile = flags.report ?? defaultReportPath(process.cwd(), options.site, report.startedAt);
-    await writeJsonReport(reportFile, report, secrets);
-    if (flags.junit) await writeJunit(flags.junit, report, secrets);
-    if ((flags.verbose ?? 0) > 0) process.stdout.write(`report: ${reportFile}\n`);
-    return code;
+    if ((flags.verbose ?? 0) > 0 && !multi)
+      for (const o of result.outcomes) if (o.report) process.stdout.write(`report: ${o.report}\n`);
+    return result.exitCode;
   } catch (e) {
     return reportError(e, (s) => secrets.mask(s));
   }
 }
 
-export function exitCodeOf(report: RunReport): number {
-  if (report.interrupted) return ExitCode.interrupted;
-  const stats = Object.values(report.stats);
-  if (stats.some((s) => s.failed > 0)) return ExitCode.hostFailed;
-  if (stats.some((s) => s.unreachable > 0)) return ExitCode.hostUnreachable;
-  return ExitCode.ok;
+/** What a lock file records of this command: no -e values, which may hold secrets. */
+function lockCommand(playbookFile: string, flags: RunFlags): string {
+  return [
+    'ewsplay run',
+    playbookFile,
+    ...(flags.inventory ?? []).map((i) => `-i ${i}`),
+    flags.sites ? `--sites ${list(flags.sites).join(',')}` : '',
+    flags.limit ? `--limit ${flags.limit}` : '',
+    flags.check ? '--check' : '',
+    flags.resume ? '--resume' : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
+function rolloutFlags(
+  flags: RunFlags,
+  sites: SiteInventory[],
+): Pick<RolloutInput, 'serial' | 'canary' | 'maxFailSites' | 'resume'> {
+  const names = sites.map((s) => s.name);
+  if (flags.canary !== undefined && !names.includes(flags.canary)) {
+    const hint = didYouMean(flags.canary, names);
+    throw new UsageError(
+      `--canary: '${flags.canary}' is not one of the sites of this run`,
+      `${hint ? `${hint} ` : ''}sites: ${names.join(', ')}`,
+    );
+  }
+  return {
+    serial: int('--serial', flags.serial, 1),
+    ...(flags.canary !== undefined ? { canary: flags.canary } : {}),
+    ...(flags.maxFailSites !== undefined
+      ? { maxFailSites: int('--max-fail-sites', flags.maxFailSites, 1) }
+      : {}),
+    resume: !!flags.resume,
+  };
+}
+
+function int(name: string, v: string | undefined, def: number, min = 1): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`${name} must be an integer >= ${min}, got '${v}'`);
+  return n;
+}
+
+function list(v: string[] | undefined): string[] {
+  return (v ?? [])
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function runOptions(flags: RunFlags): RunOptions {
-  const int = (name: string, v: string | undefined, def: number, min = 1): number => {
-    if (v === undefined) return def;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min)
-      throw new UsageError(`${name} must be an integer >= ${min}, got '${v}'`);
-    return n;
-  };
-  const list = (v: string[] | undefined) =>
-    (v ?? [])
-      .flatMap((s) => s.split(','))
-      .map((s) => s.trim())
-      .filter(Boolean);
   const options: RunOptions = {
     check: !!flags.check,
     diff: !!flags.diff,

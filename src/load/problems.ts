@@ -25,6 +25,8 @@ export const ExitCode = {
   hostFailed: 3,
   /** At least one host was unreachable (and none failed otherwise). */
   hostUnreachable: 4,
+  /** Another run holds the lock of a site (see README: Rolling out to many sites). */
+  locked: 5,
   /** The run was interrupted (Ctrl-C). */
   interrupted: 130,
 } as const;

@@ -1,0 +1,323 @@
+// A rollout: one playbook run per site, each with its own inventory, run context, connections, report,
+// state and lock (only the secret masker is shared: masking more is harmless). Sites run --serial N at a
+// time; a --canary site runs first and alone; --max-fail-sites N stops starting sites after N failed.
+// A single inventory is a rollout of one site, so every run has history, state and a lock.
+import { relative } from 'node:path';
+import type { RunOptions } from '../engine/context.js';
+import type { RunListener } from '../engine/events.js';
+import type { RunReport } from '../engine/results.js';
+import { runPlaybook } from '../engine/run.js';
+import { playbookSteps, type StepInfo, type StepReport } from '../engine/steps.js';
+import type { Inventory } from '../inventory/inventory.js';
+import type { Playbook, Vars } from '../load/model.js';
+import { ExitCode, UsageError } from '../load/problems.js';
+import type { TemplateApi } from '../modules/module.js';
+import { defaultReportPath, writeJsonReport, writeJunit } from '../output/report.js';
+import type { Secrets } from '../template/secrets.js';
+import { acquireLock, type SiteLock } from './lock.js';
+import type { SiteInventory } from './sites.js';
+import {
+  readState,
+  recordMailboxes,
+  recordPlaybook,
+  recordStep,
+  resumeSkips,
+  type SiteResult,
+  type SiteState,
+  writeState,
+} from './state.js';
+
+/** What a run needs of a loaded site (the CLI's Project). */
+export interface SiteProject {
+  playbook: Playbook;
+  inventory: Inventory;
+  templar: TemplateApi;
+  loadVarsFile: (file: string) => Promise<Vars>;
+}
+
+export interface RolloutInput {
+  /** The project directory: .ewsplay/{runs,state,locks} live under it. */
+  root: string;
+  sites: SiteInventory[];
+  /** More than one site may be given: output is prefixed by site and ends with a summary table. */
+  multi: boolean;
+  serial: number;
+  canary?: string;
+  maxFailSites?: number;
+  resume: boolean;
+  options: RunOptions;
+  secrets: Secrets;
+  version: string;
+  /** The command line, recorded in lock files. */
+  command: string;
+  abort: AbortController;
+  load(site: SiteInventory): Promise<SiteProject>;
+  /** Progress output of one site, written to `out` (prefixed by site name in a multi-site rollout). */
+  listener(site: SiteInventory, out: NodeJS.WriteStream): RunListener;
+  out: NodeJS.WriteStream;
+  warn(message: string): void;
+  /** Prints an error of one site (a UserError, a bug) and returns its exit code. */
+  reportError(e: unknown): number;
+  reportFile?: string;
+  junitFile?: string;
+}
+
+export interface SiteOutcome {
+  site: string;
+  result: SiteResult | 'skipped';
+  exitCode: number;
+  changed: number;
+  failed: number;
+  report?: string;
+  note?: string;
+}
+
+export interface RolloutResult {
+  outcomes: SiteOutcome[];
+  exitCode: number;
+}
+
+/** From least to most severe: the rollout's exit code is its most severe site's. */
+const SEVERITY: number[] = [
+  ExitCode.ok,
+  ExitCode.hostUnreachable,
+  ExitCode.hostFailed,
+  ExitCode.locked,
+  ExitCode.usage,
+  ExitCode.internal,
+  ExitCode.interrupted,
+];
+
+export function worstExitCode(codes: number[]): number {
+  return codes.reduce((a, b) => (SEVERITY.indexOf(b) > SEVERITY.indexOf(a) ? b : a), ExitCode.ok);
+}
+
+export function exitCodeOf(report: RunReport): number {
+  if (report.interrupted) return ExitCode.interrupted;
+  const stats = Object.values(report.stats);
+  if (stats.some((s) => s.failed > 0)) return ExitCode.hostFailed;
+  if (stats.some((s) => s.unreachable > 0)) return ExitCode.hostUnreachable;
+  return ExitCode.ok;
+}
+
+const RESULT_OF: Record<number, SiteResult> = {
+  [ExitCode.ok]: 'ok',
+  [ExitCode.hostFailed]: 'failed',
+  [ExitCode.hostUnreachable]: 'unreachable',
+  [ExitCode.interrupted]: 'interrupted',
+};
+
+export async function runRollout(input: RolloutInput): Promise<RolloutResult> {
+  const { sites, root } = input;
+  if (input.multi && sites.length > 1 && (input.reportFile || input.junitFile))
+    throw new UsageError(
+      '--report and --junit name one file, but this rollout runs several sites',
+      `leave them out: each site's report goes to .ewsplay/runs/SITE/; or pick one site with --sites`,
+    );
+  // Everything is loaded and checked before any host is touched: inventories, playbook, state files.
+  const projects = new Map<string, SiteProject>();
+  const states = new Map<string, SiteState>();
+  for (const site of sites) {
+    projects.set(site.name, await input.load(site));
+    states.set(site.name, await readState(root, site.name));
+  }
+  const outcomes = new Map<string, SiteOutcome>();
+  const toRun = sites.filter((site) => {
+    const limit = input.options.limit;
+    if (!input.multi || !limit || projects.get(site.name)!.inventory.match(limit).length > 0) return true;
+    outcomes.set(site.name, blank(site.name, 'skipped', `no host matches --limit ${limit}`));
+    return false;
+  });
+  if (input.options.limit && toRun.length === 0)
+    throw new UsageError(`--limit ${input.options.limit} matches no host in any site`, 'check the pattern');
+  const locks = takeLocks(input, toRun);
+  const releaseAll = () => {
+    for (const l of locks) l.release();
+  };
+  process.on('exit', releaseAll);
+  try {
+    const queue = [...toRun];
+    if (input.canary) {
+      const canary = queue.splice(
+        queue.findIndex((s) => s.name === input.canary),
+        1,
+      )[0]!;
+      const outcome = await runSite(input, canary, projects.get(canary.name)!, states.get(canary.name)!);
+      outcomes.set(canary.name, outcome);
+      if (outcome.exitCode !== ExitCode.ok) {
+        for (const s of queue)
+          outcomes.set(s.name, blank(s.name, 'not run', `canary ${canary.name} did not succeed`));
+        queue.length = 0;
+      }
+    }
+    let failed = [...outcomes.values()].filter(isFailure).length;
+    const worker = async () => {
+      for (;;) {
+        const site = queue.shift();
+        if (!site) return;
+        const stopped = input.abort.signal.aborted
+          ? 'interrupted before it started'
+          : input.maxFailSites !== undefined && failed >= input.maxFailSites
+            ? `stopped: ${failed} site${failed === 1 ? '' : 's'} failed (--max-fail-sites ${input.maxFailSites})`
+            : undefined;
+        if (stopped) {
+          outcomes.set(site.name, blank(site.name, 'not run', stopped));
+          continue;
+        }
+        const outcome = await runSite(input, site, projects.get(site.name)!, states.get(site.name)!);
+        outcomes.set(site.name, outcome);
+        if (isFailure(outcome)) failed++;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(input.serial, Math.max(1, queue.length)) }, worker));
+  } finally {
+    releaseAll();
+    process.off('exit', releaseAll);
+  }
+  const ordered = sites.map((s) => outcomes.get(s.name)!);
+  if (input.multi) input.out.write(`\n${renderSummary(ordered)}\n`);
+  return { outcomes: ordered, exitCode: worstExitCode(ordered.map((o) => o.exitCode)) };
+}
+
+function blank(site: string, result: SiteOutcome['result'], note: string): SiteOutcome {
+  return { site, result, exitCode: ExitCode.ok, changed: 0, failed: 0, note };
+}
+
+function isFailure(o: SiteOutcome): boolean {
+  return o.exitCode !== ExitCode.ok;
+}
+
+/** Every lock first, so a rollout never stops halfway because someone else runs one of its sites. */
+function takeLocks(input: RolloutInput, sites: SiteInventory[]): SiteLock[] {
+  const locks: SiteLock[] = [];
+  try {
+    for (const site of sites) locks.push(acquireLock(input.root, site.name, input.command, input.warn));
+  } catch (e) {
+    for (const l of locks) l.release();
+    throw e;
+  }
+  return locks;
+}
+
+async function runSite(
+  input: RolloutInput,
+  site: SiteInventory,
+  project: SiteProject,
+  state: SiteState,
+): Promise<SiteOutcome> {
+  const { root, secrets } = input;
+  const out = input.multi ? prefixed(input.out, site.name) : input.out;
+  const steps = playbookSteps(project.playbook);
+  const skip = input.resume ? resumeSkips(state, steps) : new Set<string>();
+  if (input.resume) {
+    const first = steps.find((s) => !skip.has(s.id) && state.steps[s.id]?.status !== 'done');
+    out.write(
+      skip.size === 0
+        ? '--resume: no step done before: running every step\n'
+        : `--resume: skipping what is done: ${[...skip].join('; ')}\n--resume: ${first ? `resuming at '${first.id}'` : 'every step is done'}\n`,
+    );
+  }
+  const startedAt = new Date().toISOString();
+  const reportFile = input.reportFile ?? defaultReportPath(root, site.name, startedAt);
+  const reportRel = relative(root, reportFile);
+  const playbookRel = relative(root, project.playbook.file);
+  const record = !input.options.check;
+  if (record) recordPlaybook(state, playbookRel, steps);
+  let writes = Promise.resolve();
+  const save = () => {
+    writes = writes.then(() => writeState(root, state, secrets));
+  };
+  const listener = withStepEnd(input.listener(site, out), (step, outcome) => {
+    if (record && recordStep(state, playbookRel, step, outcome, reportRel)) save();
+  });
+  const options: RunOptions = { ...input.options, site: site.name, skipSteps: skip };
+  let report: RunReport;
+  try {
+    report = await runPlaybook({
+      playbook: project.playbook,
+      inventory: project.inventory,
+      inventorySources: site.sources,
+      options,
+      templar: project.templar,
+      secrets,
+      listener,
+      version: input.version,
+      abort: input.abort,
+      loadVarsFile: project.loadVarsFile,
+    });
+  } catch (e) {
+    await writes;
+    return { ...blank(site.name, 'error', 'see the error above'), exitCode: input.reportError(e) };
+  }
+  const code = exitCodeOf(report);
+  report.exitCode = code;
+  listener.runEnd(report);
+  await writeJsonReport(reportFile, report, secrets);
+  if (input.junitFile) await writeJunit(input.junitFile, report, secrets);
+  const stats = Object.values(report.stats);
+  const outcome: SiteOutcome = {
+    site: site.name,
+    result: RESULT_OF[code] ?? 'failed',
+    exitCode: code,
+    changed: stats.reduce((n, s) => n + s.changed, 0),
+    failed: stats.reduce((n, s) => n + s.failed + s.unreachable, 0),
+    report: reportRel,
+  };
+  if (record) {
+    state.lastRun = {
+      playbook: playbookRel,
+      startedAt: report.startedAt,
+      ...(report.finishedAt ? { finishedAt: report.finishedAt } : {}),
+      result: outcome.result as SiteResult,
+      exitCode: code,
+      interrupted: report.interrupted,
+      changed: outcome.changed,
+      failed: outcome.failed,
+      report: reportRel,
+    };
+    await recordMailboxes(root, state);
+    save();
+  }
+  await writes;
+  return outcome;
+}
+
+function withStepEnd(listener: RunListener, onStepEnd: (step: StepInfo, r: StepReport) => void): RunListener {
+  return Object.assign(Object.create(listener) as RunListener, {
+    stepEnd(step: StepInfo, r: StepReport) {
+      listener.stepEnd?.(step, r);
+      onStepEnd(step, r);
+    },
+  });
+}
+
+/** A stream that prefixes every line with `[site] ` (whole lines only, so parallel sites do not mix). */
+function prefixed(stream: NodeJS.WriteStream, site: string): NodeJS.WriteStream {
+  let partial = '';
+  const write = (chunk: string | Uint8Array): boolean => {
+    const text = partial + (typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    const lines = text.split('\n');
+    partial = lines.pop()!;
+    if (lines.length > 0) stream.write(lines.map((l) => `[${site}] ${l}\n`).join(''));
+    return true;
+  };
+  return Object.assign(Object.create(stream) as NodeJS.WriteStream, { write, isTTY: false });
+}
+
+export function renderSummary(outcomes: SiteOutcome[]): string {
+  const rows = outcomes.map((o) => [
+    o.site,
+    o.result,
+    String(o.changed),
+    String(o.failed),
+    o.report ?? o.note ?? '',
+  ]);
+  const head = ['SITE', 'RESULT', 'CHANGED', 'FAILED', 'REPORT'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return ['ROLLOUT SUMMARY', line(head), ...rows.map(line)].join('\n');
+}

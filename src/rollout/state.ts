@@ -1,0 +1,170 @@
+// Per-site state: .ewsplay/state/SITE.json holds each step's last outcome and time, the last run, and a
+// copy of calendar_sync's per-mailbox outcomes (which that module keeps in .ewsplay/state/SITE/calendar-sync.json,
+// its own file, so a sync batch records progress even when the run is killed). Written atomically after
+// every step; a file that cannot be read is an error naming the file, never silently replaced.
+import { readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { StepInfo, StepReport } from '../engine/steps.js';
+import { UserError } from '../load/problems.js';
+import { readSyncState, stateFile as syncStateFile } from '../modules/calendar_sync.js';
+import { writeFileAtomic } from '../output/report.js';
+import type { Secrets } from '../template/secrets.js';
+
+export type SiteResult = 'ok' | 'failed' | 'unreachable' | 'interrupted' | 'locked' | 'error' | 'not run';
+
+export interface StepState {
+  play: string;
+  name: string;
+  playbook: string;
+  /** Position in the playbook (play, entry), to list steps in order. */
+  order: [number, number];
+  status: 'done' | 'failed' | 'interrupted';
+  /** When the step last finished (or stopped). */
+  at: string;
+  failedHosts?: string[];
+  /** The run report of that run, relative to the project directory. */
+  report: string;
+}
+
+export interface LastRun {
+  playbook: string;
+  startedAt: string;
+  finishedAt?: string;
+  result: SiteResult;
+  exitCode: number;
+  interrupted: boolean;
+  changed: number;
+  failed: number;
+  report: string;
+}
+
+export interface SiteState {
+  version: 1;
+  site: string;
+  updatedAt: string;
+  lastRun?: LastRun;
+  steps: Record<string, StepState>;
+  /** The steps of each playbook run on the site (so never-reached steps show as not run). */
+  playbooks?: Record<string, { id: string; play: string; name: string }[]>;
+  /** calendar_sync's outcomes per operation and mailbox, copied from `file` after each run. */
+  mailboxes?: { file: string; operations?: Record<string, unknown>; error?: string };
+}
+
+export function statePath(root: string, site: string): string {
+  return join(root, '.ewsplay', 'state', `${site}.json`);
+}
+
+export function emptyState(site: string): SiteState {
+  return { version: 1, site, updatedAt: new Date().toISOString(), steps: {} };
+}
+
+/** The site's state; a fresh one when there is no file; a UserError when the file is not valid. */
+export async function readState(root: string, site: string): Promise<SiteState> {
+  const file = statePath(root, site);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState(site);
+    throw e;
+  }
+  const hint = `the file is damaged: move it aside (mv ${file} ${file}.broken) to start this site's history afresh; the run reports in .ewsplay/runs/${site}/ keep what happened`;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    throw UserError.at(
+      { file, ...jsonErrorPos(text, message) },
+      `state file is not valid JSON: ${message}`,
+      hint,
+    );
+  }
+  const problem = shapeProblem(value);
+  if (problem) throw UserError.at({ file, line: 1, col: 1 }, `not an ewsplay state file: ${problem}`, hint);
+  return value as SiteState;
+}
+
+function shapeProblem(v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'expected a JSON object';
+  const s = v as Partial<SiteState>;
+  if (s.version !== 1) return `version is ${JSON.stringify(s.version)}, expected 1`;
+  if (typeof s.steps !== 'object' || s.steps === null || Array.isArray(s.steps))
+    return 'steps is not an object';
+  for (const [id, step] of Object.entries(s.steps)) {
+    if (!['done', 'failed', 'interrupted'].includes(step?.status))
+      return `step '${id}' has status ${JSON.stringify(step?.status)}`;
+  }
+  return undefined;
+}
+
+function jsonErrorPos(text: string, message: string): { line: number; col: number } {
+  const at = /position (\d+)/.exec(message);
+  if (!at) return { line: 1, col: 1 };
+  const before = text.slice(0, Number(at[1]));
+  const lines = before.split('\n');
+  return { line: lines.length, col: lines.at(-1)!.length + 1 };
+}
+
+export async function writeState(root: string, state: SiteState, secrets: Secrets): Promise<void> {
+  state.updatedAt = new Date().toISOString();
+  await writeFileAtomic(statePath(root, state.site), `${secrets.mask(JSON.stringify(state, null, 2))}\n`);
+}
+
+/** Records a step's outcome (done, failed or interrupted; not run and skipped leave the state as it was). */
+export function recordStep(
+  state: SiteState,
+  playbook: string,
+  step: StepInfo,
+  outcome: StepReport,
+  report: string,
+): boolean {
+  if (outcome.status !== 'done' && outcome.status !== 'failed' && outcome.status !== 'interrupted')
+    return false;
+  state.steps[step.id] = {
+    play: step.play,
+    name: step.name,
+    playbook,
+    order: [step.playIndex, step.index],
+    status: outcome.status,
+    at: outcome.finishedAt ?? new Date().toISOString(),
+    ...(outcome.failedHosts?.length ? { failedHosts: outcome.failedHosts } : {}),
+    report,
+  };
+  return true;
+}
+
+/** Remembers the steps of a playbook, in order. */
+export function recordPlaybook(state: SiteState, playbook: string, steps: StepInfo[]): void {
+  state.playbooks = {
+    ...state.playbooks,
+    [playbook]: steps.map((s) => ({ id: s.id, play: s.play, name: s.name })),
+  };
+}
+
+/** Copies calendar_sync's mailbox outcomes of the site into the state (read-only for that file). */
+export async function recordMailboxes(root: string, state: SiteState): Promise<void> {
+  const file = syncStateFile(join(root, '.ewsplay', 'state'), state.site);
+  const rel = relative(root, file);
+  try {
+    const sync = await readSyncState(file);
+    if (Object.keys(sync.operations).length === 0) return;
+    state.mailboxes = { file: rel, operations: sync.operations };
+  } catch (e) {
+    state.mailboxes = { file: rel, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/**
+ * The steps --resume leaves out: the leading steps whose last outcome is done. The first step that is not
+ * done, and every step after it, run again. Steps tagged `always` run again even when done (as Ansible
+ * runs them whatever the tags): tag a step that only gathers facts for later steps `always`.
+ */
+export function resumeSkips(state: SiteState, steps: StepInfo[]): Set<string> {
+  const skip = new Set<string>();
+  for (const step of steps) {
+    if (state.steps[step.id]?.status !== 'done') break;
+    if (!step.tags.includes('always')) skip.add(step.id);
+  }
+  return skip;
+}
