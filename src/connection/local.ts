@@ -1,6 +1,6 @@
 // The local connection: every command is a child `/bin/sh -c` on the control node.
-// With `root` (lab hosts), HOME and the working directory are that directory, so each simulated
-// host keeps its own state.
+// With `root` (lab hosts), HOME and the working directory are that directory and its bin/ leads PATH, so
+// each simulated host keeps its own state and programs.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -29,7 +29,11 @@ export class LocalConnection implements Connection {
     const { script, stdin } = becomeWrap(command, opts);
     return new Promise((resolve, reject) => {
       const env: NodeJS.ProcessEnv = { ...process.env, ...this.extraEnv, ...opts.env };
-      if (this.root) env.HOME = this.root;
+      if (this.root) {
+        env.HOME = this.root;
+        // As a login shell's ~/.profile does: the host's own ~/bin comes first (the lab's stand-ins).
+        env.PATH = `${join(this.root, 'bin')}:${env.PATH ?? '/usr/bin:/bin'}`;
+      }
       const child = spawn('/bin/sh', ['-c', script], {
         cwd: opts.cwd ? this.path(opts.cwd) : (this.root ?? process.cwd()),
         env,

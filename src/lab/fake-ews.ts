@@ -35,6 +35,13 @@ export interface FakeEwsOptions {
   cert?: IssuedCert;
   /** Milliseconds to wait before answering every request. */
   delayMs?: number;
+  /**
+   * Accounts granted the role since start-up, asked on every request (the lab reads the PowerShell
+   * stand-in's grants here, so impersonation works only once the impersonation task has run).
+   */
+  grantedImpersonators?: () => Iterable<string>;
+  /** Called with each request once it has been answered. */
+  onRequest?: (request: FakeRequest) => void;
 }
 
 export interface FakeEvent {
@@ -111,7 +118,7 @@ export async function startFakeEws(opts: FakeEwsOptions): Promise<FakeEws> {
 
   const calendarOf = (mailbox: string): FakeEvent[] | undefined => calendars.get(mailbox.toLowerCase());
 
-  const handle = async (req: IncomingMessage, res: ServerResponse, body: string) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, body: string): Promise<FakeRequest> => {
     const entry: FakeRequest = { operation: '?', status: 0 };
     const anchor = req.headers['x-anchormailbox'];
     if (typeof anchor === 'string') entry.anchorMailbox = anchor;
@@ -125,7 +132,7 @@ export async function startFakeEws(opts: FakeEwsOptions): Promise<FakeEws> {
     if (req.url?.split('?')[0]?.toLowerCase() !== EWS_PATH.toLowerCase()) {
       entry.status = 404;
       res.writeHead(404).end();
-      return;
+      return entry;
     }
     const account = basicAccount(req.headers.authorization, opts.users);
     if (!account) {
@@ -136,20 +143,20 @@ export async function startFakeEws(opts: FakeEwsOptions): Promise<FakeEws> {
         'Content-Length': '0',
       });
       res.end();
-      return;
+      return entry;
     }
     entry.account = account;
     if (empty500 > 0) {
       empty500--;
       entry.status = 500;
       res.writeHead(500, { 'Content-Length': '0' }).end();
-      return;
+      return entry;
     }
     if (req.method !== 'POST') {
       // Exchange answers a browser's GET with an HTML service page; clients never need it.
       entry.status = 200;
       res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html><body>EWS</body></html>');
-      return;
+      return entry;
     }
     try {
       const envelope = parseXml(body);
@@ -172,6 +179,7 @@ export async function startFakeEws(opts: FakeEwsOptions): Promise<FakeEws> {
           `<t:MessageXml xmlns:t="${NS.t}"><t:Value Name="SmtpAddress">${esc(mailbox)}</t:Value></t:MessageXml>`,
         );
       }
+      for (const a of opts.grantedImpersonators?.() ?? []) impersonators.add(a);
       if (target && !impersonators.has(account)) {
         throw new SoapFault(
           'ErrorImpersonateUserDenied',
@@ -193,6 +201,7 @@ export async function startFakeEws(opts: FakeEwsOptions): Promise<FakeEws> {
         );
       }
     }
+    return entry;
   };
 
   const sockets = new Set<Socket>();
@@ -209,7 +218,7 @@ export async function startFakeEws(opts: FakeEwsOptions): Promise<FakeEws> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      void handle(req, res, Buffer.concat(chunks).toString('utf8'));
+      void handle(req, res, Buffer.concat(chunks).toString('utf8')).then((entry) => opts.onRequest?.(entry));
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -158,7 +158,8 @@ function inventoryYaml(
   return lines.join('\n');
 }
 
-function keygen(file: string, comment: string): void {
+/** An ed25519 key pair without passphrase: `file` and `file.pub`. */
+export function keygen(file: string, comment: string): void {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
 }
 
@@ -186,7 +187,8 @@ async function waitForBanner(port: number, child: ChildProcess, logFile: string)
   throw new Error(`sshd on port ${port} did not answer within 10 s`);
 }
 
-function answersSsh(port: number): Promise<boolean> {
+/** Does an SSH server answer on 127.0.0.1:port (its banner)? */
+export function answersSsh(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = net.connect({ host: '127.0.0.1', port });
     const done = (ok: boolean) => {
