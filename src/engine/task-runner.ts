@@ -284,6 +284,8 @@ function toRegistered(result: ModuleResult, check: boolean): Vars {
     changed: result.changed,
     failed: result.failed ?? false,
   };
+  // The flags come from the result, never from a module's data (calendar_sync's data lists mailboxes).
+  delete reg.skipped;
   if (result.skipped) reg.skipped = true;
   if (result.msg !== undefined) reg.msg = result.msg;
   if (result.diff) reg.diff = result.diff;

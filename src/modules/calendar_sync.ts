@@ -238,13 +238,13 @@ export const calendarSyncModule: Module = {
           all.length === 0
             ? 'no mailboxes given'
             : `all ${all.length} mailboxes already done (state ${path})`,
-        data: { ...base, done: [], failed: [], skipped },
+        data: { ...base, done: [], failed: [], already_done: skipped },
       };
     if (ctx.check)
       return {
         changed: true,
         msg: `would ${args.operation} ${pending.length} mailbox${pending.length === 1 ? '' : 'es'}: ${pending.join(', ')}`,
-        data: { ...base, pending, skipped, check_mode: true },
+        data: { ...base, pending, already_done: skipped, check_mode: true },
       };
     return runBatches(ctx, args, pending, skipped, path, base);
   },
@@ -314,7 +314,7 @@ async function runBatches(
   }
 
   const failedList = [...failed.keys()];
-  const data = { ...base, done, failed: failedList, skipped };
+  const data = { ...base, done, failed: failedList, already_done: skipped };
   const details = { batches, failures: Object.fromEntries(failed) };
   if (failedList.length === 0)
     return {

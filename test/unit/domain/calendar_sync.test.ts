@@ -58,7 +58,7 @@ describe('calendar_sync', () => {
     const mailboxes = ['Ivan.Petrov@corp.example', 'anna@corp.example', 'Boris@corp.example'];
     const args = { operation: 'sync', mailboxes, batch_size: 2, script_dir: deployer };
     const first = await calendarSyncModule.run(ctx(), args);
-    expect(first).toMatchObject({ changed: true, data: { done: mailboxes, failed: [], skipped: [] } });
+    expect(first).toMatchObject({ changed: true, data: { done: mailboxes, failed: [], already_done: [] } });
     expect(first.failed).toBeUndefined();
     expect(await subscribed()).toEqual(mailboxes);
     const calls = await subscriberCalls();
@@ -73,7 +73,7 @@ describe('calendar_sync', () => {
     expect(state.operations.sync?.['anna@corp.example']).toMatchObject({ status: 'done', host: 'hv1' });
 
     const second = await calendarSyncModule.run(ctx(), args);
-    expect(second).toMatchObject({ changed: false, data: { skipped: mailboxes } });
+    expect(second).toMatchObject({ changed: false, data: { already_done: mailboxes } });
     expect(await subscriberCalls()).toHaveLength(2);
   });
 
@@ -112,7 +112,7 @@ describe('calendar_sync', () => {
     expect(r).toMatchObject({
       changed: true,
       msg: 'would sync 1 mailbox: Boris@corp.example',
-      data: { pending: ['Boris@corp.example'], skipped: ['anna@corp.example'] },
+      data: { pending: ['Boris@corp.example'], already_done: ['anna@corp.example'] },
     });
     expect(await snapshotTree(lab.root)).toEqual(before);
   });
@@ -162,7 +162,7 @@ describe('calendar_sync', () => {
     const second = await calendarSyncModule.run(ctx(), args);
     expect(second).toMatchObject({
       changed: true,
-      data: { done: ['Boris@corp.example'], skipped: ['anna@corp.example', 'carl@corp.example'] },
+      data: { done: ['Boris@corp.example'], already_done: ['anna@corp.example', 'carl@corp.example'] },
     });
     expect((await subscriberCalls()).at(-1)).toMatch(/'-operation=sync_all' 'Boris@corp\.example'$/);
     expect((await calendarSyncModule.run(ctx(), args)).changed).toBe(false);
