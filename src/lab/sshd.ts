@@ -42,9 +42,15 @@ export interface SshdLabOptions {
   maxSessions?: number;
   /** Extra sshd_config lines for every host. */
   extraConfig?: string[];
+  /** Host names instead of prefix1..prefixN (its length must be n). */
+  names?: string[];
+  /** Extra sshd_config lines for one host (e.g. SetEnv for its own PATH), given its name and work dir. */
+  hostConfig?: (name: string, workDir: string) => string[];
 }
 
 export async function startSshdLab(n: number, opts: SshdLabOptions = {}): Promise<SshdLab> {
+  if (opts.names && opts.names.length !== n)
+    throw new Error(`startSshdLab: ${n} hosts but ${opts.names.length} names`);
   const dir = await mkdtemp(join(tmpdir(), 'ewsplay-sshd-'));
   // Readable by other users so sshd can read AuthorizedKeysFile as a non-root login user.
   await chmod(dir, 0o755);
@@ -63,7 +69,7 @@ export async function startSshdLab(n: number, opts: SshdLabOptions = {}): Promis
   };
   try {
     for (let i = 1; i <= n; i++) {
-      const name = `${opts.prefix ?? 'host'}${i}`;
+      const name = opts.names?.[i - 1] ?? `${opts.prefix ?? 'host'}${i}`;
       const hostKey = join(dir, `${name}_host_ed25519`);
       keygen(hostKey, name);
       const port = await freePort();
@@ -90,6 +96,7 @@ export async function startSshdLab(n: number, opts: SshdLabOptions = {}): Promis
           'LogLevel VERBOSE',
           'Subsystem sftp internal-sftp',
           ...(opts.extraConfig ?? []),
+          ...(opts.hostConfig?.(name, workDir) ?? []),
           '',
         ].join('\n'),
       );
