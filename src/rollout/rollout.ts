@@ -275,7 +275,7 @@ async function runSite(
       failed: outcome.failed,
       report: reportRel,
     };
-    await recordMailboxes(root, state);
+    await recordMailboxes(root, state, report);
     save();
   }
   await writes;

@@ -2,8 +2,11 @@
 // copy of calendar_sync's per-mailbox outcomes (which that module keeps in .ewsplay/state/SITE/calendar-sync.json,
 // its own file, so a sync batch records progress even when the run is killed). Written atomically after
 // every step; a file that cannot be read is an error naming the file, never silently replaced.
+
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import type { RunReport } from '../engine/results.js';
 import type { StepInfo, StepReport } from '../engine/steps.js';
 import { UserError } from '../load/problems.js';
 import { readSyncState, stateFile as syncStateFile } from '../modules/calendar_sync.js';
@@ -38,6 +41,13 @@ export interface LastRun {
   report: string;
 }
 
+export interface MailboxState {
+  /** calendar_sync's own state file (relative to the project directory), which stays the source of truth. */
+  file: string;
+  operations?: Record<string, Record<string, { status: string; at: string; host: string; error?: string }>>;
+  error?: string;
+}
+
 export interface SiteState {
   version: 1;
   site: string;
@@ -46,8 +56,8 @@ export interface SiteState {
   steps: Record<string, StepState>;
   /** The steps of each playbook run on the site (so never-reached steps show as not run). */
   playbooks?: Record<string, { id: string; play: string; name: string }[]>;
-  /** calendar_sync's outcomes per operation and mailbox, copied from `file` after each run. */
-  mailboxes?: { file: string; operations?: Record<string, unknown>; error?: string };
+  /** calendar_sync's outcomes per operation and mailbox, copied from its state files after each run. */
+  mailboxes?: MailboxState[];
 }
 
 export function statePath(root: string, site: string): string {
@@ -142,17 +152,32 @@ export function recordPlaybook(state: SiteState, playbook: string, steps: StepIn
   };
 }
 
-/** Copies calendar_sync's mailbox outcomes of the site into the state (read-only for that file). */
-export async function recordMailboxes(root: string, state: SiteState): Promise<void> {
-  const file = syncStateFile(join(root, '.ewsplay', 'state'), state.site);
-  const rel = relative(root, file);
-  try {
-    const sync = await readSyncState(file);
-    if (Object.keys(sync.operations).length === 0) return;
-    state.mailboxes = { file: rel, operations: sync.operations };
-  } catch (e) {
-    state.mailboxes = { file: rel, error: e instanceof Error ? e.message : String(e) };
+/**
+ * Copies calendar_sync's mailbox outcomes into the state: from the state files this run's calendar_sync
+ * tasks used (their `state_key` may differ from the site name), those recorded before, and the site's
+ * default one. Those files are only read.
+ */
+export async function recordMailboxes(root: string, state: SiteState, report: RunReport): Promise<void> {
+  const used = report.tasks
+    .filter((t) => t.module === 'calendar_sync')
+    .flatMap((t) => Object.values(t.hosts).map((h) => h.data?.state_file))
+    .filter((f): f is string => typeof f === 'string');
+  const files = new Set([
+    ...(state.mailboxes ?? []).map((m) => resolve(root, m.file)),
+    ...used.map((f) => resolve(root, f)),
+    syncStateFile(join(root, '.ewsplay', 'state'), state.site),
+  ]);
+  const found: MailboxState[] = [];
+  for (const file of files) {
+    const rel = relative(root, file);
+    try {
+      if (!existsSync(file)) continue;
+      found.push({ file: rel, operations: (await readSyncState(file)).operations });
+    } catch (e) {
+      found.push({ file: rel, error: e instanceof Error ? e.message : String(e) });
+    }
   }
+  if (found.length > 0) state.mailboxes = found;
 }
 
 /**

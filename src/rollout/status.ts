@@ -56,14 +56,13 @@ function rows(sites: SiteStatus[]): Row[] {
   }));
   const operations = new Set<string>();
   for (const s of sites)
-    for (const op of Object.keys(s.state?.mailboxes?.operations ?? {})) operations.add(op);
+    for (const m of s.state?.mailboxes ?? [])
+      for (const op of Object.keys(m.operations ?? {})) operations.add(op);
   for (const op of operations)
     out.push({
       label: `mailboxes: ${op}`,
       cell: (s) => {
-        const outcomes = Object.values(
-          (s.state?.mailboxes?.operations?.[op] ?? {}) as Record<string, { status: string }>,
-        );
+        const outcomes = (s.state?.mailboxes ?? []).flatMap((m) => Object.values(m.operations?.[op] ?? {}));
         if (outcomes.length === 0) return 'not run';
         const done = outcomes.filter((o) => o.status === 'done').length;
         return `${done} done, ${outcomes.length - done} failed`;

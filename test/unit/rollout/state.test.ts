@@ -1,0 +1,116 @@
+// State files: corrupt ones are clear errors (never replaced), resume plans, the status table.
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { StepInfo } from '../../../src/engine/steps.js';
+import { UserError } from '../../../src/load/problems.js';
+import { emptyState, readState, resumeSkips, type SiteState, statePath } from '../../../src/rollout/state.js';
+import { renderStatus } from '../../../src/rollout/status.js';
+import { SitesProject } from './fixture.js';
+
+function corrupt(text: string): { dir: string; file: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'ewsplay-state-'));
+  const file = statePath(dir, 'paris');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, text);
+  return { dir, file };
+}
+
+const step = (id: string, index: number, tags: string[] = []): StepInfo => ({
+  id,
+  play: 'P',
+  playIndex: 0,
+  index,
+  name: id,
+  tags,
+});
+
+function withSteps(statuses: Record<string, 'done' | 'failed' | 'interrupted'>): SiteState {
+  const s = emptyState('paris');
+  for (const [i, [id, status]] of Object.entries(statuses).entries())
+    s.steps[id] = {
+      play: 'P',
+      name: id,
+      playbook: 'p.yml',
+      order: [0, i],
+      status,
+      at: '2024-05-12T14:03:00Z',
+      report: 'r.json',
+    };
+  return s;
+}
+
+describe('state files', () => {
+  it('a file that is not JSON is an error at its position, with how to fix it', async () => {
+    const { dir, file } = corrupt('{\n  "version": 1,\n  "steps": {,\n}');
+    const e = (await readState(dir, 'paris').catch((x: unknown) => x)) as UserError;
+    expect(e).toBeInstanceOf(UserError);
+    const p = e.problems[0]!;
+    expect(p).toMatchObject({ file, line: 3 });
+    expect(p.message).toMatch(/^state file is not valid JSON/);
+    expect(p.hint).toContain(`move it aside (mv ${file} ${file}.broken)`);
+  });
+
+  it('JSON that is not a state file is an error too', async () => {
+    const { dir } = corrupt('{"version": 1, "steps": {"a": {"status": "maybe"}}}');
+    const e = (await readState(dir, 'paris').catch((x: unknown) => x)) as UserError;
+    expect(e.problems[0]!.message).toBe(`not an ewsplay state file: step 'a' has status "maybe"`);
+  });
+
+  it('a rollout refuses to start on a corrupt state file and leaves the file as it was', async () => {
+    const p = new SitesProject({ berlin: { greeting: 'a' }, paris: { greeting: 'b' } });
+    const file = p.write('.ewsplay/state/paris.json', '{"version": 1, "steps": [');
+    const e = await p.rollout().catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(UserError);
+    expect(p.hostFile('berlin', 'greeting.txt')).toBeUndefined();
+    expect(readFileSync(file, 'utf8')).toBe('{"version": 1, "steps": [');
+  });
+});
+
+describe('resumeSkips', () => {
+  const steps = [step('a', 0), step('b', 1, ['always']), step('c', 2), step('d', 3)];
+  it('skips the leading done steps, except those tagged always', () => {
+    expect([...resumeSkips(withSteps({ a: 'done', b: 'done', c: 'failed', d: 'done' }), steps)]).toEqual([
+      'a',
+    ]);
+    expect([...resumeSkips(withSteps({ a: 'done', b: 'interrupted' }), steps)]).toEqual(['a']);
+    expect([...resumeSkips(withSteps({ a: 'failed', b: 'done' }), steps)]).toEqual([]);
+    expect([...resumeSkips(emptyState('x'), steps)]).toEqual([]);
+  });
+});
+
+describe('renderStatus', () => {
+  it('fits 100 columns: steps are rows, sites columns in groups; not run for steps a site never did', () => {
+    const sites = ['amsterdam', 'berlin', 'copenhagen', 'dublin', 'edinburgh', 'frankfurt', 'geneva'].map(
+      (site, i) => {
+        const state = withSteps({
+          'a very long step name that goes on and on about what it does in detail': 'done',
+          second: i % 2 ? 'failed' : 'done',
+        });
+        state.site = site;
+        state.lastRun = {
+          playbook: 'p.yml',
+          startedAt: '2024-05-12T14:03:00Z',
+          result: i % 2 ? 'failed' : 'ok',
+          exitCode: i % 2 ? 3 : 0,
+          interrupted: false,
+          changed: 1,
+          failed: i % 2,
+          report: `.ewsplay/runs/${site}/2024-05-12T14-03-00-000Z.json`,
+        };
+        return { site, state };
+      },
+    );
+    sites.push({ site: 'helsinki' } as (typeof sites)[number]);
+    const text = renderStatus(sites);
+    for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
+    expect(text).toMatch(/^STEP +amsterdam +berlin +copenhagen$/m);
+    expect(text).toMatch(/^STEP +dublin +edinburgh +frankfurt$/m);
+    expect(text).toMatch(/^STEP +geneva +helsinki$/m);
+    expect(text).toMatch(/^ {2}second +done \d\d-\d\d \d\d:\d\d +failed \d\d-\d\d \d\d:\d\d +done/m);
+    expect(text).toMatch(/^ {2}second +done \d\d-\d\d \d\d:\d\d +not run$/m);
+    expect(text).toMatch(/^ {2}a very long step.*\.\.\. +done/m);
+    expect(text).toMatch(/^last run +ok \d\d-\d\d \d\d:\d\d +never$/m);
+  });
+});
