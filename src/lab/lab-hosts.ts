@@ -56,7 +56,7 @@ export async function prepareHost(
   labDir: string,
   host: LabHostInfo,
   forwarder: ForwarderMode,
-  seed: { deployerHome?: string; exchangeUsers?: string[] },
+  seed: { deployerHome?: string; exchangeUsers?: string[]; cexsyAccessListMode?: string },
 ): Promise<void> {
   const bin = join(host.dir, 'bin');
   await mkdir(bin, { recursive: true });
@@ -91,6 +91,12 @@ exec ${shq(installed)} "$@"
   if (host.group === 'hypervisor' && seed.deployerHome) {
     await mkdir(seed.deployerHome, { recursive: true });
     await copyFile(join(VENDOR_DIR, 'main.yaml'), join(seed.deployerHome, 'main.yaml'));
+  }
+  if (host.group === 'hypervisor' && seed.cexsyAccessListMode) {
+    // What the operator set in the installer's web UI (step 2), as the running container shows it.
+    const envDir = join(host.dir, 'state', 'docker', 'env', 'calendar-cexsy-1');
+    await mkdir(envDir, { recursive: true });
+    await writeFile(join(envDir, 'CEXSY_ACCESS_LIST_MODE'), `${seed.cexsyAccessListMode}\n`);
   }
   if (host.group === 'exchange' && seed.exchangeUsers) {
     // Only these accounts exist in the lab's Active Directory.

@@ -4,10 +4,12 @@
 // are file lookups of .ewsplay/lab/secrets/* (mode 0600): nothing to export, nothing secret in the inventory.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { HostMode, LabHostInfo } from './lab-state.js';
 
 export const LAB_DOMAIN = 'lab.example.com';
+export const LAB_SITE_NAME = 'lab';
 export const SERVICE_ACCOUNT = 'svc_vkmail_collector';
 export const SYNC_MAILBOXES = [`Ivan.Petrov@${LAB_DOMAIN}`, `Anna.Smirnova@${LAB_DOMAIN}`];
 export const SUBSCRIBE_MAILBOXES = [`Olga.Ivanova@${LAB_DOMAIN}`, `Sergey.Kuznetsov@${LAB_DOMAIN}`];
@@ -42,7 +44,7 @@ function hostDir(site: LabSite, group: LabHostInfo['group']): string {
 export function siteVars(site: LabSite): Record<string, unknown> {
   const mail = hostDir(site, 'mail');
   return {
-    site_name: 'lab',
+    site_name: LAB_SITE_NAME,
     company_domain: LAB_DOMAIN,
     exchange_version: 2013,
     install_type: 'mono',
@@ -159,8 +161,11 @@ export async function removeLabInventory(dir: string): Promise<void> {
   }
 }
 
-/** The variables of inventory/example/group_vars (all files), merged; {} when there is none. */
-export async function exampleVariables(project: string): Promise<Record<string, unknown>> {
+/** ewsplay's own directory (playbooks/, inventory/example/, lab/vendor/). */
+export const REPO_DIR = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The variables of inventory/example/group_vars/all, merged; {} when there is none. */
+export async function exampleVariables(project = REPO_DIR): Promise<Record<string, unknown>> {
   const { parse } = await import('yaml');
   const out: Record<string, unknown> = {};
   for (const f of ['all/main.yml', 'all/secrets.yml']) {

@@ -16,6 +16,7 @@ import { LAB_HOSTS, prepareHost, prepareSsh, SSHD, startHostSshd, VENDOR_DIR } f
 import {
   exampleVariables,
   LAB_MAILBOXES,
+  LAB_SITE_NAME,
   type LabSite,
   removeLabInventory,
   SERVICE_ACCOUNT,
@@ -156,7 +157,11 @@ async function bringUp(paths: LabPaths, state: LabState, ctx: UpContext): Promis
   ctx.step(`hosts: ${state.hosts.map((h) => h.name).join(', ')} (${ctx.hostMode})`);
   const deployerHome = join(state.hosts.find((h) => h.group === 'hypervisor')!.dir, 'home', 'deployer');
   for (const host of state.hosts) {
-    await prepareHost(dir, host, ctx.forwarder, { deployerHome, exchangeUsers: [SERVICE_ACCOUNT] });
+    await prepareHost(dir, host, ctx.forwarder, {
+      deployerHome,
+      exchangeUsers: [SERVICE_ACCOUNT],
+      cexsyAccessListMode: 'black',
+    });
   }
   const exchange = state.hosts.find((h) => h.group === 'exchange')!;
 
@@ -215,7 +220,7 @@ async function bringUp(paths: LabPaths, state: LabState, ctx: UpContext): Promis
       caFile,
       socatPackage,
     },
-    await exampleVariables(paths.project),
+    await exampleVariables(),
   );
   await writeState(paths, state);
   const warnings = unknown.map(
@@ -290,6 +295,8 @@ export async function labDown(opts: LabDownOptions = {}): Promise<{ wasUp: boole
   const late = markedProcesses(paths.dir);
   if (late.length > 0) await stopProcesses(late, 500);
   await rm(paths.dir, { recursive: true, force: true });
+  // The control node's memory of the lab site (calendar_sync's per-mailbox outcomes) goes with it.
+  await rm(join(paths.project, '.ewsplay', 'state', LAB_SITE_NAME), { recursive: true, force: true });
   await removeLabInventory(state?.inventoryDir ?? paths.inventoryDir);
   return { wasUp: state !== undefined, stopped: [...pids] };
 }

@@ -1,0 +1,37 @@
+// Entry point of `npm run demo` (see demo.ts). Options: --hosts sshd|local|auto, --output auto|tree|plain.
+// Exits 0 when everything was proven, 3 when a step failed, 130 on Ctrl-C; the lab is down in every case.
+import { ExitCode } from '../load/problems.js';
+import { runDemo } from './demo.js';
+
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
+const hosts = option('--hosts') ?? 'auto';
+const output = option('--output') ?? 'auto';
+if (!['sshd', 'local', 'auto'].includes(hosts) || !['auto', 'tree', 'plain'].includes(output)) {
+  process.stderr.write('usage: npm run demo -- [--hosts sshd|local|auto] [--output auto|tree|plain]\n');
+  process.exit(ExitCode.usage);
+}
+const abort = new AbortController();
+// Ctrl-C reaches the running ewsplay too (same terminal); the demo then stops the lab and exits 130.
+process.on('SIGINT', () => abort.abort());
+process.on('SIGTERM', () => abort.abort());
+
+const result = await runDemo({
+  hosts: hosts as 'sshd' | 'local' | 'auto',
+  output: output as 'auto' | 'tree' | 'plain',
+  signal: abort.signal,
+});
+process.stdout.write('\n== what the demo proved\n');
+for (const line of result.proven) process.stdout.write(`  ok  ${line}\n`);
+if (!result.ok) {
+  process.stdout.write(`  FAILED  ${result.failure ?? 'unknown failure'}\n`);
+  process.stdout.write('  (the reports of each run are in .ewsplay/runs/lab/)\n');
+}
+process.exitCode = result.ok
+  ? ExitCode.ok
+  : abort.signal.aborted
+    ? ExitCode.interrupted
+    : ExitCode.hostFailed;
