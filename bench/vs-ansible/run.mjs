@@ -2,32 +2,34 @@
 // the same idempotent 10-task playbook (ansible.yml / ewsplay.yml), run by each tool in turn: a first run on
 // fresh directories, a second run, then --check. Prints medians of wall clock and CPU, the ratios, and the
 // targets; asserts as it goes that second runs and check runs change nothing.
-// Run: npm run bench:ansible   (builds first). Options: --hosts 10,50  --ansible-reps 2,1  --ewsplay-reps 5
+// The hosts are the product's sshd lab (dist/lab/sshd.js): real OpenSSH sshd processes on 127.0.0.1.
+// Run: npm run bench:ansible   (builds first; takes several minutes, so it is run by hand, not in CI).
+// Needs ansible-playbook (Debian: apt-get install ansible-core), sshd (openssh-server) and GNU time.
+// Options: --hosts 10,50  --ansible-reps 3,1  --ewsplay-reps 5
 //      --only ewsplay|ansible  --cpu-prof (writes ewsplay CPU profiles into the work directory)
 //      --ewsplay-bin PATH (another build's bin/ewsplay.js, to compare)
 //      --login-user NAME (log in as this user, created when missing; default: the current user)
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { chown, mkdir, rm } from 'node:fs/promises';
-import { loadavg } from 'node:os';
+import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startLab } from './lab.mjs';
 
 const here = import.meta.dirname;
 const root = resolve(here, '..', '..');
 const WORK = '/tmp/ewsplay-bench';
 const TASKS = 10;
-/** Tasks that change something on fresh directories: file, copy, template, lineinfile, command, copy, file. */
-const CHANGED_ON_FIRST_RUN = 7;
+/** Tasks that change something on fresh directories: all but stat and the read-only shell. */
+const CHANGED_ON_FIRST_RUN = 8;
 const TARGETS = { ratioAt10: 30, msPerTaskHostAt50: 5, rssMbAt50: 150 };
 const PHASES = ['first', 'second', 'check'];
 
 const { values: opts } = parseArgs({
   options: {
     hosts: { type: 'string', default: '10,50' },
-    'ansible-reps': { type: 'string', default: '2,1' },
+    'ansible-reps': { type: 'string', default: '3,1' },
     'ewsplay-reps': { type: 'string', default: '5' },
     only: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
@@ -43,10 +45,39 @@ const repsFor = (s, i) => {
 };
 const tools = opts.only ? [opts.only] : ['ansible', 'ewsplay'];
 const ewsplayBin = resolve(opts['ewsplay-bin']);
-if (tools.includes('ewsplay') && !existsSync(join(ewsplayBin, '..', '..', 'dist', 'cli', 'main.js'))) {
-  process.stderr.write(`no dist/ next to ${ewsplayBin}: run \`npm run build\` first\n`);
-  process.exit(1);
+
+/** Stops before any work with what to install or build, rather than failing minutes in. */
+function preflight() {
+  const missing = [];
+  const onPath = (cmd) => {
+    try {
+      execFileSync('sh', ['-c', 'command -v "$0"', cmd], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (tools.includes('ansible') && !onPath('ansible-playbook'))
+    missing.push(
+      'ansible-playbook is not installed. On Debian/Ubuntu: `sudo apt-get update && sudo apt-get install -y ansible-core`\n' +
+        '  (elsewhere: `pipx install ansible-core`), or run only ewsplay with `--only ewsplay`.',
+    );
+  if (!existsSync('/usr/sbin/sshd'))
+    missing.push('sshd is not installed: `sudo apt-get install -y openssh-server`.');
+  if (!existsSync('/usr/bin/time'))
+    missing.push('GNU time is not installed: `sudo apt-get install -y time`.');
+  if (
+    !existsSync(join(root, 'dist', 'lab', 'sshd.js')) ||
+    !existsSync(join(ewsplayBin, '..', '..', 'dist', 'cli', 'main.js'))
+  )
+    missing.push('no build found: run `npm run build` (or `npm run bench:ansible`, which builds first).');
+  if (missing.length) {
+    process.stderr.write(`cannot run the benchmark:\n${missing.map((m) => `- ${m}`).join('\n')}\n`);
+    process.exit(2);
+  }
 }
+preflight();
+const { startSshdLab } = await import('../../dist/lab/sshd.js');
 
 const CLK_TCK = 100; // Linux USER_HZ, the unit of /proc/stat
 const median = (xs) => {
@@ -164,17 +195,24 @@ function differences(a, b, fields) {
   return paths.filter((p) => !a[p] || !b[p] || fields.some((f) => a[p][f] !== b[p][f]));
 }
 
+/** Empties every host's work directory (the lab made them writable by any login user). */
 async function freshHostDirs(lab) {
-  await rm(join(WORK, 'hosts'), { recursive: true, force: true });
-  const { uid, gid } = statSync(homeOf(lab.user));
   for (const h of lab.hosts) {
-    await mkdir(h.workDir, { recursive: true });
-    await chown(h.workDir, uid, gid);
+    for (const name of readdirSync(h.workDir))
+      await rm(join(h.workDir, name), { recursive: true, force: true });
   }
 }
 
-const homeOf = (user) =>
-  execFileSync('sh', ['-c', 'getent passwd "$0" | cut -d: -f6', user]).toString().trim();
+/** The login user, created when missing with Debian's default dotfiles (the lab itself creates no user). */
+function ensureUser(name) {
+  try {
+    execFileSync('id', ['-u', name], { stdio: 'ignore' });
+  } catch {
+    execFileSync('useradd', ['--create-home', '--shell', '/bin/bash', name]);
+    // No password, but not locked: without PAM, sshd refuses key logins to a locked ('!') account.
+    execFileSync('usermod', ['-p', '*', name]);
+  }
+}
 
 function ansibleConfig(lab, forks) {
   const file = join(WORK, 'ansible.cfg');
@@ -248,9 +286,15 @@ async function benchSize(n, sizeIndex) {
     ansible: repsFor(opts['ansible-reps'], sizeIndex),
     ewsplay: repsFor(opts['ewsplay-reps'], sizeIndex),
   };
-  const hostsDir = join(WORK, 'hosts');
-  const lab = await startLab(n, join(WORK, `lab-${n}`), hostsDir, opts['login-user']);
+  if (opts['login-user']) ensureUser(opts['login-user']);
+  const lab = await startSshdLab(n, { prefix: 'bench', group: 'bench', user: opts['login-user'] });
+  const hostsDir = join(lab.dir, 'hosts');
   ansibleConfig(lab, n);
+  console.log(
+    `  load average before: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const samples = {};
   const finalState = {};
   try {
@@ -260,7 +304,8 @@ async function benchSize(n, sizeIndex) {
         if (rep >= reps[tool]) continue;
         await freshHostDirs(lab);
         for (const phase of PHASES) {
-          const before = phase === 'check' ? snapshot(hostsDir) : undefined;
+          // A second run and a check run must not touch a file: not its content, mode or times.
+          const before = phase === 'first' ? undefined : snapshot(hostsDir);
           const r = await runTool(tool, phase, lab, n, rep);
           const label = `${tool} ${phase} run, ${n} hosts, repetition ${rep + 1}`;
           if (r.code !== 0) fail(`${label} exited ${r.code ?? r.signal}:\n${r.out}`);
@@ -376,7 +421,7 @@ function verdicts(summaries) {
 await rm(WORK, { recursive: true, force: true });
 await mkdir(join(WORK, 'cp'), { recursive: true });
 console.log(
-  `ewsplay vs ansible-playbook: ${TASKS} tasks on ${sizes.join(' and ')} local sshd hosts, login user ${opts['login-user'] ?? 'current'}; load average ${loadavg()
+  `ewsplay vs ansible-playbook: ${TASKS} tasks on ${sizes.join(' and ')} local sshd hosts, login user ${opts['login-user'] ?? 'current'}; ${cpus().length} cores, load average ${loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}`,
 );
