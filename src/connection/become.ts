@@ -19,18 +19,28 @@ export function becomeWrap(
   // Environment values (secrets among them) cross sudo with --preserve-env, so only their names
   // appear on the command line.
   const preserve = Object.keys(opts.env ?? {});
-  const sudoArgs = `-u ${shq(user)} ${preserve.length ? `--preserve-env=${preserve.join(',')} ` : ''}/bin/sh -c ${shq(command)}`;
+  // The script itself reaches the target user's shell on stdin, as short base64 lines up to a "." line
+  // ahead of the command's own input (`read` takes exactly those lines; short, as a pty's line discipline
+  // truncates long ones): on sudo's command line every user would see it in `ps`.
+  const script = `${Buffer.from(command)
+    .toString('base64')
+    .replace(/.{1,76}/g, '$&\n')}.\n`;
+  const inner =
+    '__ews_b=; while IFS= read -r __ews_l && [ "$__ews_l" != . ]; do __ews_b="$__ews_b$__ews_l"; done; ' +
+    'eval "unset __ews_b __ews_l; $(printf %s "$__ews_b" | base64 -d)"';
+  const sudoArgs = `-u ${shq(user)} ${preserve.length ? `--preserve-env=${preserve.join(',')} ` : ''}/bin/sh -c ${shq(inner)}`;
+  const input = Buffer.concat([Buffer.from(script), Buffer.from(opts.stdin ?? '')]);
   if (opts.become.password !== undefined) {
     // sudo does not ask when it needs no password (root, NOPASSWD, cached credentials): then the password
     // line must be consumed here, or the command would read it as its own input. `read` stops at the
     // newline, so the command still gets the rest of stdin untouched.
-    const stdin = Buffer.concat([Buffer.from(`${opts.become.password}\n`), Buffer.from(opts.stdin ?? '')]);
+    const stdin = Buffer.concat([Buffer.from(`${opts.become.password}\n`), input]);
     return {
       script: `if sudo -n -u ${shq(user)} true 2>/dev/null; then IFS= read -r _; exec sudo -n ${sudoArgs}; else exec sudo -S -p ${shq(SUDO_PROMPT)} ${sudoArgs}; fi`,
       stdin,
     };
   }
-  return { script: `sudo -n ${sudoArgs}`, stdin: opts.stdin };
+  return { script: `sudo -n ${sudoArgs}`, stdin: input };
 }
 
 /** A shell script that reads stdin into a temp file beside `dest`, applies mode/owner, then renames. */

@@ -34,7 +34,9 @@ export class LocalConnection implements Connection {
         // As a login shell's ~/.profile does: the host's own ~/bin comes first (the lab's stand-ins).
         env.PATH = `${join(this.root, 'bin')}:${env.PATH ?? '/usr/bin:/bin'}`;
       }
-      const child = spawn('/bin/sh', ['-c', script], {
+      // The script travels in an environment variable, not in argv, where `ps` would show the secrets in it.
+      env.__EWS_JOB = script;
+      const child = spawn('/bin/sh', ['-c', 'eval "unset __EWS_JOB; $__EWS_JOB"'], {
         cwd: opts.cwd ? this.path(opts.cwd) : (this.root ?? process.cwd()),
         env,
         stdio: ['pipe', 'pipe', 'pipe'],

@@ -119,11 +119,20 @@ function notRun(spec: CommandSpec, outcome: Exclude<Outcome, 'would-run'>, check
  * outcome is predicted from creates/removes (a read-only probe); without them it cannot be predicted.
  */
 export async function runCommandTask(ctx: ModuleContext, spec: CommandSpec): Promise<ModuleResult> {
+  // A program's arguments are visible to every user of the host (ps, /proc): a secret never goes there.
+  // command's argv is known, so it is refused; a shell line may hand it to builtins only, so it is a warning.
+  if (Array.isArray(spec.shown) && spec.shown.some((word) => ctx.secrets.mask(word) !== word))
+    return {
+      changed: false,
+      failed: true,
+      msg: "refusing to run: a secret value is among the program's arguments, which every user of the host sees in its process list; pass it on stdin (stdin:) instead",
+      data: { cmd: spec.shown },
+    };
   const warnings =
     ctx.secrets.mask(spec.script) === spec.script
       ? []
       : [
-          "the command line holds a secret value, visible in the host's process list: pass it on stdin instead",
+          "the shell line holds a secret value: a program it starts with the secret among its arguments shows it in the host's process list; pass it on stdin (stdin:) instead",
         ];
   const withWarnings = (r: ModuleResult): ModuleResult => (warnings.length ? { ...r, warnings } : r);
   const nonce = randomBytes(12).toString('hex');

@@ -69,7 +69,8 @@ export function junitXml(report: RunReport): string {
 }
 
 export async function writeJunit(file: string, report: RunReport, secrets: Secrets): Promise<void> {
-  await writeFileAtomic(file, secrets.mask(junitXml(report)));
+  // Masked before XML escaping too: an escaped secret (&amp;) would no longer match its value.
+  await writeFileAtomic(file, secrets.mask(junitXml(secrets.maskDeep(report))));
 }
 
 function xml(s: string): string {

@@ -17,6 +17,11 @@ export class Secrets {
       Buffer.from(s).toString('base64'),
       encodeURIComponent(s),
       JSON.stringify(s).slice(1, -1),
+      // Inside single quotes, as the `quote` filter (Python's shlex.quote) and sh quoting write it.
+      s.replace(/'/g, `'"'"'`),
+      s.replace(/'/g, `'\\''`),
+      // Each line of a multi-line secret (a key file) may be printed on its own (stdout_lines).
+      ...s.split(/\r?\n/).filter((line) => s.includes('\n') && line.trim().length >= 8),
     ]) {
       if (!this.values.has(v)) {
         this.values.add(v);

@@ -144,10 +144,14 @@ describe('command', () => {
     expect(r).toMatchObject({ failed: true, msg: 'timed out after 0.5s' });
   });
 
-  it('warns when a secret is on the command line', async () => {
+  it("refuses a secret among a program's arguments (visible in ps); a shell line holding one is a warning", async () => {
     const secrets = new Secrets();
     secrets.add('hunter22');
-    const r = await commandModule.run(makeContext({ secrets }), { cmd: 'echo hunter22' });
+    const refused = await commandModule.run(makeContext({ secrets }), { cmd: 'echo hunter22' });
+    expect(refused).toMatchObject({ failed: true, changed: false });
+    expect(refused.msg).toMatch(/refusing to run: a secret value is among the program's arguments/);
+    const r = await shellModule.run(makeContext({ secrets }), { cmd: 'echo hunter22 >/dev/null' });
+    expect(r.failed).toBeFalsy();
     expect(r.warnings?.[0]).toMatch(/secret value/);
     expect(r.warnings?.[0]).not.toContain('hunter22');
   });
