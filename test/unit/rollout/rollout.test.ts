@@ -151,6 +151,44 @@ describe('rollout', () => {
     expect(p.hostFile('lyon', 'greeting.txt')).toBeUndefined();
   });
 
+  it("the site state carries calendar_sync's mailbox outcomes, from the state file its state_key names", async () => {
+    const sync = `- name: Sync
+  hosts: all
+  tasks:
+    - name: Sync calendars
+      calendar_sync:
+        operation: sync
+        mailboxes: [anna@example.test, bob@example.test]
+        script_dir: "{{ scripts }}"
+        state_key: "{{ site_name }}"
+`;
+    const p = new SitesProject({ paris: { greeting: 'salut', site_name: 'paris-2024' } }, sync);
+    // The vendor's script stand-in: bob's calendar cannot be synced.
+    const scripts = p.write(
+      'scripts/sync_all.sh',
+      'for m in "$@"; do [ "$m" = bob@example.test ] && exit 1; done; exit 0\n',
+    );
+    p.write(
+      'inventory/sites/paris/group_vars/all.yml',
+      `greeting: salut\nsite_name: paris-2024\nscripts: ${join(scripts, '..')}\n`,
+    );
+    const r = await p.rollout();
+    expect(r.exitCode).toBe(ExitCode.hostFailed);
+    const state = await readState(p.dir, 'paris');
+    expect(state.mailboxes).toEqual([
+      {
+        file: '.ewsplay/state/paris-2024/calendar-sync.json',
+        operations: {
+          sync: {
+            'anna@example.test': expect.objectContaining({ status: 'done', host: 'mail' }),
+            'bob@example.test': expect.objectContaining({ status: 'failed', error: 'exit 1' }),
+          },
+        },
+      },
+    ]);
+    expect(renderStatus([{ site: 'paris', state }])).toMatch(/^mailboxes: sync +1 done, 1 failed$/m);
+  });
+
   it('check mode writes a report but leaves the state alone', async () => {
     const p = new SitesProject({ paris: { greeting: 'salut' } });
     const r = await p.rollout({ options: { check: true } });
