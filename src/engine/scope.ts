@@ -11,6 +11,7 @@ export interface Scope {
   ignoreErrors?: boolean;
   noLog?: boolean;
   timeout?: number;
+  environment?: Vars;
   /** Handlers and nested verify tasks do not emit progress of their own. */
   silent: boolean;
 }
@@ -34,5 +35,6 @@ export function childScope(parent: Scope, node: NodeCommon, extraVars?: Vars): S
   if (noLog !== undefined) s.noLog = noLog;
   const timeout = node.timeout ?? parent.timeout;
   if (timeout !== undefined) s.timeout = timeout;
+  if (node.environment || parent.environment) s.environment = { ...parent.environment, ...node.environment };
   return s;
 }

@@ -249,6 +249,11 @@ async function runModuleOnce(
     runTasks: (nodes, extra) => hooks.runNested(host, nodes, scope, extra),
     log: () => undefined,
   };
+  const environment = { ...scope.environment, ...task.environment };
+  if (Object.keys(environment).length > 0) {
+    const rendered = plain(rc.templar.render(environment, vars)) as Vars;
+    ctx.env = Object.fromEntries(Object.entries(rendered).map(([k, v]) => [k, String(v)]));
+  }
   if (become) {
     const user = task.becomeUser ?? scope.becomeUser ?? (vars.ansible_become_user as string | undefined);
     const password = (vars.ansible_become_password ?? vars.ansible_become_pass) as string | undefined;

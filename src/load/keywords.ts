@@ -48,6 +48,15 @@ export const COMMON_KEYWORDS: Record<string, Keyword> = {
     'a whole number of seconds (at least 1)',
     'Seconds before each command of the task is aborted',
   ),
+  environment: kw(
+    {
+      type: 'object',
+      propertyNames: { pattern: IDENTIFIER },
+      additionalProperties: { type: ['string', 'number', 'boolean'] },
+    },
+    'a mapping of environment variable names to values',
+    "Environment of the task's commands (command, shell): how a secret reaches a program, never in its arguments",
+  ),
 };
 
 const LOOP: Record<string, Keyword> = {

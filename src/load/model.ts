@@ -20,6 +20,8 @@ export interface NodeCommon {
   noLog?: boolean;
   /** Seconds. */
   timeout?: number;
+  /** `environment:` of the task's commands (values templated at run time). */
+  environment?: Vars;
 }
 
 export interface TaskNode extends NodeCommon {

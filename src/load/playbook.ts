@@ -771,6 +771,7 @@ function commonOf(values: Map<string, unknown>, pos: SourcePos): NodeCommon {
     ignoreErrors: values.get('ignore_errors') as boolean | undefined,
     noLog: values.get('no_log') as boolean | undefined,
     timeout: values.get('timeout') as number | undefined,
+    environment: values.get('environment') as Vars | undefined,
   });
   return common;
 }

@@ -50,6 +50,8 @@ export interface ModuleContext {
   signal: AbortSignal;
   /** Per-command timeout in ms (task `timeout:` or the default). */
   timeoutMs: number;
+  /** The task's `environment:` (rendered): command and shell run with it; how secrets reach programs. */
+  env?: Record<string, string>;
   /** become settings resolved for this task, or undefined. */
   become?: { user?: string; password?: string };
   template: TemplateApi;

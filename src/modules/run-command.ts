@@ -142,6 +142,7 @@ export async function runCommandTask(ctx: ModuleContext, spec: CommandSpec): Pro
       timeoutMs: ctx.timeoutMs,
       signal: ctx.signal,
       ...(ctx.become ? { become: ctx.become } : {}),
+      ...(ctx.env ? { env: ctx.env } : {}),
       ...(stdin !== undefined ? { stdin } : {}),
     });
   const outcomeOf = (stdout: string): Outcome | undefined =>

@@ -74,6 +74,14 @@ const PLAYBOOK = `
       shell: "sleep 1.5; printf '%s' {{ vault_db_password | quote }} | wc -c"
       become: true
       register: counted
+    - name: secret in the environment of a slow command
+      shell: 'sleep 1.1; printf "%s" "$API_TOKEN" | wc -c'
+      environment:
+        API_TOKEN: "{{ vault_token }}"
+      register: env_count
+    - name: the command saw the secret
+      assert:
+        that: env_count.stdout | int == vault_token | length
     - name: failing command whose stderr echoes the secret
       shell: "echo denied for {{ ews_password | quote }} and {{ vault_item | quote }} >&2; exit 3"
       ignore_errors: true
@@ -251,6 +259,8 @@ describe('secret scan', () => {
       // The sampler saw the slow commands, the become one among them, while they ran.
       expect(r.argvSeen).toContain('sleep 2');
       expect(r.argvSeen).toContain('sleep 1.2');
+      expect(r.argvSeen).toContain('sleep 1.1');
+      expect(r.stdout).not.toMatch(/FAILED! => Assertion failed/);
       expect(r.argvSeen.some((a) => a.startsWith('sudo -n -u root /bin/sh -c'))).toBe(true);
       expect(r.stdout).toContain('refusing to run: a secret value is among the program');
       const xml = readFileSync(junit, 'utf8');
