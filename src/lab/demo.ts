@@ -14,6 +14,7 @@ export interface DemoOptions {
   project?: string;
   hosts?: LabUpOptions['hosts'];
   forwarder?: LabUpOptions['forwarder'];
+  vendorPackage?: boolean;
   /** Progress style of the ewsplay runs (default auto: a live tree on a terminal). */
   output?: 'auto' | 'tree' | 'plain';
   /** Capture the runs' output instead of showing it (tests). */
@@ -91,6 +92,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       project: paths.project,
       ...(opts.hosts ? { hosts: opts.hosts } : {}),
       ...(opts.forwarder ? { forwarder: opts.forwarder } : {}),
+      ...(opts.vendorPackage !== undefined ? { vendorPackage: opts.vendorPackage } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       log: (l) => log(`   ${l}`),
     });
@@ -109,7 +111,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     expectExit(first, 'the migration');
     const changedFirst = totalChanged(first.report);
     result.proven.push(
-      `migration: every documented step ran green (${changedFirst} changes: VK's socat-static package and forwarder unit started with ${forwarder}, the impersonation role assigned, the sync scripts written, ${countSynced(first.report)} mailbox operations)`,
+      `migration: every documented step ran green (${changedFirst} changes: ${st.vendorPackage === false ? "ewsplay's own forwarder unit" : "VK's socat-static package and its forwarder unit"} started with ${forwarder}, the impersonation role assigned, the sync scripts written, ${countSynced(first.report)} mailbox operations)`,
     );
 
     log('\n== the same run again: nothing may change');

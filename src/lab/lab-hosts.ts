@@ -72,6 +72,14 @@ export async function prepareHost(
       { mode: 0o755 },
     );
   }
+  if (host.group === 'mail' && forwarder === 'standin') {
+    // ewsplay's own unit runs `socat` from PATH: here the stand-in.
+    await writeFile(
+      join(bin, 'socat'),
+      `#!/bin/sh\n# ${host.name}: socat stand-in (lab/vendor/socat-lite.mjs)\n${exports}\nexport ${Object.keys(env).join(' ')}\nexec ${shq(join(VENDOR_DIR, 'socat-static'))} "$@"\n`,
+      { mode: 0o755 },
+    );
+  }
   if (host.group === 'mail') {
     // What VK's package installs in /usr/local/bin is found there only once the dpkg stand-in has
     // unpacked it into the host's state; a local host's PATH has only bin/, so bin/ points at it.

@@ -33,6 +33,8 @@ export interface LabState {
   inventoryDir: string;
   hostMode: HostMode;
   forwarder: ForwarderMode;
+  /** Whether the site installs the forwarder from VK's package (stand-in) or with ewsplay's own unit. */
+  vendorPackage?: boolean;
   ewsUrl?: string;
   ewsPort?: number;
   forwarderPort?: number;

@@ -52,6 +52,8 @@ export interface LabUpOptions {
   hosts?: HostMode | 'auto';
   /** socat: the distribution's socat does the forwarding; standin: lab/vendor/socat-lite.mjs. */
   forwarder?: ForwarderMode | 'auto';
+  /** false: no VK package stand-in, the site uses ewsplay's own forwarder unit (default: when dpkg-deb exists). */
+  vendorPackage?: boolean;
   signal?: AbortSignal;
   log?: (line: string) => void;
 }
@@ -105,7 +107,9 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
     log(what);
   };
   try {
-    const warnings = await bringUp(paths, state, { hostMode, forwarder, record, step });
+    const vendorPackage = opts.vendorPackage ?? hasProgram('dpkg-deb');
+    state.vendorPackage = vendorPackage;
+    const warnings = await bringUp(paths, state, { hostMode, forwarder, vendorPackage, record, step });
     return { state, already: false, warnings };
   } catch (e) {
     await labDown({ project: paths.project, inventoryDir: paths.inventoryDir });
@@ -126,6 +130,7 @@ function chooseHosts(want: HostMode | 'auto'): HostMode {
 interface UpContext {
   hostMode: HostMode;
   forwarder: ForwarderMode;
+  vendorPackage: boolean;
   record: (p: LabProcess) => Promise<void>;
   step: (what: string) => void;
 }
@@ -198,7 +203,7 @@ async function bringUp(paths: LabPaths, state: LabState, ctx: UpContext): Promis
 
   ctx.step("VK's socat-static package (stand-in)");
   let socatPackage: string | undefined;
-  if (hasProgram('dpkg-deb')) {
+  if (ctx.vendorPackage) {
     const out = await run('sh', [join(VENDOR_DIR, 'build-socat-static-deb.sh'), join(dir, 'files')]);
     socatPackage = out.stdout.trim();
   }
@@ -226,7 +231,7 @@ async function bringUp(paths: LabPaths, state: LabState, ctx: UpContext): Promis
   const warnings = unknown.map(
     (k) => `inventory/example defines ${k}, which the lab does not set: the example's value is used`,
   );
-  if (!socatPackage)
+  if (!socatPackage && !hasProgram('dpkg-deb'))
     warnings.push("dpkg-deb is missing: the lab uses ewsplay's own forwarder unit instead of VK's package");
   return warnings;
 }

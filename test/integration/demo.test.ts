@@ -68,11 +68,12 @@ describe('npm run demo', () => {
     },
   );
 
-  it('runs the migration on local hosts with the socat stand-in', async () => {
+  it('runs the migration on local hosts with the socat stand-in and the own unit (a machine without Debian packages)', async () => {
     const r = await runDemo({
       project: await newProject(),
       hosts: 'local',
       forwarder: 'standin',
+      vendorPackage: false,
       output: 'plain',
       quiet: true,
       log: () => {},
