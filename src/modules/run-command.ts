@@ -125,14 +125,14 @@ export async function runCommandTask(ctx: ModuleContext, spec: CommandSpec): Pro
     return {
       changed: false,
       failed: true,
-      msg: "refusing to run: a secret value is among the program's arguments, which every user of the host sees in its process list; pass it on stdin (stdin:) instead",
+      msg: "refusing to run: a secret value is among the program's arguments, which every user of the host sees in its process list; pass it on stdin (stdin:) or in the environment (environment:) instead",
       data: { cmd: spec.shown },
     };
   const warnings =
     ctx.secrets.mask(spec.script) === spec.script
       ? []
       : [
-          "the shell line holds a secret value: a program it starts with the secret among its arguments shows it in the host's process list; pass it on stdin (stdin:) instead",
+          "the shell line holds a secret value: a program it starts with the secret among its arguments shows it in the host's process list; pass it on stdin (stdin:) or in the environment (environment:)",
         ];
   const withWarnings = (r: ModuleResult): ModuleResult => (warnings.length ? { ...r, warnings } : r);
   const nonce = randomBytes(12).toString('hex');
