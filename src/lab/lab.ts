@@ -113,6 +113,11 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
     return { state, already: false, warnings };
   } catch (e) {
     await labDown({ project: paths.project, inventoryDir: paths.inventoryDir });
+    if ((opts.hosts ?? 'auto') === 'auto' && hostMode === 'sshd' && !opts.signal?.aborted) {
+      // OpenSSH is installed but cannot serve here (no privilege separation directory, a sandbox...).
+      log(`sshd hosts could not start (${e instanceof Error ? e.message : String(e)}): using local hosts`);
+      return labUp({ ...opts, hosts: 'local' });
+    }
     throw e;
   }
 }
