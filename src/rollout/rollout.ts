@@ -114,13 +114,9 @@ export async function runRollout(input: RolloutInput): Promise<RolloutResult> {
       '--report and --junit name one file, but this rollout runs several sites',
       `leave them out: each site's report goes to .ewsplay/runs/SITE/; or pick one site with --sites`,
     );
-  // Everything is loaded and checked before any host is touched: inventories, playbook, state files.
+  // Everything is loaded and checked before any host is touched: inventories, playbook, locks, state files.
   const projects = new Map<string, SiteProject>();
-  const states = new Map<string, SiteState>();
-  for (const site of sites) {
-    projects.set(site.name, await input.load(site));
-    states.set(site.name, await readState(root, site.name));
-  }
+  for (const site of sites) projects.set(site.name, await input.load(site));
   const outcomes = new Map<string, SiteOutcome>();
   const toRun = sites.filter((site) => {
     const limit = input.options.limit;
@@ -130,12 +126,20 @@ export async function runRollout(input: RolloutInput): Promise<RolloutResult> {
   });
   if (input.options.limit && toRun.length === 0)
     throw new UsageError(`--limit ${input.options.limit} matches no host in any site`, 'check the pattern');
+  if (input.canary && !toRun.some((s) => s.name === input.canary))
+    throw new UsageError(
+      `--canary ${input.canary}: no host of that site matches --limit ${input.options.limit}`,
+      'the canary must run: widen --limit or pick another canary',
+    );
   const locks = takeLocks(input, toRun);
   const releaseAll = () => {
     for (const l of locks) l.release();
   };
   process.on('exit', releaseAll);
   try {
+    // Read under the lock, so no other run changes a state file between this read and our writes.
+    const states = new Map<string, SiteState>();
+    for (const site of toRun) states.set(site.name, await readState(root, site.name));
     const queue = [...toRun];
     if (input.canary) {
       const canary = queue.splice(

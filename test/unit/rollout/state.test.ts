@@ -1,5 +1,5 @@
 // State files: corrupt ones are clear errors (never replaced), resume plans, the status table.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -65,6 +65,8 @@ describe('state files', () => {
     expect(e).toBeInstanceOf(UserError);
     expect(p.hostFile('berlin', 'greeting.txt')).toBeUndefined();
     expect(readFileSync(file, 'utf8')).toBe('{"version": 1, "steps": [');
+    // The locks it took to read the state files under are released.
+    expect(readdirSync(join(p.dir, '.ewsplay/locks'))).toEqual([]);
   });
 });
 
