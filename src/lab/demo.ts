@@ -237,6 +237,10 @@ function runCli(args: string[], cwd: string, opts: DemoOptions): Promise<RunOutc
     child.on('error', reject);
     child.on('close', (code) => {
       opts.signal?.removeEventListener('abort', onAbort);
+      if (opts.signal?.aborted) {
+        reject(new DemoFailure('interrupted (Ctrl-C)'));
+        return;
+      }
       const report = args[args.indexOf('--report') + 1]!;
       readFile(report, 'utf8')
         .then((text) => resolve({ code: code ?? 1, output, report: JSON.parse(text) as RunReport }))
