@@ -1,7 +1,9 @@
 // `ewsplay validate`: every check a run makes before touching a host, and nothing else.
 import { loadInventory } from '../inventory/inventory.js';
+import type { Playbook } from '../load/model.js';
 import { ExitCode, UserError } from '../load/problems.js';
 import { validatePlaybook } from '../load/validate.js';
+import { inventoryLayout } from '../rollout/sites.js';
 import { Secrets } from '../template/secrets.js';
 import { passphraseSource } from '../vault/passphrase.js';
 import { vaultReader } from '../vault/vars.js';
@@ -14,13 +16,22 @@ export async function validateCommand(
   const secrets = new Secrets();
   try {
     const readVarsFile = vaultReader(passphraseSource({ passwordFile: opts.vaultPasswordFile }), secrets);
-    const inventory = opts.inventory?.length
-      ? await loadInventory(opts.inventory, { readVarsFile })
-      : undefined;
-    const { playbook, problems } = await validatePlaybook(playbookFile, inventory ? { inventory } : {});
-    if (problems.length > 0) throw new UserError(problems);
+    // A sites directory is checked against each site's inventory.
+    const layout = opts.inventory?.length ? await inventoryLayout(opts.inventory) : undefined;
+    const sources = layout?.kind === 'sites' ? layout.sites.map((s) => s.sources) : [opts.inventory ?? []];
+    let checked: Playbook | undefined;
+    for (const inv of sources) {
+      const inventory = inv.length ? await loadInventory(inv, { readVarsFile }) : undefined;
+      const { playbook, problems } = await validatePlaybook(playbookFile, inventory ? { inventory } : {});
+      if (problems.length > 0) throw new UserError(problems);
+      checked = playbook;
+    }
+    const playbook = checked!;
     const tasks = countTasks(playbook.plays.flatMap((p) => [...p.tasks, ...p.handlers]));
-    process.stdout.write(`${playbookFile}: ok (${playbook.plays.length} play(s), ${tasks} task(s))\n`);
+    const sites = layout?.kind === 'sites' ? `, ${layout.sites.length} site(s)` : '';
+    process.stdout.write(
+      `${playbookFile}: ok (${playbook.plays.length} play(s), ${tasks} task(s)${sites})\n`,
+    );
     return ExitCode.ok;
   } catch (e) {
     return reportError(e, (s) => secrets.mask(s));

@@ -98,6 +98,8 @@ describe('rollout through the CLI', () => {
   });
 
   it('canary fails and stops the rollout; status shows it; --resume finishes every site after the fix', async () => {
+    const valid = await ewsplay(dir, 'validate', 'playbooks/migrate.yml', '-i', 'inventory/sites');
+    expect(valid.stdout).toBe('playbooks/migrate.yml: ok (1 play(s), 3 task(s), 3 site(s))\n');
     const first = await ewsplay(
       dir,
       'run',
