@@ -93,12 +93,22 @@ function hashedMatches(entry: string, name: string): boolean {
   return computed === hash;
 }
 
+/** Compiled wildcard patterns: every host of a run matches the same known_hosts lines. */
+const wildcards = new Map<string, RegExp>();
+
 function wildcardMatch(pattern: string, name: string): boolean {
-  const re = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${re}$`, 'i').test(name);
+  // Most lines name one host: no regex needed (building one per line and host cost ~2 ms per host at 50).
+  if (!pattern.includes('*') && !pattern.includes('?')) return pattern.toLowerCase() === name.toLowerCase();
+  let re = wildcards.get(pattern);
+  if (!re) {
+    const source = pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.');
+    re = new RegExp(`^${source}$`, 'i');
+    wildcards.set(pattern, re);
+  }
+  return re.test(name);
 }
 
 /** Decides on a presented key the way OpenSSH's check_host_key does. */
