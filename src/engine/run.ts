@@ -1,4 +1,5 @@
 // One run of one playbook against one inventory: the entry point the CLI calls.
+import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -31,6 +32,8 @@ export interface RunInput {
 
 export async function runPlaybook(input: RunInput): Promise<RunReport> {
   const { playbook, inventory, options } = input;
+  // Every host in flight listens to the run's abort signal (forks may be hundreds): not a leak.
+  setMaxListeners(0, input.abort.signal);
   const report: RunReport = {
     tool: 'ewsplay',
     version: input.version,
