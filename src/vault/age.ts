@@ -1,7 +1,10 @@
 // The vault's file format: age (age-encryption.org/v1) with a passphrase (scrypt recipient), ASCII-armored
 // so a vault is text that git stores and diffs like any file. `age -d` / `age -p` read and write the same files.
-import { armor, Decrypter, Encrypter } from 'age-encryption';
 import { UsageError } from '../load/problems.js';
+
+// age-encryption (and its 50 crypto modules) loads only when a vault is really read or written: every run
+// and validate imports this file to recognise vaults, and most have none (~70 ms of start-up otherwise).
+const age = () => import('age-encryption');
 
 export const ARMOR_BEGIN = '-----BEGIN AGE ENCRYPTED FILE-----';
 const BINARY_BEGIN = 'age-encryption.org/v1\n';
@@ -21,6 +24,7 @@ export async function encryptVault(
   passphrase: string,
   workFactor?: number,
 ): Promise<string> {
+  const { armor, Encrypter } = await age();
   const e = new Encrypter();
   e.setPassphrase(passphrase);
   if (workFactor !== undefined) e.setScryptWorkFactor(workFactor);
@@ -29,6 +33,7 @@ export async function encryptVault(
 
 /** Decrypts an age file; a wrong passphrase or a damaged file is a usage error naming the file. */
 export async function decryptVault(data: Buffer, passphrase: string, file: string): Promise<string> {
+  const { armor, Decrypter } = await age();
   let raw: Uint8Array;
   try {
     const text = data.subarray(0, 64).toString('latin1');
