@@ -1,34 +1,45 @@
 // ajv validators compiled once per schema, and ajv's errors turned into messages for people: which key is
 // unknown (and what was probably meant), which argument is missing, what a value should look like.
+import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import type { Ajv2020 } from 'ajv/dist/2020.js';
+import { precompiledValidator } from './precompiled.js';
 import type { Problem, SourcePos } from './problems.js';
 import { closest, didYouMean } from './suggest.js';
 import type { YamlPath } from './yaml.js';
 
+/** The options every validator is compiled with, at build time (precompiled.ts) and at run time alike. */
+export const AJV_OPTIONS = {
+  allErrors: true,
+  verbose: true,
+  strict: true,
+  strictTypes: false,
+  strictTuples: false,
+} as const;
+
+const require = createRequire(import.meta.url);
 let ajv: Ajv2020 | undefined;
 const compiled = new WeakMap<object, ValidateFunction>();
 
-function instance(): Ajv2020 {
-  if (!ajv) {
-    ajv = new Ajv2020({
-      allErrors: true,
-      verbose: true,
-      strict: true,
-      strictTypes: false,
-      strictTuples: false,
-    });
-    addFormats.default(ajv);
-  }
-  return ajv;
+/** ajv itself, loaded only when a schema was not compiled at build time (its code costs ~50 ms to load). */
+export function ajvInstance(options: object = {}): Ajv2020 {
+  const { Ajv2020: Ajv } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+  const addFormats = require('ajv-formats') as typeof import('ajv-formats').default;
+  const instance = new Ajv({ ...AJV_OPTIONS, ...options });
+  addFormats(instance);
+  return instance;
 }
 
-/** The validator of a schema, compiled on first use; `owner` is the object whose identity keys the cache. */
+/** The validator of a schema: built at build time when its schema is unchanged, else compiled on first use. */
 export function validatorFor(owner: object, schema: () => object): ValidateFunction {
   let validate = compiled.get(owner);
   if (!validate) {
-    validate = instance().compile(schema());
+    const s = schema();
+    validate = precompiledValidator(s);
+    if (!validate) {
+      ajv ??= ajvInstance();
+      validate = ajv.compile(s);
+    }
     compiled.set(owner, validate);
   }
   return validate;

@@ -200,10 +200,7 @@ class Loader {
   ): Map<string, unknown> {
     const values: Record<string, unknown> = {};
     for (const [key, pair] of pairs) values[key] = loaded.src.value(pair.value);
-    const validate = validatorFor(table, () => ({
-      type: 'object',
-      properties: Object.fromEntries(Object.entries(table).map(([name, k]) => [name, k.schema])),
-    }));
+    const validate = validatorFor(table, () => tableSchema(table));
     const valid = new Map(Object.entries(values));
     if (validate(values)) return valid;
     const byKeyword = new Map<string, ErrorObject[]>();
@@ -704,6 +701,31 @@ class Loader {
 }
 
 /** The args schema the loader validates: task-list args are checked as tasks separately, so only their shape here. */
+/** One schema for a whole keyword table (one compile, not one per keyword). */
+function tableSchema(table: Record<string, Keyword>): object {
+  return {
+    type: 'object',
+    properties: Object.fromEntries(Object.entries(table).map(([name, k]) => [name, k.schema])),
+  };
+}
+
+/** Every schema the loader validates against, for validators compiled at build time. */
+export function loaderSchemas(registry: ModuleRegistry): object[] {
+  const tables = [
+    PLAY_KEYWORDS,
+    TASK_KEYWORDS,
+    HANDLER_KEYWORDS,
+    BLOCK_KEYWORDS,
+    INCLUDE_KEYWORDS,
+    IMPORT_KEYWORDS,
+  ];
+  return [
+    ...tables.map(tableSchema),
+    INCLUDE_VALUE.schema,
+    ...[...registry.modules.values()].map(loaderArgsSchema),
+  ];
+}
+
 export function loaderArgsSchema(module: Module): object {
   const lists = module.taskListArgs ?? [];
   if (lists.length === 0) return module.args;
