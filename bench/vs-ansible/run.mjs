@@ -8,7 +8,9 @@
 // Options: --hosts 10,50  --ansible-reps 3,1  --ewsplay-reps 5
 //      --only ewsplay|ansible  --cpu-prof (writes ewsplay CPU profiles into the work directory)
 //      --ewsplay-bin PATH (another build's bin/ewsplay.js, to compare)
-//      --login-user NAME (log in as this user, created when missing; default: the current user)
+//      --login-user NAME (log in as this user, created when missing; default: the current user, or, when
+//      that is root, a user `ewsplay-bench` with Debian's stock dotfiles: a developer's root ~/.bashrc (pyenv,
+//      cargo) runs on every SSH command of both tools and would measure that instead of the tools)
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -45,6 +47,8 @@ const repsFor = (s, i) => {
 };
 const tools = opts.only ? [opts.only] : ['ansible', 'ewsplay'];
 const ewsplayBin = resolve(opts['ewsplay-bin']);
+const currentUser = execFileSync('id', ['-un']).toString().trim();
+const loginUser = opts['login-user'] ?? (currentUser === 'root' ? 'ewsplay-bench' : currentUser);
 
 /** Stops before any work with what to install or build, rather than failing minutes in. */
 function preflight() {
@@ -286,8 +290,8 @@ async function benchSize(n, sizeIndex) {
     ansible: repsFor(opts['ansible-reps'], sizeIndex),
     ewsplay: repsFor(opts['ewsplay-reps'], sizeIndex),
   };
-  if (opts['login-user']) ensureUser(opts['login-user']);
-  const lab = await startSshdLab(n, { prefix: 'bench', group: 'bench', user: opts['login-user'] });
+  if (loginUser !== currentUser) ensureUser(loginUser);
+  const lab = await startSshdLab(n, { prefix: 'bench', group: 'bench', user: loginUser });
   const hostsDir = join(lab.dir, 'hosts');
   ansibleConfig(lab, n);
   console.log(
@@ -421,7 +425,7 @@ function verdicts(summaries) {
 await rm(WORK, { recursive: true, force: true });
 await mkdir(join(WORK, 'cp'), { recursive: true });
 console.log(
-  `ewsplay vs ansible-playbook: ${TASKS} tasks on ${sizes.join(' and ')} local sshd hosts, login user ${opts['login-user'] ?? 'current'}; ${cpus().length} cores, load average ${loadavg()
+  `ewsplay vs ansible-playbook: ${TASKS} tasks on ${sizes.join(' and ')} local sshd hosts, login user ${loginUser}; ${cpus().length} cores, load average ${loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}`,
 );
