@@ -11,7 +11,6 @@
 //     hosts.yaml, group_vars/ or host_vars/ in it) is ambiguous: an error.
 // A single inventory's site name is its directory's name (so `-i inventory/sites/paris` and
 // `-i inventory/sites --sites paris` share state and lock), or `default` for an inventory file.
-import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import { UsageError } from '../load/problems.js';
@@ -35,16 +34,30 @@ const INVENTORY_EXTENSIONS = ['.yml', '.yaml', '.json', ''];
 const NOT_INVENTORY = /(\.(pyc|pyo|swp|bak|rpm|md|txt|rst|orig|ini|cfg|retry)|~)$/;
 const SITE_MARKERS = ['hosts.yml', 'hosts.yaml', 'group_vars', 'host_vars'];
 
-async function entries(dir: string): Promise<Dirent[]> {
-  const list = await readdir(dir, { withFileTypes: true });
-  return list.filter((e) => !IGNORED.test(e.name)).sort((a, b) => (a.name < b.name ? -1 : 1));
+interface Entry {
+  name: string;
+  /** A directory, or a symbolic link to one (sites are often linked in). */
+  dir: boolean;
+}
+
+async function entries(dir: string): Promise<Entry[]> {
+  const list = (await readdir(dir, { withFileTypes: true })).filter((e) => !IGNORED.test(e.name));
+  list.sort((a, b) => (a.name < b.name ? -1 : 1));
+  return Promise.all(
+    list.map(async (e) => ({
+      name: e.name,
+      dir: e.isSymbolicLink()
+        ? ((await stat(join(dir, e.name)).catch(() => undefined))?.isDirectory() ?? false)
+        : e.isDirectory(),
+    })),
+  );
 }
 
 /** What makes `list` an inventory of its own: its inventory files and vars directories. */
-function ownInventoryEntries(list: Dirent[]): string[] {
+function ownInventoryEntries(list: Entry[]): string[] {
   return list
     .filter((e) =>
-      e.isDirectory()
+      e.dir
         ? e.name === 'group_vars' || e.name === 'host_vars'
         : INVENTORY_EXTENSIONS.includes(extname(e.name)) && !NOT_INVENTORY.test(e.name),
     )
@@ -74,7 +87,7 @@ export async function inventoryLayout(sources: string[]): Promise<InventoryLayou
 async function directoryLayout(dir: string): Promise<InventoryLayout> {
   const list = await entries(dir);
   const own = ownInventoryEntries(list);
-  const subdirs = list.filter((e) => e.isDirectory() && e.name !== 'group_vars' && e.name !== 'host_vars');
+  const subdirs = list.filter((e) => e.dir && e.name !== 'group_vars' && e.name !== 'host_vars');
   if (own.length > 0) {
     const siteLike: string[] = [];
     for (const d of subdirs) {

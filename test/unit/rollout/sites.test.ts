@@ -1,5 +1,5 @@
 // Telling a sites directory from an inventory directory, and picking sites.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -41,6 +41,14 @@ describe('inventoryLayout', () => {
       { name: 'lyon', sources: [join(dir, 'lyon')] },
       { name: 'paris', sources: [join(dir, 'paris')] },
     ]);
+  });
+
+  it('a site may be a symbolic link to an inventory directory elsewhere', async () => {
+    const elsewhere = tree({ 'hosts.yml': HOSTS });
+    const dir = tree({ 'paris/hosts.yml': HOSTS });
+    symlinkSync(elsewhere, join(dir, 'lyon'));
+    const layout = await inventoryLayout([dir]);
+    expect(layout.kind === 'sites' && layout.sites.map((s) => s.name)).toEqual(['lyon', 'paris']);
   });
 
   it('an inventory directory (files of its own, even with plain subdirectories) is one site named after it', async () => {
