@@ -2,7 +2,7 @@
 // state and lock (only the secret masker is shared: masking more is harmless). Sites run --serial N at a
 // time; a --canary site runs first and alone; --max-fail-sites N stops starting sites after N failed.
 // A single inventory is a rollout of one site, so every run has history, state and a lock.
-import { relative } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import type { RunOptions } from '../engine/context.js';
 import type { RunListener } from '../engine/events.js';
 import type { RunReport } from '../engine/results.js';
@@ -223,8 +223,8 @@ async function runSite(
   }
   const startedAt = new Date().toISOString();
   const reportFile = input.reportFile ?? defaultReportPath(root, site.name, startedAt);
-  const reportRel = relative(root, reportFile);
-  const playbookRel = relative(root, project.playbook.file);
+  const reportRel = shown(root, reportFile);
+  const playbookRel = shown(root, project.playbook.file);
   const record = !input.options.check;
   if (record) recordPlaybook(state, playbookRel, steps);
   let writes = Promise.resolve();
@@ -284,6 +284,12 @@ async function runSite(
   }
   await writes;
   return outcome;
+}
+
+/** A path as state files and the summary show it: relative to the project directory when inside it. */
+function shown(root: string, file: string): string {
+  const rel = relative(root, resolve(file));
+  return rel.startsWith('..') || isAbsolute(rel) ? resolve(file) : rel;
 }
 
 function withStepEnd(listener: RunListener, onStepEnd: (step: StepInfo, r: StepReport) => void): RunListener {

@@ -1,5 +1,6 @@
 // `ewsplay status`: sites x steps as plain text within 100 columns (steps are rows, sites are columns, in
 // groups of as many sites as fit), or the same data as JSON.
+import { basename } from 'node:path';
 import type { LockInfo } from './lock.js';
 import type { SiteState, StepState } from './state.js';
 
@@ -46,8 +47,10 @@ function rows(sites: SiteStatus[]): Row[] {
   const recorded = sites.flatMap((s) => Object.entries(s.state?.steps ?? {}));
   recorded.sort(([, a], [, b]) => a.order[0] - b.order[0] || a.order[1] - b.order[1]);
   for (const [id, st] of recorded) if (!steps.has(id)) steps.set(id, st);
+  // The playbook is named only when steps of several playbooks are listed.
+  const several = new Set([...steps.values()].map((st) => st.playbook)).size > 1;
   const out: Row[] = [...steps.entries()].map(([id, st]) => ({
-    play: `${st.playbook}: ${st.play}`,
+    play: several ? `${basename(st.playbook)}: ${st.play}` : st.play,
     label: st.name,
     cell: (s) => {
       const mine = s.state?.steps[id];
