@@ -212,7 +212,7 @@ async function runSite(
   const { root, secrets } = input;
   const out = input.multi ? prefixed(input.out, site.name) : input.out;
   const steps = playbookSteps(project.playbook);
-  const skip = input.resume ? resumeSkips(state, steps) : new Set<string>();
+  const skip = input.resume ? resumeSkips(state, steps, input.options.limit) : new Set<string>();
   if (input.resume) {
     const first = steps.find((s) => !skip.has(s.id) && state.steps[s.id]?.status !== 'done');
     out.write(
@@ -232,7 +232,7 @@ async function runSite(
     writes = writes.then(() => writeState(root, state, secrets));
   };
   const listener = withStepEnd(input.listener(site, out), (step, outcome) => {
-    if (record && recordStep(state, playbookRel, step, outcome, reportRel)) save();
+    if (record && recordStep(state, playbookRel, step, outcome, reportRel, input.options.limit)) save();
   });
   const options: RunOptions = { ...input.options, site: site.name, skipSteps: skip };
   let report: RunReport;

@@ -25,6 +25,8 @@ export interface StepState {
   /** When the step last finished (or stopped). */
   at: string;
   failedHosts?: string[];
+  /** The --limit of that run: done for some hosts only. */
+  limit?: string;
   /** The run report of that run, relative to the project directory. */
   report: string;
 }
@@ -128,6 +130,7 @@ export function recordStep(
   step: StepInfo,
   outcome: StepReport,
   report: string,
+  limit?: string,
 ): boolean {
   if (outcome.status !== 'done' && outcome.status !== 'failed' && outcome.status !== 'interrupted')
     return false;
@@ -139,6 +142,7 @@ export function recordStep(
     status: outcome.status,
     at: outcome.finishedAt ?? new Date().toISOString(),
     ...(outcome.failedHosts?.length ? { failedHosts: outcome.failedHosts } : {}),
+    ...(limit !== undefined ? { limit } : {}),
     report,
   };
   return true;
@@ -183,12 +187,14 @@ export async function recordMailboxes(root: string, state: SiteState, report: Ru
 /**
  * The steps --resume leaves out: the leading steps whose last outcome is done. The first step that is not
  * done, and every step after it, run again. Steps tagged `always` run again even when done (as Ansible
- * runs them whatever the tags): tag a step that only gathers facts for later steps `always`.
+ * runs them whatever the tags): tag a step that only gathers facts for later steps `always`. A step done
+ * under another --limit than this run's counts as not done (it was done for some hosts only).
  */
-export function resumeSkips(state: SiteState, steps: StepInfo[]): Set<string> {
+export function resumeSkips(state: SiteState, steps: StepInfo[], limit?: string): Set<string> {
   const skip = new Set<string>();
   for (const step of steps) {
-    if (state.steps[step.id]?.status !== 'done') break;
+    const last = state.steps[step.id];
+    if (last?.status !== 'done' || (last.limit !== undefined && last.limit !== limit)) break;
     if (!step.tags.includes('always')) skip.add(step.id);
   }
   return skip;

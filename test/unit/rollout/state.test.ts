@@ -80,6 +80,12 @@ describe('resumeSkips', () => {
     expect([...resumeSkips(withSteps({ a: 'failed', b: 'done' }), steps)]).toEqual([]);
     expect([...resumeSkips(emptyState('x'), steps)]).toEqual([]);
   });
+  it('counts a step done under another --limit as not done', () => {
+    const state = withSteps({ a: 'done', b: 'done', c: 'done' });
+    state.steps.b!.limit = 'mail';
+    expect([...resumeSkips(state, steps)]).toEqual(['a']);
+    expect([...resumeSkips(state, steps, 'mail')]).toEqual(['a', 'c']);
+  });
 });
 
 describe('renderStatus', () => {
