@@ -64,7 +64,7 @@ export interface RolloutInput {
 
 export interface SiteOutcome {
   site: string;
-  result: SiteResult | 'skipped';
+  result: SiteResult;
   exitCode: number;
   changed: number;
   failed: number;
@@ -272,7 +272,7 @@ async function runSite(
       playbook: playbookRel,
       startedAt: report.startedAt,
       ...(report.finishedAt ? { finishedAt: report.finishedAt } : {}),
-      result: outcome.result as SiteResult,
+      result: outcome.result,
       exitCode: code,
       interrupted: report.interrupted,
       changed: outcome.changed,

@@ -13,7 +13,7 @@ import { readSyncState, stateFile as syncStateFile } from '../modules/calendar_s
 import { writeFileAtomic } from '../output/report.js';
 import type { Secrets } from '../template/secrets.js';
 
-export type SiteResult = 'ok' | 'failed' | 'unreachable' | 'interrupted' | 'locked' | 'error' | 'not run';
+export type SiteResult = 'ok' | 'failed' | 'unreachable' | 'interrupted' | 'error' | 'not run' | 'skipped';
 
 export interface StepState {
   play: string;
