@@ -65,6 +65,7 @@ export function siteVars(site: LabSite): Record<string, unknown> {
     impersonation_retries: 3,
     tls_forwarder_name: 'exch1',
     tls_forwarder_port: site.forwarderPort,
+    tls_forwarder_listen_address: '127.0.0.1',
     socat_static_package: site.socatPackage ?? '',
     tls_forwarder_min_tls: 'TLS1.1',
     systemd_unit_dir: join(mail, 'etc', 'systemd', 'system'),

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { shq } from '../connection/become.js';
-import type { ExecResult } from '../connection/connection.js';
+import { type ExecResult, UnreachableError } from '../connection/connection.js';
 import type { ModuleContext } from './module.js';
 
 export interface PathState {
@@ -300,4 +300,37 @@ export async function readControlFile(
     }
   }
   throw new Error(`could not find ${src} (looked in ${[...new Set(candidates)].join(', ')})`);
+}
+
+/** One connection attempt from the host: true when something accepts it. */
+export async function portOpen(
+  ctx: ModuleContext,
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<boolean> {
+  try {
+    const stream = await ctx.conn.forwardOut(host, port, { timeoutMs });
+    stream.destroy();
+    return true;
+  } catch (e) {
+    // A dead connection to the host says nothing about the port.
+    if (e instanceof UnreachableError) throw e;
+    return false;
+  }
+}
+
+/** Polls from the host until something accepts TCP on host:port, or the time is up. */
+export async function waitPortOpen(
+  ctx: ModuleContext,
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (await portOpen(ctx, host, port, Math.min(2000, timeoutMs))) return true;
+    if (Date.now() >= until) return false;
+    await new Promise((res) => setTimeout(res, 100));
+  }
 }

@@ -22,13 +22,14 @@ import { shq } from '../connection/become.js';
 import type { ExecResult } from '../connection/connection.js';
 import type { FileDiff, Module, ModuleContext, ModuleResult } from './module.js';
 import { packageModule } from './package.js';
-import { execOn } from './remote.js';
+import { execOn, waitPortOpen } from './remote.js';
 
 type MinTls = 'TLS1' | 'TLS1.1' | 'TLS1.2';
 
 interface ForwarderArgs {
   name: string;
   listen_port: number;
+  listen_address?: string;
   target_host: string;
   target_port: number;
   package?: string;
@@ -46,6 +47,8 @@ const HOST_RE = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 /** Paths that can sit inside a socat address and a unit's ExecStart without quoting. */
 const PLAIN_PATH_RE = /^\/[A-Za-z0-9._/@+-]+$/;
 const DEFAULT_INSTALLER = 'socat-static-tls-forwarder-install.sh';
+/** How long a (re)started forwarder may take to accept connections. */
+const LISTEN_WAIT_MS = 10_000;
 
 export const tlsForwarderModule: Module = {
   name: 'tls_forwarder',
@@ -62,6 +65,12 @@ export const tlsForwarderModule: Module = {
         minimum: 1,
         maximum: 65535,
         description: 'Port on the mail server that accepts TLS (9443 in the document)',
+      },
+      listen_address: {
+        type: 'string',
+        pattern: '^[0-9A-Fa-f.:]*$',
+        description:
+          "Own unit: the local address to listen on (127.0.0.1 when only the mail server's own containers connect); empty or absent: every address, as the vendor's installer does",
       },
       target_host: {
         type: 'string',
@@ -264,7 +273,7 @@ export function ownUnit(args: ForwarderArgs, socat: string): string {
     '',
     '[Service]',
     'Type=simple',
-    `ExecStart=${socat} OPENSSL-LISTEN:${args.listen_port},reuseaddr,fork,cert=${cert},key=${key},verify=0 OPENSSL:${target},${verify},openssl-min-proto-version=${args.min_tls},cipher=DEFAULT@SECLEVEL=0`,
+    `ExecStart=${socat} OPENSSL-LISTEN:${args.listen_port},${args.listen_address ? `bind=${args.listen_address},` : ''}reuseaddr,fork,cert=${cert},key=${key},verify=0 OPENSSL:${target},${verify},openssl-min-proto-version=${args.min_tls},cipher=DEFAULT@SECLEVEL=0`,
     'Restart=always',
     'RestartSec=2',
     '',
@@ -415,14 +424,17 @@ async function vendorWay(ctx: ModuleContext, args: ForwarderArgs, pkgArg: string
     package: pkgData,
     actions,
   };
+  const warnings = args.listen_address
+    ? [`listen_address applies to ewsplay's own unit: the vendor's installer listens on every address`]
+    : [];
   // Only the package changed (or nothing): no script to run.
-  if (unitOk && serviceActions.length === 0) return report(ctx, actions, data, [], []);
+  if (unitOk && serviceActions.length === 0) return report(ctx, actions, data, [], warnings);
   return finish(ctx, {
     lines,
     actions,
     data,
     diff: [],
-    warnings: [],
+    warnings,
     before: state.unit,
     expectTarget: target,
     expectPort: args.listen_port,
@@ -486,6 +498,17 @@ async function finish(ctx: ModuleContext, plan: Plan): Promise<ModuleResult> {
         data,
       };
   }
+  // "active" only says the process lives: the run goes on once the port accepts, as the probe step needs.
+  const port = plan.expectPort ?? (data.listen_port as number | undefined);
+  if (port && actions.some((a) => a === 'start' || a === 'restart')) {
+    if (!(await waitPortOpen(ctx, '127.0.0.1', port, LISTEN_WAIT_MS)))
+      return {
+        changed: true,
+        failed: true,
+        msg: `the forwarder ${String(data.unit)} is active but nothing accepts on port ${port} after ${LISTEN_WAIT_MS / 1000} s`,
+        data,
+      };
+  }
   if (ctx.diff && plan.expectTarget && out.unit !== undefined && out.unit !== plan.before)
     diff.push({ path: String(data.unit_file), before: plan.before ?? '', after: out.unit });
   return {
@@ -510,6 +533,8 @@ function argProblem(a: ForwarderArgs): string | undefined {
     if (v !== undefined && !PLAIN_PATH_RE.test(v))
       return `${k} must be an absolute path of letters, digits and . _ / @ + - (it goes into a socat address and a unit file)`;
   }
+  if (a.listen_address !== undefined && !/^[0-9A-Fa-f.:]*$/.test(a.listen_address))
+    return `listen_address ${JSON.stringify(a.listen_address)} must be an IP address`;
   if ((a.cert === undefined) !== (a.key === undefined)) return 'give cert and key together';
   if (a.package && (a.cert || a.target_ca))
     return "cert, key and target_ca apply to ewsplay's own unit, not with package";
@@ -528,7 +553,7 @@ function withDefaults(a: Record<string, unknown>): ForwarderArgs {
     cert_dir: (str('cert_dir') ?? '/etc/ewsplay/tls-forwarder').replace(/(.)\/+$/, '$1'),
     min_tls: (str('min_tls') as MinTls | undefined) ?? 'TLS1.1',
   };
-  for (const k of ['package', 'cert', 'key', 'target_ca'] as const) {
+  for (const k of ['package', 'cert', 'key', 'target_ca', 'listen_address'] as const) {
     const v = str(k);
     if (v !== undefined) out[k] = v;
   }

@@ -3,26 +3,13 @@
 // Read-only: never changed, and it runs the same in check mode.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { shq } from '../connection/become.js';
-import { UnreachableError } from '../connection/connection.js';
-import type { Module, ModuleContext, ModuleResult } from './module.js';
+import type { Module, ModuleResult } from './module.js';
+import { portOpen } from './remote.js';
 
 type Want = 'present' | 'absent';
 
 const seconds = (description: string, fallback: number) =>
   ({ type: 'number', minimum: 0, default: fallback, description }) as const;
-
-/** One connection attempt from the host: true when something accepts it. */
-async function portOpen(ctx: ModuleContext, host: string, port: number, timeoutMs: number): Promise<boolean> {
-  try {
-    const stream = await ctx.conn.forwardOut(host, port, { timeoutMs });
-    stream.destroy();
-    return true;
-  } catch (e) {
-    // A dead connection to the host says nothing about the port.
-    if (e instanceof UnreachableError) throw e;
-    return false;
-  }
-}
 
 /** The loop that waits for a path on the host; exit 0 when it is as wanted, 1 when the time is up. */
 export function pathWaitScript(path: string, want: Want, timeoutSec: number, sleepSec: number): string {

@@ -150,6 +150,7 @@ export async function startMigrationSite(opts: SiteOptions = {}): Promise<Migrat
       impersonation_retry_delay: 1,
       impersonation_retries: 2,
       tls_forwarder_port: forwarderPort,
+      tls_forwarder_listen_address: '127.0.0.1',
       socat_static_package: socatPackage,
       tls_forwarder_cert_dir: join(hosts.mail.dir, 'etc/ewsplay/tls-forwarder'),
       systemd_unit_dir: join(hosts.mail.dir, 'etc/systemd/system'),

@@ -186,6 +186,27 @@ describe('tls_forwarder, own unit with the distribution socat', () => {
     expect(again.changed).toBe(false);
   });
 
+  it('listens only on listen_address when given, and a new address rewrites the unit', async () => {
+    const listen = await freePort();
+    const base = {
+      name: 'exch1',
+      listen_port: listen,
+      target_host: '127.0.0.1',
+      target_port: ewsPort,
+      unit_dir: unitDir,
+      cert_dir: join(lab.root, 'pki'),
+    };
+    await tlsForwarderModule.run(ctx(), base);
+    const bound = await tlsForwarderModule.run(ctx(), { ...base, listen_address: '127.0.0.1' });
+    expect(bound.changed).toBe(true);
+    await waitListening(listen);
+    const { stdout } = await run('ss', ['-Hltn', `sport = :${listen}`]);
+    expect(stdout.trim().split(/\s+/)[3]).toBe(`127.0.0.1:${listen}`);
+    expect(await throughForwarder(listen)).toBe('hello from EWS over TLSv1.2\n');
+    const again = await tlsForwarderModule.run(ctx(), { ...base, listen_address: '127.0.0.1' });
+    expect(again.changed).toBe(false);
+  });
+
   it('fails clearly when a given certificate is missing on the host', async () => {
     const r = await tlsForwarderModule.run(ctx(), {
       name: 'exch1',
