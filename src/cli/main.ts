@@ -130,6 +130,21 @@ export function buildProgram(): Command {
       process.exitCode = await schemaCommand(opts);
     });
 
+  program
+    .command('lab')
+    .description('the built-in lab site on loopback: fake EWS, hosts, forwarder, inventory/lab')
+    .argument('<action>', 'up | down | status')
+    .option('--hosts <kind>', 'up: sshd (real OpenSSH), local (local-connection hosts) or auto', 'auto')
+    .option(
+      '--forwarder <kind>',
+      "up: socat (the distribution's), standin (lab/vendor/socat-lite.mjs) or auto",
+      'auto',
+    )
+    .action(async (action: string, opts: { hosts?: string; forwarder?: string }) => {
+      const { labCommand } = await import('./lab-command.js');
+      process.exitCode = await labCommand(action, opts);
+    });
+
   return program;
 }
 
