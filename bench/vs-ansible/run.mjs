@@ -103,14 +103,52 @@ function machineCpuSeconds() {
   return (user + nice + system + irq + softirq + steal) / CLK_TCK;
 }
 
+/** utime+stime+cutime+cstime of a process in seconds (0 when it is gone). */
+function processCpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime is field 14 of the line, so index 11 here.
+    const f = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
+    return (f[11] + f[12] + f[13] + f[14]) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU seconds spent so far on the hosts' side (each sshd, its sessions, the shells and commands they ran:
+ * an exited process's time is in its parent's cutime) and by Ansible's ControlPersist masters (detached
+ * ssh processes that GNU time cannot see). Unlike the whole machine's CPU, other users' load is not in it.
+ */
+function workloadCpuSeconds(lab) {
+  const children = new Map();
+  const masters = [];
+  for (const line of execFileSync('ps', ['-e', '-o', 'pid=,ppid=,args=']).toString().split('\n')) {
+    const m = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const [pid, ppid] = [Number(m[1]), Number(m[2])];
+    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+    if (m[3].startsWith('ssh: ') && m[3].includes(join(WORK, 'cp'))) masters.push(pid);
+  }
+  const pids = [...masters];
+  const hostPids = lab.hosts.map((h) => h.pid);
+  for (let i = 0; i < hostPids.length; i++) hostPids.push(...(children.get(hostPids[i]) ?? []));
+  return [...pids, ...hostPids].reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
+}
+
 /**
  * Runs a command under GNU time (which waits for it, so user+sys include its waited-for children, and %M
  * is the largest max RSS among them). Resolves with wall, CPU and output; never rejects.
  */
-function measured(argv, { cwd, env, timeoutMs }) {
+function measured(argv, { cwd, env, timeoutMs, lab }) {
   const timeFile = join(WORK, 'time.out');
   return new Promise((done) => {
     const cpu0 = machineCpuSeconds();
+    const hosts0 = workloadCpuSeconds(lab);
+    const load = loadavg()[0];
     const t0 = process.hrtime.bigint();
     const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', timeFile, '--', ...argv], {
       cwd,
@@ -129,9 +167,21 @@ function measured(argv, { cwd, env, timeoutMs }) {
       clearTimeout(timer);
       const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
       const machineCpu = machineCpuSeconds() - cpu0;
+      const hostsCpu = workloadCpuSeconds(lab) - hosts0;
       const lines = existsSync(timeFile) ? readFileSync(timeFile, 'utf8').trim().split('\n') : [];
       const [user, sys, rssKb] = (lines.at(-1) ?? '0 0 0').split(' ').map(Number);
-      done({ code, signal, out, wallMs, cpu: user + sys, machineCpu, rssMb: rssKb / 1024 });
+      const cpu = user + sys;
+      done({
+        code,
+        signal,
+        out,
+        wallMs,
+        cpu,
+        totalCpu: cpu + hostsCpu,
+        machineCpu,
+        rssMb: rssKb / 1024,
+        load,
+      });
     });
   });
 }
@@ -252,11 +302,7 @@ async function runTool(tool, phase, lab, n, rep) {
   if (tool === 'ansible') {
     return measured(
       ['ansible-playbook', join(here, 'ansible.yml'), '-i', lab.inventoryFile, '-f', `${n}`, ...check],
-      {
-        cwd: WORK,
-        env,
-        timeoutMs,
-      },
+      { cwd: WORK, env, timeoutMs, lab },
     );
   }
   const prof = opts['cpu-prof']
@@ -281,7 +327,7 @@ async function runTool(tool, phase, lab, n, rep) {
       join(WORK, 'ewsplay-report.json'),
       ...check,
     ],
-    { cwd: WORK, env, timeoutMs },
+    { cwd: WORK, env, timeoutMs, lab },
   );
 }
 
@@ -324,7 +370,7 @@ async function benchSize(n, sizeIndex) {
           const key = `${tool}/${phase}`;
           samples[key] = [...(samples[key] ?? []), r];
           process.stdout.write(
-            `  ${label}: ${(r.wallMs / 1000).toFixed(2)} s wall, ${r.cpu.toFixed(2)} s CPU, ${r.rssMb.toFixed(0)} MB\n`,
+            `  ${label}: ${(r.wallMs / 1000).toFixed(2)} s wall, ${r.cpu.toFixed(2)} s CPU, ${r.totalCpu.toFixed(2)} s with hosts, ${r.rssMb.toFixed(0)} MB (load ${r.load.toFixed(2)})\n`,
           );
         }
       }
@@ -358,7 +404,8 @@ function summarise({ n, reps, samples }) {
   const rows = [
     ['wall', 'wallMs', (v) => v / 1000],
     ['CPU user+sys (tool)', 'cpu', (v) => v],
-    ['CPU (whole machine)', 'machineCpu', (v) => v],
+    ['CPU tool+hosts', 'totalCpu', (v) => v],
+    ['CPU whole machine*', 'machineCpu', (v) => v],
   ];
   const results = {};
   for (const phase of PHASES) {
@@ -392,7 +439,14 @@ function summarise({ n, reps, samples }) {
       .flatMap(([, s]) => s.map((r) => r.rssMb)),
   );
   if (Number.isFinite(rss)) console.log(`  ewsplay max RSS over all runs: ${rss.toFixed(1)} MB`);
-  return { n, results, rss };
+  console.log('  * includes whatever else the machine ran meanwhile (see the load averages)');
+  const medians = {};
+  for (const key of Object.keys(samples)) {
+    medians[key] = {};
+    for (const m of ['wallMs', 'cpu', 'totalCpu', 'machineCpu', 'rssMb', 'load'])
+      medians[key][m] = median(samples[key].map((r) => r[m]));
+  }
+  return { n, results, rss, medians };
 }
 
 function verdicts(summaries) {
@@ -436,6 +490,12 @@ try {
     summaries.push(summarise(await benchSize(n, i)));
   }
   verdicts(summaries);
+  // The medians for bench/RESULTS.md.
+  writeFileSync(
+    join(WORK, 'results.json'),
+    `${JSON.stringify({ cores: cpus().length, summaries }, null, 2)}\n`,
+  );
+  console.log(`\nmedians written to ${join(WORK, 'results.json')}`);
 } catch (e) {
   if (!(e instanceof BenchFailure)) throw e;
   process.stderr.write(`\nBENCH FAILED: ${e.message}\n`);
