@@ -195,14 +195,33 @@ export class PlayRunner {
     this.rc.listener.warn(`${host}: ${this.rc.secrets.mask(msg)}`);
   }
 
-  private taskInfo(task: TaskNode, handler: boolean): TaskInfo {
+  private taskInfo(task: TaskNode, handler: boolean, hosts: string[] = [], scope?: Scope): TaskInfo {
     return {
-      name: task.name ?? task.module,
+      name: this.displayName(task, hosts[0], scope),
       module: task.module,
       pos: task.pos,
       handler,
       play: this.playIndex,
     };
+  }
+
+  /**
+   * A templated task name is shown rendered, as Ansible does, with the first host's variables; a name that
+   * cannot be rendered yet (a variable registered later) stays as written. Secrets in it are masked.
+   */
+  private displayName(task: TaskNode, host: string | undefined, scope: Scope | undefined): string {
+    const raw = task.name ?? task.module;
+    if (!raw.includes('{{') || host === undefined || scope === undefined) return raw;
+    try {
+      const taskScope = { ...scope, vars: { ...scope.vars, ...task.vars } };
+      const vars = lazyVars(
+        { ...this.varsFor(host, taskScope), ...this.rc.options.extraVars },
+        this.rc.templar,
+      );
+      return this.rc.secrets.mask(String(this.rc.templar.render(raw, vars)));
+    } catch {
+      return raw;
+    }
   }
 
   private async runTask(
@@ -219,7 +238,7 @@ export class PlayRunner {
       }
       if (!tagsSelected([...scope.tags, ...task.tags], this.rc.options.tags)) return;
     }
-    const info = this.taskInfo(task, handler);
+    const info = this.taskInfo(task, handler, hosts, scope);
     const report: TaskReport = {
       task: info.name,
       module: task.module,

@@ -417,6 +417,25 @@ describe('includes and selection', () => {
   });
 });
 
+describe('task names', () => {
+  it('are shown rendered with the variables, and as written when they cannot be rendered yet', async () => {
+    const s = new Scratch(['h']);
+    const { events } = await s.run(`
+- hosts: all
+  vars: { mailbox: Ivan.Petrov@corp.example }
+  tasks:
+    - name: "event in {{ mailbox }}'s calendar"
+      debug: { msg: hi }
+    - name: "uses {{ later }}"
+      debug: { msg: hi }
+`);
+    expect(events.events.map((e) => e.task)).toEqual([
+      "event in Ivan.Petrov@corp.example's calendar",
+      'uses {{ later }}',
+    ]);
+  });
+});
+
 describe('check mode', () => {
   it('changes nothing, predicts, and the second real run reports 0 changed', async () => {
     const s = new Scratch(['h']);
