@@ -12,7 +12,7 @@ import { validatePlaybook } from '../load/validate.js';
 import type { TemplateApi } from '../modules/module.js';
 import type { Secrets } from '../template/secrets.js';
 import { createTemplar } from '../template/templar.js';
-import { passphraseSource } from '../vault/passphrase.js';
+import { type PassphraseSource, passphraseSource } from '../vault/passphrase.js';
 import { vaultReader } from '../vault/vars.js';
 
 export interface Project {
@@ -26,6 +26,8 @@ export interface Project {
 export interface ProjectOptions {
   /** --vault-password-file (else EWSPLAY_VAULT_PASSWORD, else a prompt), asked only when a vault is met. */
   vaultPasswordFile?: string | undefined;
+  /** A passphrase source shared by the sites of a rollout, so a prompt is answered once. */
+  passphrase?: PassphraseSource;
 }
 
 export async function loadProject(
@@ -41,7 +43,8 @@ export async function loadProject(
       'pass -i INVENTORY (a hosts.yml file or an inventory directory), e.g. -i inventory/local.yml',
     );
   }
-  const readVarsFile = vaultReader(passphraseSource({ passwordFile: options.vaultPasswordFile }), secrets);
+  const passphrase = options.passphrase ?? passphraseSource({ passwordFile: options.vaultPasswordFile });
+  const readVarsFile = vaultReader(passphrase, secrets);
   const inventory = await loadInventory(inventorySources, { readVarsFile });
   const { playbook, problems } = await validatePlaybook(playbookFile, { inventory });
   if (problems.length > 0) throw new UserError(problems);

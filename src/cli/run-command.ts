@@ -10,6 +10,7 @@ import { useColor } from '../output/style.js';
 import { type RolloutInput, type RolloutResult, runRollout } from '../rollout/rollout.js';
 import { inventoryLayout, type SiteInventory, selectSites } from '../rollout/sites.js';
 import { Secrets } from '../template/secrets.js';
+import { passphraseSource } from '../vault/passphrase.js';
 import { reportError } from './errors.js';
 import { parseExtraVars } from './extra-vars.js';
 import { VERSION } from './main.js';
@@ -52,10 +53,10 @@ export async function runCommand(playbookFile: string, flags: RunFlags): Promise
     const layout = await inventoryLayout(flags.inventory ?? []);
     const sites = selectSites(layout, list(flags.sites));
     const multi = layout.kind === 'sites';
+    // One passphrase for the whole rollout: asked at most once, whichever site meets a vault first.
+    const passphrase = passphraseSource({ passwordFile: flags.vaultPasswordFile });
     const load = (site: SiteInventory) =>
-      loadProject(playbookFile, site.sources, secrets, undefined, {
-        vaultPasswordFile: flags.vaultPasswordFile,
-      });
+      loadProject(playbookFile, site.sources, secrets, undefined, { passphrase });
     if (flags.syntaxCheck || flags.listHosts || flags.listTasks) {
       for (const site of sites) {
         const project = await load(site);
