@@ -93,7 +93,9 @@ export async function runCommand(playbookFile: string, flags: RunFlags): Promise
       );
       abort.abort();
     };
+    // SIGTERM (a CI job cancelled, systemd stopping a unit) ends a run the same clean way as Ctrl-C.
     process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigint);
     let result: RolloutResult;
     try {
       result = await runRollout({
@@ -116,6 +118,7 @@ export async function runCommand(playbookFile: string, flags: RunFlags): Promise
       });
     } finally {
       process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
     }
     if ((flags.verbose ?? 0) > 0 && !multi)
       for (const o of result.outcomes) if (o.report) process.stdout.write(`report: ${o.report}\n`);
