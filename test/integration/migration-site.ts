@@ -48,7 +48,11 @@ export interface MigrationSite {
 export interface Report {
   check: boolean;
   stats: Record<string, { ok: number; changed: number; failed: number; unreachable: number }>;
-  tasks: { task: string; hosts: Record<string, { status: string; changed: boolean; msg?: string }> }[];
+  tasks: {
+    task: string;
+    file: string;
+    hosts: Record<string, { status: string; changed: boolean; msg?: string }>;
+  }[];
   exitCode?: number;
 }
 

@@ -1,7 +1,8 @@
 // The whole migration playbook against a site of real sshd hosts with the vendor stand-ins and a fake
 // EWS: --check first changes nothing, the first run changes and ends green, the second changes nothing,
-// --tags sync runs the sync step only, a failing mailbox is named and retried on the next run, and the
-// verification creates, finds and deletes its event on the fake EWS.
+// --tags runs each step alone (its own task file only, nothing to change once migrated), a mailbox failing
+// in --tags sync is named and retried on the next run, and the verification creates, finds and deletes its
+// event on the fake EWS.
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -85,6 +86,34 @@ describe.each([
     expect(second.code).toBe(0);
     expect(changed(second.report)).toBe(0);
   }, 60_000);
+
+  // After the migration: each documented step alone, by its tag, runs only its own task file and finds
+  // nothing to change. (Once, for the own-unit site: the package variant runs the same task files.)
+  it.runIf(!socatPackage)(
+    'each step runs alone by its tag',
+    async () => {
+      const steps: Record<string, string> = {
+        preflight: 'preflight.yml',
+        tls: 'tls-forwarder.yml',
+        impersonation: 'impersonation.yml',
+        installer: 'installer-integration.yml',
+        'access-list': 'access-list.yml',
+        admin: 'admin-domain.yml',
+        'sync-scripts': 'sync-scripts.yml',
+        sync: 'calendar-sync.yml',
+        verify: 'verify-event.yml',
+      };
+      for (const [tag, file] of Object.entries(steps)) {
+        const r = await site.run('ews-migration.yml', '--tags', tag);
+        expect(failedTasks(r.report), `${tag}: ${r.stdout}`).toEqual([]);
+        expect(r.code, tag).toBe(0);
+        expect(changed(r.report), tag).toBe(0);
+        expect(r.report.tasks.length, tag).toBeGreaterThan(0);
+        expect([...new Set(r.report.tasks.map((t) => t.file.split('/').pop()))], tag).toEqual([file]);
+      }
+    },
+    90_000,
+  );
 
   it('--tags sync runs only the sync step; a failing mailbox is named and retried on the next run', async () => {
     const extra = ['sync.One@corp.example', 'sync.Two@corp.example', 'sync.Three@corp.example'];
