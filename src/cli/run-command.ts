@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import type { RunOptions } from '../engine/context.js';
 import type { RunListener } from '../engine/events.js';
+import { playbookTags, unknownTagProblem } from '../engine/tags.js';
 import { ExitCode, UsageError } from '../load/problems.js';
 import { didYouMean } from '../load/suggest.js';
 import { ListrOutput } from '../output/listr.js';
@@ -55,8 +56,13 @@ export async function runCommand(playbookFile: string, flags: RunFlags): Promise
     const multi = layout.kind === 'sites';
     // One passphrase for the whole rollout: asked at most once, whichever site meets a vault first.
     const passphrase = passphraseSource({ passwordFile: flags.vaultPasswordFile });
-    const load = (site: SiteInventory) =>
-      loadProject(playbookFile, site.sources, secrets, undefined, { passphrase });
+    const load = async (site: SiteInventory) => {
+      const project = await loadProject(playbookFile, site.sources, secrets, undefined, { passphrase });
+      const known = playbookTags(project.playbook);
+      const problem = known && unknownTagProblem(options.tags, known);
+      if (problem) throw problem;
+      return project;
+    };
     if (flags.syntaxCheck || flags.listHosts || flags.listTasks) {
       for (const site of sites) {
         const project = await load(site);
