@@ -14,6 +14,7 @@ need sudo sudo
 need dpkg-deb dpkg
 need age age
 need script bsdutils
+need curl curl
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "The integration tests need these Debian packages: ${missing[*]}" >&2
