@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages the integration tests use are present (real sshd, socat, openssl, ss, sudo,
-# age for the vault's interoperability test).
+# age for the vault's interoperability test, curl for the migration preflight's web checks).
 # As root it installs what is missing; otherwise it says what to install and stops.
 set -euo pipefail
 missing=()
