@@ -31,12 +31,13 @@ export function becomeWrap(
   const sudoArgs = `-u ${shq(user)} ${preserve.length ? `--preserve-env=${preserve.join(',')} ` : ''}/bin/sh -c ${shq(inner)}`;
   const input = Buffer.concat([Buffer.from(script), Buffer.from(opts.stdin ?? '')]);
   if (opts.become.password !== undefined) {
-    // sudo does not ask when it needs no password (root, NOPASSWD, cached credentials): then the password
-    // line must be consumed here, or the command would read it as its own input. `read` stops at the
-    // newline, so the command still gets the rest of stdin untouched.
+    // sudo does not ask when it needs no password (root, NOPASSWD): then the password line must be
+    // consumed here, or the command would read it as its own input. `read` stops at the newline, so the
+    // command still gets the rest of stdin untouched. -k ignores cached credentials in both sudo calls, so
+    // the test and the real call agree whatever sudo's cache is keyed by (tty, session, parent).
     const stdin = Buffer.concat([Buffer.from(`${opts.become.password}\n`), input]);
     return {
-      script: `if sudo -n -u ${shq(user)} true 2>/dev/null; then IFS= read -r _; exec sudo -n ${sudoArgs}; else exec sudo -S -p ${shq(SUDO_PROMPT)} ${sudoArgs}; fi`,
+      script: `if sudo -n -k -u ${shq(user)} true 2>/dev/null; then IFS= read -r _; exec sudo -n ${sudoArgs}; else exec sudo -S -k -p ${shq(SUDO_PROMPT)} ${sudoArgs}; fi`,
       stdin,
     };
   }
