@@ -216,6 +216,10 @@ describe('become and password login', () => {
         stdin: 'through-sudo',
       });
       expect(r).toEqual({ rc: 0, stdout: 'root\nthrough-sudo', stderr: '' });
+      // Again on the same remote shell, where sudo may now hold cached credentials: the password line
+      // must still be consumed, never handed to the command.
+      const again = await c.exec('id -un; cat', { become: { password: sudoUser.password }, stdin: 'second' });
+      expect(again).toEqual({ rc: 0, stdout: 'root\nsecond', stderr: '' });
       const dest = join(lab.hosts[0]!.workDir, 'root-owned');
       await c.put(dest, 'as root\n', { become: { password: sudoUser.password }, mode: '0600' });
       expect(execFileSync('stat', ['-c', '%a %U', dest]).toString()).toBe('600 root\n');
