@@ -340,8 +340,12 @@ class RemoteShell {
       };
       shell.onClose = () => resolve(false);
       channel.write(
-        `if command -v base64 >/dev/null 2>&1 && g=$(ps -o pgid= -p $$ 2>/dev/null) && [ -n "$g" ]; ` +
-          `then printf '%sP%s\n%sE1\n' '${token}' $g '${token}'; else printf '%sE0\n' '${token}'; fi; unset g\n`,
+        // The process group from /proc with builtins only (no process start); else ps; else $$, which
+        // it is anyway when the login shell execs /bin/sh as sshd's session leader.
+        `g=; if read -r l </proc/$$/stat 2>/dev/null; then set -- \${l##*) }; g=$3; ` +
+          `elif command -v ps >/dev/null 2>&1; then g=$(ps -o pgid= -p $$); fi; set --; g=\${g:-$$}; ` +
+          `if command -v base64 >/dev/null 2>&1; then printf '%sP%s\n%sE1\n' '${token}' $g '${token}'; ` +
+          `else printf '%sE0\n' '${token}'; fi; unset g l\n`,
       );
     });
     shell.onData = shell.onClose = undefined;
