@@ -2,8 +2,8 @@
 // written atomically in place (temp file, fsync, rename), readable by `age -d`.
 import { readFile, stat } from 'node:fs/promises';
 import { ExitCode, UsageError } from '../load/problems.js';
-import { writeFileAtomic } from '../output/report.js';
 import { Secrets } from '../template/secrets.js';
+import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { decryptVault, encryptVault, isVault } from '../vault/age.js';
 import { editText } from '../vault/editor.js';
 import { passphraseSource } from '../vault/passphrase.js';

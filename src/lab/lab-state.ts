@@ -4,8 +4,9 @@
 // host's stand-ins, carries EWSPLAY_LAB=<lab dir> in its environment: `lab down` stops both sets.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { descendants, isAlive } from './sshd.js';
 
 export type HostMode = 'sshd' | 'local';
@@ -71,10 +72,7 @@ export async function readState(paths: LabPaths): Promise<LabState | undefined> 
 }
 
 export async function writeState(paths: LabPaths, state: LabState): Promise<void> {
-  await mkdir(dirname(paths.pidsFile), { recursive: true });
-  const tmp = `${paths.pidsFile}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`);
-  await rename(tmp, paths.pidsFile);
+  await writeFileAtomic(paths.pidsFile, `${JSON.stringify(state, null, 2)}\n`);
 }
 
 export function startTimeOf(pid: number): string | undefined {

@@ -11,11 +11,11 @@
 // TTY" fail the whole batch without single retries: they would fail the same way for every mailbox.
 //
 // Check mode: reads the state file only, reports which mailboxes would run; no command, no state write.
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { shq } from '../connection/become.js';
 import type { ExecResult } from '../connection/connection.js';
+import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { inlineMailboxes, type MailboxEntry, mailboxProblems, parseMailboxFile } from './mailboxes.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import { readControlFile } from './remote.js';
@@ -71,32 +71,6 @@ export async function readSyncState(path: string): Promise<SyncState> {
     return state;
   } catch {
     throw new Error(`${path} is not a calendar_sync state file (move it away to start afresh)`);
-  }
-}
-
-/** Writes a file so that readers see the old or the new content, never a part: temp, fsync, rename. */
-export async function writeFileAtomic(path: string, content: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(content);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  // The rename itself must reach the disk too.
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
   }
 }
 

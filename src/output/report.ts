@@ -1,29 +1,9 @@
 // Run reports: the full JSON report (every run, default under .ewsplay/runs/) and JUnit XML for CI systems.
 // Both pass through the secret masker as a whole, whatever the modules put in them.
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { RunReport } from '../engine/results.js';
 import type { Secrets } from '../template/secrets.js';
-
-/** Writes a file atomically: temp file in the same directory, fsync, rename. */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = join(dirname(file), `.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(content);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
+import { writeFileAtomic } from '../util/write-file-atomic.js';
 
 export function defaultReportPath(root: string, site: string | undefined, startedAt: string): string {
   return join(root, '.ewsplay', 'runs', site ?? 'default', `${startedAt.replace(/[:.]/g, '-')}.json`);

@@ -10,8 +10,8 @@ import type { RunReport } from '../engine/results.js';
 import type { StepInfo, StepReport } from '../engine/steps.js';
 import { UserError } from '../load/problems.js';
 import { readSyncState, stateFile as syncStateFile } from '../modules/calendar_sync.js';
-import { writeFileAtomic } from '../output/report.js';
 import type { Secrets } from '../template/secrets.js';
+import { writeFileAtomic } from '../util/write-file-atomic.js';
 
 export type SiteResult = 'ok' | 'failed' | 'unreachable' | 'interrupted' | 'error' | 'not run' | 'skipped';
 
