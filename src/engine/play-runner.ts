@@ -158,7 +158,7 @@ export class PlayRunner {
     const byFile = new Map<string, string[]>();
     for (const h of hosts) {
       try {
-        const vars = lazyVars({ ...this.varsFor(h, scope), ...this.rc.options.extraVars }, this.rc.templar);
+        const vars = this.templateVars(h, scope);
         if (!scope.when.every((c) => truthy(this.rc.templar.evaluate(c, vars)))) continue;
         const file = String(this.rc.templar.render(inc.file, vars));
         byFile.set(file, [...(byFile.get(file) ?? []), h]);
@@ -213,11 +213,7 @@ export class PlayRunner {
     const raw = task.name ?? task.module;
     if (!raw.includes('{{') || host === undefined || scope === undefined) return raw;
     try {
-      const taskScope = { ...scope, vars: { ...scope.vars, ...task.vars } };
-      const vars = lazyVars(
-        { ...this.varsFor(host, taskScope), ...this.rc.options.extraVars },
-        this.rc.templar,
-      );
+      const vars = this.templateVars(host, scope, task.vars);
       return this.rc.secrets.mask(String(this.rc.templar.render(raw, vars)));
     } catch {
       return raw;
@@ -327,7 +323,7 @@ export class PlayRunner {
   private hooks(play: Play): TaskHooks {
     return {
       connection: (host) => this.connection(host),
-      varsFor: (host, scope) => this.varsFor(host, scope),
+      templateVars: (host, scope, taskVars) => this.templateVars(host, scope, taskVars),
       confirm: (info, host, question) =>
         this.prompts.run(() => this.rc.listener.confirm(info, host, question)),
       runNested: (host, nodes, scope, extraVars) => this.runNested(play, host, nodes, scope, extraVars),
@@ -369,7 +365,16 @@ export class PlayRunner {
     return { ok, results };
   }
 
-  varsFor(host: string, scope: Scope): Vars {
+  /**
+   * What templates see on a host, templated lazily: everything up to facts, with a task's own vars below
+   * registered results and set_fact (Ansible's order), and extra vars on top.
+   */
+  templateVars(host: string, scope: Scope, taskVars: Vars = {}): Vars {
+    const taskScope = { ...scope, vars: { ...scope.vars, ...taskVars } };
+    return lazyVars({ ...this.varsFor(host, taskScope), ...this.rc.options.extraVars }, this.rc.templar);
+  }
+
+  private varsFor(host: string, scope: Scope): Vars {
     const inv = this.rc.inventory;
     const state = this.state(host);
     return {

@@ -18,7 +18,7 @@ export const NO_LOG_MSG = "the output has been hidden due to the 'no_log: true' 
 /** Hooks the play runner gives the task runner (nested task lists, operator prompts, connections). */
 export interface TaskHooks {
   connection(host: string): Promise<Connection>;
-  varsFor(host: string, scope: Scope): Vars;
+  templateVars(host: string, scope: Scope, taskVars?: Vars): Vars;
   runNested(
     host: string,
     nodes: Node[],
@@ -53,9 +53,7 @@ export async function runTaskOnHost(
   const conditions = [...scope.when, ...task.when];
   let vars: Vars;
   try {
-    // Task vars sit below registered results and set_fact (Ansible's order), so they join the scope.
-    const taskScope = { ...scope, vars: { ...scope.vars, ...task.vars } };
-    vars = lazyVars({ ...hooks.varsFor(host, taskScope), ...rc.options.extraVars }, rc.templar);
+    vars = hooks.templateVars(host, scope, task.vars);
     registerSecretVars(vars, rc.secrets);
   } catch (e) {
     return done({ status: 'failed', changed: false, msg: describe(rc, task, e) });
