@@ -37,28 +37,10 @@ async function inTempDir<T>(work: (dir: string) => Promise<T>): Promise<T> {
 
 /** A self-signed certificate authority. */
 export function makeCa(commonName = 'ewsplay test CA'): Promise<Ca> {
-  return inTempDir(async (dir) => {
-    const key = join(dir, 'ca.key');
-    const cert = join(dir, 'ca.pem');
-    await run('openssl', [
-      'req',
-      '-x509',
-      ...EC_KEY,
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '3650',
-      '-subj',
-      `/CN=${commonName}`,
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-    ]);
-    return { certPem: await readFile(cert, 'utf8'), keyPem: await readFile(key, 'utf8') };
-  });
+  return selfSigned(commonName, 3650, [
+    'basicConstraints=critical,CA:TRUE',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
 }
 
 /** A server certificate signed by `ca`; `sans` are DNS names or IP addresses. */
@@ -119,6 +101,11 @@ export function issueCert(
 
 /** A self-signed server certificate (its own issuer, trusted by nobody). */
 export function selfSignedCert(commonName: string, sans: string[]): Promise<IssuedCert> {
+  return selfSigned(commonName, 30, [`subjectAltName=${subjectAltNames(sans)}`]);
+}
+
+/** One `openssl req -x509`: a new key and a certificate it signs itself, with these extensions. */
+function selfSigned(commonName: string, days: number, extensions: string[]): Promise<IssuedCert> {
   return inTempDir(async (dir) => {
     const key = join(dir, 'key');
     const cert = join(dir, 'cert');
@@ -131,11 +118,10 @@ export function selfSignedCert(commonName: string, sans: string[]): Promise<Issu
       '-out',
       cert,
       '-days',
-      '30',
+      String(days),
       '-subj',
       `/CN=${commonName}`,
-      '-addext',
-      `subjectAltName=${subjectAltNames(sans)}`,
+      ...extensions.flatMap((e) => ['-addext', e]),
     ]);
     return { certPem: await readFile(cert, 'utf8'), keyPem: await readFile(key, 'utf8') };
   });
