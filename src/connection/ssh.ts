@@ -7,7 +7,7 @@
 // Secrets: environment values and stdin travel inside the channel's data stream, never in the argv of
 // a remote process, so `ps` on the target never shows them.
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -149,12 +149,11 @@ async function authMethods(
     ? [spec.privateKeyFile]
     : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(homedir(), '.ssh', f));
   for (const file of keyFiles) {
-    const data = await readFile(file).catch((e: NodeJS.ErrnoException) => {
+    const parsed = await parsedKey(file, spec.privateKeyPassphrase).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT' && !spec.privateKeyFile) return undefined;
       throw new UnreachableError(`${spec.host}: cannot read private key ${file}: ${e.message}`);
     });
-    if (!data) continue;
-    const parsed = utils.parseKey(data, spec.privateKeyPassphrase);
+    if (!parsed) continue;
     if (parsed instanceof Error) {
       if (!spec.privateKeyFile) continue;
       throw new UnreachableError(
@@ -179,6 +178,27 @@ async function authMethods(
     next(m);
   };
   return { handler, tried };
+}
+
+/**
+ * A private key file read and parsed once per run, not once per host: most inventories give every host
+ * the same key, and parsing it (a passphrase's bcrypt rounds above all) is the costly part of connecting.
+ */
+const parsedKeys = new Map<string, Promise<ReturnType<typeof utils.parseKey>>>();
+async function parsedKey(
+  file: string,
+  passphrase: string | undefined,
+): Promise<ReturnType<typeof utils.parseKey>> {
+  // The file's identity and mtime are part of the key: a key file replaced during the process is re-read.
+  const st = await stat(file);
+  const id = `${file}\0${st.ino}\0${st.mtimeMs}\0${st.size}\0${passphrase ?? ''}`;
+  let parsed = parsedKeys.get(id);
+  if (!parsed) {
+    parsed = readFile(file).then((data) => utils.parseKey(data, passphrase));
+    parsedKeys.set(id, parsed);
+    parsed.catch(() => parsedKeys.delete(id));
+  }
+  return parsed;
 }
 
 /** Limits concurrent session channels; acquire() resolves a release function. */

@@ -82,7 +82,10 @@ export function probeScript(path: string, opts: ProbeOptions = {}): string {
   }
   if (opts.contentLimit !== undefined) {
     lines.push(
-      `if [ "$t" = file ] && [ "$(printf '%s' "$s" | cut -d'|' -f6)" -le ${opts.contentLimit} ]; then`,
+      // The size is stat's 6th field, cut out with parameter expansion: no pipeline, no process.
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a JS template
+      'z=${s#*|*|*|*|*|}; z=${z%%|*}',
+      `if [ "$t" = file ] && [ "$z" -le ${opts.contentLimit} ]; then`,
       `  echo ${CONTENT_MARK}`,
       '  if command -v base64 >/dev/null 2>&1; then base64 < "$p" || exit 5; else openssl base64 < "$p" || exit 5; fi',
       'fi',

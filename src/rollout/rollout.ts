@@ -227,9 +227,17 @@ async function runSite(
   const playbookRel = shown(root, project.playbook.file);
   const record = !input.options.check;
   if (record) recordPlaybook(state, playbookRel, steps);
+  // Writes are chained; one queued write serializes the state as it is when it runs, so steps that end
+  // while a write is in flight share the next write instead of queueing one each.
   let writes = Promise.resolve();
+  let queued = false;
   const save = () => {
-    writes = writes.then(() => writeState(root, state, secrets));
+    if (queued) return;
+    queued = true;
+    writes = writes.then(() => {
+      queued = false;
+      return writeState(root, state, secrets);
+    });
   };
   const listener = withStepEnd(input.listener(site, out), (step, outcome) => {
     if (record && recordStep(state, playbookRel, step, outcome, reportRel, input.options.limit)) save();

@@ -4,7 +4,12 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expandHostRange, HostRangeError, parseHostKey } from '../../../src/inventory/host-range.js';
+import {
+  expandHostRange,
+  HostRangeError,
+  parseAddress,
+  parseHostKey,
+} from '../../../src/inventory/host-range.js';
 import { loadInventory } from '../../../src/inventory/inventory.js';
 
 const fixtures = join(import.meta.dirname, '../../fixtures/inventory');
@@ -190,5 +195,19 @@ describe('host keys', () => {
     });
     expect(parseHostKey('[::1]:2200')).toEqual({ names: ['::1'], port: 2200 });
     expect(parseHostKey('10.0.0.1')).toEqual({ names: ['10.0.0.1'] });
+  });
+
+  // ASCII names take a cheaper regex than non-ASCII ones: both must apply Ansible's label rules.
+  it.each([
+    ['web01.example.com:2222', { host: 'web01.example.com', port: 2222 }],
+    ['Web_01', { host: 'Web_01' }],
+    ['hôte.exemple.fr:22', { host: 'hôte.exemple.fr', port: 22 }],
+    ['сервер-1', { host: 'сервер-1' }],
+    ['web-', undefined],
+    ['сервер_', undefined],
+    ['a..b', undefined],
+    ['tab\there', undefined],
+  ])('address %j', (text, expected) => {
+    expect(parseAddress(text)).toEqual(expected);
   });
 });
