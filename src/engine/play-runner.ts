@@ -18,12 +18,17 @@ import { tagsSelected } from './tags.js';
 import { runTaskOnHost, type TaskHooks, truthy } from './task-runner.js';
 import { lazyVars } from './vars.js';
 
+/**
+ * One terminal per process: operator prompts take turns across hosts, plays and the playbook runs of
+ * several sites at once (a rollout with --serial above 1), so two questions never share the screen.
+ */
+const operatorPrompts = new Mutex();
+
 /** Thrown inside a play to stop it (any_errors_fatal, max_fail_percentage). */
 class PlayAborted extends Error {}
 
 export class PlayRunner {
   private started: boolean;
-  private readonly prompts = new Mutex();
   private readonly includeCache = new Map<string, Promise<Node[]>>();
   private batch: string[] = [];
   private playIndex = 0;
@@ -325,7 +330,7 @@ export class PlayRunner {
       connection: (host) => this.connection(host),
       templateVars: (host, scope, taskVars) => this.templateVars(host, scope, taskVars),
       confirm: (info, host, question) =>
-        this.prompts.run(() => this.rc.listener.confirm(info, host, question)),
+        operatorPrompts.run(() => this.rc.listener.confirm(info, host, question)),
       runNested: (host, nodes, scope, extraVars) => this.runNested(play, host, nodes, scope, extraVars),
     };
   }
