@@ -1,7 +1,9 @@
 // `ewsplay inventory`: the same JSON and graph as ansible-inventory, so both tools can be compared.
+// A sites directory is shown site by site, as `run` sees it, never merged: its sites reuse host names.
 import { inventoryGraph, inventoryHost, inventoryList } from '../inventory/ansible-inventory.js';
 import { loadInventory } from '../inventory/inventory.js';
 import { ExitCode, UsageError } from '../load/problems.js';
+import { inventoryLayout, selectSites } from '../rollout/sites.js';
 import { Secrets } from '../template/secrets.js';
 import { passphraseSource } from '../vault/passphrase.js';
 import { vaultReader } from '../vault/vars.js';
@@ -13,6 +15,7 @@ export async function inventoryCommand(opts: {
   host?: string;
   graph?: string | boolean;
   vaultPasswordFile?: string;
+  sites?: string[];
 }): Promise<number> {
   // Vault values load (the inventory needs them) but print masked, like every other secret.
   const secrets = new Secrets();
@@ -25,17 +28,36 @@ export async function inventoryCommand(opts: {
         'give exactly one of --list, --host HOST, --graph',
         'e.g. ewsplay inventory -i inventory/example --list',
       );
+    const layout = await inventoryLayout(opts.inventory);
+    const names = (opts.sites ?? [])
+      .flatMap((s) => s.split(','))
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (layout.kind === 'single' && names.length)
+      throw new UsageError('--sites needs a sites directory', 'leave --sites out for a single inventory');
+    const sites = selectSites(layout, names);
+    // --list and --host print one JSON document, as ansible-inventory does: one site's.
+    if (layout.kind === 'sites' && sites.length > 1 && !opts.graph)
+      throw new UsageError(
+        `${opts.inventory.join(', ')} is a sites directory (${sites.length} sites): --list and --host show one site`,
+        `pick it with --sites NAME (sites: ${sites.map((s) => s.name).join(', ')}), or use --graph for all`,
+      );
     const readVarsFile = vaultReader(passphraseSource({ passwordFile: opts.vaultPasswordFile }), secrets);
-    const inv = await loadInventory(opts.inventory, { readVarsFile });
-    if (opts.list) print(JSON.stringify(inventoryList(inv), null, 4));
-    else if (opts.host) {
-      if (!inv.hosts().includes(opts.host))
-        throw new UsageError(
-          `host '${opts.host}' is not in the inventory`,
-          `known hosts: ${inv.hosts().join(', ')}`,
-        );
-      print(JSON.stringify(inventoryHost(inv, opts.host), null, 4));
-    } else print(inventoryGraph(inv, typeof opts.graph === 'string' ? opts.graph : 'all'));
+    for (const site of sites) {
+      const inv = await loadInventory(site.sources, { readVarsFile });
+      if (opts.list) print(JSON.stringify(inventoryList(inv), null, 4));
+      else if (opts.host) {
+        if (!inv.hosts().includes(opts.host))
+          throw new UsageError(
+            `host '${opts.host}' is not in the inventory${layout.kind === 'sites' ? ` of site ${site.name}` : ''}`,
+            `known hosts: ${inv.hosts().join(', ')}`,
+          );
+        print(JSON.stringify(inventoryHost(inv, opts.host), null, 4));
+      } else {
+        if (layout.kind === 'sites') print(`site: ${site.name}`);
+        print(inventoryGraph(inv, typeof opts.graph === 'string' ? opts.graph : 'all'));
+      }
+    }
     return ExitCode.ok;
   } catch (e) {
     return reportError(e, (s) => secrets.mask(s));

@@ -85,6 +85,11 @@ export function buildProgram(): Command {
     .option('--list', 'all groups and hosts with their variables, as JSON')
     .option('--host <host>', "one host's merged variables, as JSON")
     .option('--graph [group]', 'the group tree')
+    .option(
+      '--sites <names>',
+      'sites directory: show only these sites (comma-separated, repeatable)',
+      collect,
+    )
     .option('--vault-password-file <file>', VAULT_PASSWORD_HELP)
     .action(
       async (opts: {
@@ -93,6 +98,7 @@ export function buildProgram(): Command {
         host?: string;
         graph?: string | boolean;
         vaultPasswordFile?: string;
+        sites?: string[];
       }) => {
         const { inventoryCommand } = await import('./inventory-command.js');
         process.exitCode = await inventoryCommand(opts);
