@@ -51,6 +51,7 @@ export class PlayRunner {
       const scope: Scope = { when: [], tags: [...play.tags], vars: {}, silent: false };
       if (play.become !== undefined) scope.become = play.become;
       if (play.becomeUser !== undefined) scope.becomeUser = play.becomeUser;
+      if (play.environment !== undefined) scope.environment = play.environment;
       try {
         await this.runSteps(play, index, batch, scope);
       } catch (e) {

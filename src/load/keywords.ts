@@ -55,7 +55,7 @@ export const COMMON_KEYWORDS: Record<string, Keyword> = {
       additionalProperties: { type: ['string', 'number', 'boolean'] },
     },
     'a mapping of environment variable names to values',
-    "Environment of the task's commands (command, shell): how a secret reaches a program, never in its arguments",
+    'Environment of every command the task runs on the host, whatever its module (not on Windows hosts): how a secret reaches a program, never in its arguments',
   ),
 };
 
@@ -173,6 +173,7 @@ export const PLAY_KEYWORDS: Record<string, Keyword> = {
   ),
   become: COMMON_KEYWORDS.become!,
   become_user: COMMON_KEYWORDS.become_user!,
+  environment: COMMON_KEYWORDS.environment!,
   serial: kw(
     {
       anyOf: [

@@ -77,6 +77,8 @@ export interface Play {
   varsFiles: string[];
   become?: boolean;
   becomeUser?: string;
+  /** `environment:` of every task of the play (a block's or task's own wins, name by name). */
+  environment?: Vars;
   /** Number of hosts per batch, or percentage string like '30%'. */
   serial?: number | string;
   anyErrorsFatal: boolean;

@@ -283,6 +283,7 @@ class Loader {
     assignDefined(play, {
       become: values.get('become') as boolean | undefined,
       becomeUser: values.get('become_user') as string | undefined,
+      environment: values.get('environment') as Vars | undefined,
       serial: values.get('serial') as number | string | undefined,
       maxFailPercentage: values.get('max_fail_percentage') as number | undefined,
       checkMode: values.get('check_mode') as boolean | undefined,

@@ -18,7 +18,7 @@ import type { ExecResult } from '../connection/connection.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { inlineMailboxes, type MailboxEntry, mailboxProblems, parseMailboxFile } from './mailboxes.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
-import { readControlFile } from './remote.js';
+import { readControlFile, taskExecOptions } from './remote.js';
 
 type Operation = 'sync' | 'subscribe';
 
@@ -240,10 +240,8 @@ async function runBatches(
 
   const runOne = async (mailboxes: string[]): Promise<ExecResult> => {
     const r = await ctx.conn.exec(batchCommand(args.script_dir, script, mailboxes), {
-      timeoutMs: ctx.timeoutMs,
-      signal: ctx.signal,
+      ...taskExecOptions(ctx),
       pty: args.pty,
-      ...(ctx.become ? { become: ctx.become } : {}),
     });
     batches.push({ mailboxes, rc: r.rc, output: joinOutput(r) });
     return r;

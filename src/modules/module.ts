@@ -50,7 +50,7 @@ export interface ModuleContext {
   signal: AbortSignal;
   /** Per-command timeout in ms (task `timeout:` or the default). */
   timeoutMs: number;
-  /** The task's `environment:` (rendered): command and shell run with it; how secrets reach programs. */
+  /** The task's `environment:` (rendered): every command of the task runs with it; how secrets reach programs. */
   env?: Record<string, string>;
   /** become settings resolved for this task, or undefined. */
   become?: { user?: string; password?: string };

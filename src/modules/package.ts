@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import { shq } from '../connection/become.js';
 import type { Module, ModuleContext } from './module.js';
 import { type PackageKind, readPackageMeta } from './package-meta.js';
-import { readControlFile } from './remote.js';
+import { readControlFile, taskExecOptions } from './remote.js';
 
 const TOOL: Record<PackageKind, { query: string; install: string }> = {
   deb: { query: 'dpkg-query', install: 'dpkg' },
@@ -14,11 +14,7 @@ const TOOL: Record<PackageKind, { query: string; install: string }> = {
 };
 
 function exec(ctx: ModuleContext, script: string) {
-  return ctx.conn.exec(script, {
-    timeoutMs: ctx.timeoutMs,
-    signal: ctx.signal,
-    ...(ctx.become ? { become: ctx.become } : {}),
-  });
+  return ctx.conn.exec(script, taskExecOptions(ctx));
 }
 
 /**

@@ -2,6 +2,7 @@
 // One round trip lists the listeners with ss, else netstat, else /proc/net/tcp (which names no process).
 // Read-only: never changed, and it runs the same in check mode.
 import type { Module } from './module.js';
+import { taskExecOptions } from './remote.js';
 
 export interface Listener {
   address: string;
@@ -108,11 +109,7 @@ export const portFreeModule: Module = {
   async run(ctx, args) {
     const port = Number(args.port);
     const host = typeof args.host === 'string' ? args.host : '0.0.0.0';
-    const r = await ctx.conn.exec(LISTENERS_SCRIPT, {
-      timeoutMs: ctx.timeoutMs,
-      signal: ctx.signal,
-      ...(ctx.become ? { become: ctx.become } : {}),
-    });
+    const r = await ctx.conn.exec(LISTENERS_SCRIPT, taskExecOptions(ctx));
     if (r.rc !== 0)
       return {
         changed: false,

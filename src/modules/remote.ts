@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { shq } from '../connection/become.js';
-import { type ExecResult, UnreachableError } from '../connection/connection.js';
+import { type ExecOptions, type ExecResult, UnreachableError } from '../connection/connection.js';
 import type { ModuleContext } from './module.js';
 
 export interface PathState {
@@ -139,14 +139,22 @@ export async function probePath(
   return parseProbe(path, r.stdout);
 }
 
-/** Runs a script on the target with the task's become, timeout and abort signal. */
-export function execOn(ctx: ModuleContext, script: string, stdin?: string | Buffer): Promise<ExecResult> {
-  return ctx.conn.exec(script, {
+/**
+ * What every command of a task runs with: its timeout, abort signal, become and `environment:` (as in
+ * Ansible, the task's environment reaches every module's commands, e.g. http_proxy for a package install).
+ */
+export function taskExecOptions(ctx: ModuleContext): ExecOptions {
+  return {
     timeoutMs: ctx.timeoutMs,
     signal: ctx.signal,
     ...(ctx.become ? { become: ctx.become } : {}),
-    ...(stdin !== undefined ? { stdin } : {}),
-  });
+    ...(ctx.env ? { env: ctx.env } : {}),
+  };
+}
+
+/** Runs a script on the target with the task's options (taskExecOptions). */
+export function execOn(ctx: ModuleContext, script: string, stdin?: string | Buffer): Promise<ExecResult> {
+  return ctx.conn.exec(script, { ...taskExecOptions(ctx), ...(stdin !== undefined ? { stdin } : {}) });
 }
 
 /** Runs a script and throws with its stderr when it fails. */

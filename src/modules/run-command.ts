@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { shq } from '../connection/become.js';
 import type { ModuleContext, ModuleResult } from './module.js';
+import { taskExecOptions } from './remote.js';
 
 export interface CommandSpec {
   /** The sh script that runs the user's command (already quoted as needed). */
@@ -138,13 +139,7 @@ export async function runCommandTask(ctx: ModuleContext, spec: CommandSpec): Pro
   const nonce = randomBytes(12).toString('hex');
   const guard = guardLines(spec, nonce);
   const exec = (script: string, stdin?: string) =>
-    ctx.conn.exec(script, {
-      timeoutMs: ctx.timeoutMs,
-      signal: ctx.signal,
-      ...(ctx.become ? { become: ctx.become } : {}),
-      ...(ctx.env ? { env: ctx.env } : {}),
-      ...(stdin !== undefined ? { stdin } : {}),
-    });
+    ctx.conn.exec(script, { ...taskExecOptions(ctx), ...(stdin !== undefined ? { stdin } : {}) });
   const outcomeOf = (stdout: string): Outcome | undefined =>
     stdout.startsWith(`${nonce}:`) ? (stdout.slice(nonce.length + 1).trim() as Outcome) : undefined;
 

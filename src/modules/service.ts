@@ -3,6 +3,7 @@
 // does not count as a change (ansible/ansible#77606) and is not run in check mode.
 import { shq } from '../connection/become.js';
 import type { Module, ModuleContext } from './module.js';
+import { taskExecOptions } from './remote.js';
 
 interface UnitState {
   LoadState: string;
@@ -28,11 +29,7 @@ const RUNNING = new Set(['active', 'activating', 'reloading']);
 const NO_SYSTEMCTL = 'ewsplay-no-systemctl';
 
 function exec(ctx: ModuleContext, script: string) {
-  return ctx.conn.exec(script, {
-    timeoutMs: ctx.timeoutMs,
-    signal: ctx.signal,
-    ...(ctx.become ? { become: ctx.become } : {}),
-  });
+  return ctx.conn.exec(script, taskExecOptions(ctx));
 }
 
 /** The read script: daemon-reload first when asked (Ansible's order), then the unit's properties. */

@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { shq } from '../connection/become.js';
 import type { Module, ModuleResult } from './module.js';
-import { portOpen } from './remote.js';
+import { portOpen, taskExecOptions } from './remote.js';
 
 type Want = 'present' | 'absent';
 
@@ -88,9 +88,8 @@ export const waitForModule: Module = {
     if (delaySec > 0) await sleep(delaySec * 1000, undefined, { signal: ctx.signal });
     if (typeof args.path === 'string') {
       const r = await ctx.conn.exec(pathWaitScript(args.path, want, timeoutSec, sleepSec), {
+        ...taskExecOptions(ctx),
         timeoutMs: (timeoutSec + sleepSec + 5) * 1000,
-        signal: ctx.signal,
-        ...(ctx.become ? { become: ctx.become } : {}),
       });
       if (r.rc === 0) return { changed: false, data: { elapsed: elapsed(), path: args.path, state: want } };
       if (r.rc === 1 || r.timedOut) return timedOut();
