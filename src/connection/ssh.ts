@@ -243,11 +243,11 @@ interface JobOutcome {
   stderr: Buffer;
 }
 
-/** A running job: kill() stops its process group on the target. */
+/** A running job on the target. */
 interface RunningJob {
   done: Promise<JobOutcome>;
-  /** Resolves the target process group id once known. */
-  pgid: Promise<number>;
+  /** Resolves the script that kills the job on the target (run through another shell or channel). */
+  killScript: Promise<string>;
   /** Forget the job (the channel or shell is closed); done then rejects. */
   abandon(reason: Error): void;
 }
@@ -311,9 +311,9 @@ class FramedStream {
 /** A long-lived `/bin/sh` on the target that runs framed jobs, one at a time. */
 class RemoteShell {
   busy = false;
-  /** The shell's process group, which its jobs share: killed whole on a timeout. */
+  /** The shell's process group, which its jobs share: killed whole only where processes cannot be listed. */
   pgid = 0;
-  /** Set when its job's group is being killed (timeout, abort): the shell will end with it. */
+  /** Set when its job is being killed (timeout, abort): should the shell end with it, that is the job's end. */
   killing = false;
   private closed = false;
   private onData: ((d: Buffer) => void) | undefined;
@@ -344,11 +344,10 @@ class RemoteShell {
       throw e;
     });
     const shell = new RemoteShell(channel, release);
-    // Jobs run in subshells of this shell, so they share its process group: a timeout kills the group,
-    // shell included, and the shell is replaced (a fork per job instead of setsid + sh execs: a command
-    // costs ~0.5 ms instead of ~1.6). So a process an earlier job left running in the background on this
-    // shell, not detached with setsid, ends with a later job that times out. base64 carries stdin inside
-    // the job stream.
+    // Jobs run in subshells of this shell (a fork per job instead of setsid + sh execs: a command costs
+    // ~0.5 ms instead of ~1.6), so they share its process group: a timeout kills the job's process tree
+    // (killTreeScript), not the group, so that what an earlier job left running in the background lives on.
+    // The group is learnt for targets that cannot list processes. base64 carries stdin inside the job stream.
     const token = newToken();
     const ok = await new Promise<boolean>((resolve) => {
       const stream = new FramedStream(token);
@@ -380,9 +379,9 @@ class RemoteShell {
     const out = new FramedStream(job.token);
     const err = new FramedStream(job.token);
     let rc: number | undefined;
-    let resolvePgid!: (n: number) => void;
-    const pgid = new Promise<number>((r) => {
-      resolvePgid = r;
+    let resolvePid!: (n: number) => void;
+    const pid = new Promise<number>((r) => {
+      resolvePid = r;
     });
     let settle!: { resolve: (o: JobOutcome) => void; reject: (e: Error) => void };
     const done = new Promise<JobOutcome>((resolve, reject) => {
@@ -391,6 +390,7 @@ class RemoteShell {
     const finish = () => {
       if (rc === undefined || !err.ended) return;
       this.onData = this.onStderr = this.onClose = undefined;
+      this.killing = false;
       settle.resolve({ rc, stdout: out.data, stderr: err.data });
     };
     this.onData = (d) => {
@@ -400,7 +400,7 @@ class RemoteShell {
     };
     this.onStderr = (d) => {
       // The job pid marker may land anywhere in the job's stderr; the stream cuts it out.
-      for (const m of err.push(d)) if (m.kind === 'P') resolvePgid(m.value);
+      for (const m of err.push(d)) if (m.kind === 'P') resolvePid(m.value);
       finish();
     };
     this.onClose = () => {
@@ -409,8 +409,8 @@ class RemoteShell {
     };
 
     // The job script travels in a shell variable (not argv, so `ps` does not show it) to a subshell;
-    // stdin, if any, as base64 in a here-document. The subshell is in this shell's process group.
-    resolvePgid(this.pgid);
+    // stdin, if any, as base64 in a here-document. The shell reports the subshell's pid (the P marker):
+    // a timeout kills that process and its descendants, and the shell lives on for the next job.
     const launch = `( eval "$__EWS_JOB" )`;
     const input = job.stdin
       ? `base64 -d <<'${job.token}IN' | ${launch} &\n` +
@@ -418,12 +418,12 @@ class RemoteShell {
       : `${launch} </dev/null &\n`;
     this.channel.write(
       `__EWS_JOB=${shq(job.script)}\n${input}__ews_p=$!; unset __EWS_JOB\n` +
-        `wait "$__ews_p"; __ews_rc=$?\n` +
+        `printf '%sP%s\n' '${job.token}' "$__ews_p" >&2; wait "$__ews_p"; __ews_rc=$?\n` +
         `printf '%sE%s\n' '${job.token}' "$__ews_rc"; printf '%sE\n' '${job.token}' >&2\n`,
     );
     return {
       done,
-      pgid,
+      killScript: pid.then((p) => killTreeScript(p, this.pgid)),
       abandon: (reason) => {
         this.close();
         settle.reject(reason);
@@ -436,6 +436,38 @@ class RemoteShell {
     this.closed = true;
     this.channel.close();
   }
+}
+
+/**
+ * Kills process `pid` and its descendants: freezes them (SIGSTOP, again until the set stops growing, so
+ * none forks away meanwhile), then SIGKILL. Processes outside the tree are left alone: what an earlier
+ * job started in the background, and daemons that detached. Where neither /proc nor ps can list
+ * processes, the remote shell's whole process group `group` is killed instead (the shell with it).
+ */
+export function killTreeScript(pid: number, group: number): string {
+  const awk =
+    '{ pp[$1] = $2 } END { for (p in pp) { q = p; n = 0; ' +
+    'while (q != r && (q in pp) && n++ < 4096) q = pp[q]; if (q == r) print p } }';
+  return [
+    `r=${pid}`,
+    'procs() {',
+    '  if [ -r /proc/self/stat ]; then',
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so cut at the last ") ".
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a JS template
+    '    for s in /proc/[0-9]*/stat; do read -r l <"$s" 2>/dev/null || continue; set -- ${l##*) }; echo "${l%% *} $2"; done',
+    '  else ps -e -o pid= -o ppid= 2>/dev/null; fi',
+    '}',
+    `if [ -z "$(procs | head -n 1)" ]; then ${group > 1 ? `kill -9 -${group} 2>/dev/null; ` : ''}exit 0; fi`,
+    `tree() { procs | awk -v r="$r" '${awk}' | sort -n; }`,
+    'seen=; i=0',
+    'while [ $i -lt 8 ]; do',
+    '  now=$(tree)',
+    '  [ -n "$now" ] && [ "$now" != "$seen" ] || break',
+    '  seen=$now; kill -STOP $now 2>/dev/null; i=$((i + 1))',
+    'done',
+    '[ -z "$seen" ] || kill -KILL $seen 2>/dev/null',
+    'true',
+  ].join('\n');
 }
 
 function newToken(): string {
@@ -511,7 +543,8 @@ function runOnChannel(client: SshClient, job: Job, pty: boolean, release: () => 
   });
   return {
     done,
-    pgid,
+    // The channel's shell leads a session of its own: its process group is the job and nothing else.
+    killScript: pgid.then((g) => `kill -9 -${g} 2>/dev/null; true`),
     abandon: (reason) => {
       abandoned = true;
       channel?.close();
@@ -628,9 +661,8 @@ export class SshConnection implements Connection {
     let timedOut = false;
     let grace: NodeJS.Timeout | undefined;
     const stop = () => {
-      // Killing a shell job's group ends the shell too: its end is then the job's end, not a failure.
       if (shell) shell.killing = true;
-      running.pgid.then((pgid) => this.killGroup(pgid)).catch(() => undefined);
+      running.killScript.then((script) => this.killOnTarget(script)).catch(() => undefined);
       // A target too stuck to report the end: give up on the job (and its shell).
       grace ??= setTimeout(
         () => running.abandon(new TimeoutError(`${this.host}: the command did not end after being killed`)),
@@ -723,10 +755,21 @@ export class SshConnection implements Connection {
     return result;
   }
 
-  /** Kills a job's whole process group on the target, through another shell or channel. */
-  private killGroup(pgid: number): void {
-    if (this.dead || pgid <= 1) return;
-    this.exec(`kill -9 -${pgid} 2>/dev/null; true`, { timeoutMs: KILL_GRACE_MS }).catch(() => undefined);
+  /**
+   * Runs a job's kill script on the target on a channel of its own: every remote shell may be busy, the
+   * killed job's among them. Given up after the grace period, like the job itself.
+   */
+  private killOnTarget(script: string): void {
+    if (this.dead) return;
+    const job: Job = { script, stdin: undefined, token: newToken() };
+    this.slots
+      .acquire()
+      .then((release) => {
+        const kill = runOnChannel(this.client, job, false, release);
+        const timer = setTimeout(() => kill.abandon(new TimeoutError('kill')), KILL_GRACE_MS);
+        return kill.done.finally(() => clearTimeout(timer));
+      })
+      .catch(() => undefined);
   }
 
   /** An idle remote shell, a new one (within limits), or undefined when the target cannot host one. */

@@ -131,6 +131,28 @@ describe('exec', () => {
     expect((await conn.exec('echo usable')).stdout).toBe('usable\n');
   });
 
+  it('a timeout spares what earlier commands left running in the background, and the shell lives on', async () => {
+    const c = await connectSsh(spec(), { maxShells: 1 });
+    const daemon = `sleep 43.${process.pid}`;
+    const victim = `sleep 44.${process.pid}`;
+    try {
+      // Started in the background by one command, not detached: a child of that command's shell.
+      expect((await c.exec(`${daemon} >/dev/null 2>&1 & echo started`)).stdout).toBe('started\n');
+      const shellPid = (await c.exec('echo $PPID')).stdout;
+      const r = await c.exec(`${victim} | cat; echo not-reached`, { timeoutMs: 400 });
+      expect(r.timedOut).toBe(true);
+      expect(r.rc).toBe(124);
+      const ps = execFileSync('ps', ['-eo', 'args']).toString();
+      expect(ps).not.toContain(victim);
+      expect(ps).toContain(daemon);
+      // The same remote shell runs the next command: the timeout did not take it down.
+      expect((await c.exec('echo $PPID')).stdout).toBe(shellPid);
+    } finally {
+      execFileSync('pkill', ['-f', daemon]);
+      await c.close();
+    }
+  });
+
   it('an abort signal stops a running command', async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 300);
