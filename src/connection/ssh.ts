@@ -645,7 +645,7 @@ export class SshConnection implements Connection {
       stderr: outcome.stderr.toString('utf8'),
     };
     if (outcome.timedOut) result.timedOut = true;
-    return opts.become ? this.checkSudo(result, opts.become) : result;
+    return opts.become ? this.checkSudo(result, opts.become, Object.keys(opts.env ?? {})) : result;
   }
 
   private async runJob(job: Job, opts: ExecOptions): Promise<JobOutcome & { timedOut: boolean }> {
@@ -822,7 +822,7 @@ export class SshConnection implements Connection {
   }
 
   /** Turns sudo's refusals into one clear error and removes sudo's prompt from stderr. */
-  private checkSudo(result: ExecResult, become: BecomeOptions): ExecResult {
+  private checkSudo(result: ExecResult, become: BecomeOptions, envNames: string[]): ExecResult {
     const asked = result.stderr.includes(SUDO_PROMPT);
     const target = become.user ?? 'root';
     if (
@@ -839,6 +839,16 @@ export class SshConnection implements Connection {
     }
     if (result.rc !== 0 && /is not in the sudoers file|is not allowed to execute/.test(result.stderr)) {
       throw new BecomeError(`sudo: user ${this.user} may not become ${target} on host ${this.host}`);
+    }
+    // The environment crosses sudo with --preserve-env (never on its command line): the policy must allow it.
+    if (
+      result.rc !== 0 &&
+      /not allowed to (set the following environment variables|preserve the environment)/.test(result.stderr)
+    ) {
+      throw new BecomeError(
+        `sudo on host ${this.host} does not let user ${this.user} pass the task's environment (${envNames.join(', ')}) to ${target}: ` +
+          `allow it in sudoers (Defaults:${this.user} env_keep += "${envNames.join(' ')}", or the SETENV tag), or give environment: only to tasks without become`,
+      );
     }
     if (asked) result.stderr = result.stderr.split(SUDO_PROMPT).join('');
     return result;

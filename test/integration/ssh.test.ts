@@ -2,6 +2,7 @@
 // SFTP transfers, TCP from the target's side and sudo.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -258,6 +259,33 @@ describe('become and password login', () => {
       await expect(wrong).rejects.toThrow(`sudo: incorrect password for user ${sudoUser.user} on host host1`);
     } finally {
       await c.close();
+    }
+  });
+
+  it("sudo refusing the task's environment is a clear error naming the variables and the fix", async () => {
+    // A user sudo lets run /bin/sh as root, but not with an environment of its choosing (no SETENV).
+    const user = 'ewsplay-lab-noenv';
+    try {
+      execFileSync('id', ['-u', user], { stdio: 'ignore' });
+    } catch {
+      execFileSync('useradd', ['--create-home', '--shell', '/bin/sh', user]);
+    }
+    // sshd refuses even a key to an account whose password is locked, as useradd leaves it.
+    execFileSync('chpasswd', { input: `${user}:pw-${Date.now()}\n` });
+    const sudoers = '/etc/sudoers.d/ewsplay-lab-noenv';
+    writeFileSync(sudoers, `${user} ALL=(root) NOPASSWD: /bin/sh\n`, { mode: 0o440 });
+    const c = await connectSsh(spec({ user }));
+    try {
+      expect((await c.exec('id -un', { become: {} })).stdout).toBe('root\n');
+      const refused = c.exec('id -un', { become: {}, env: { HTTP_PROXY: 'http://proxy:3128' } });
+      await expect(refused).rejects.toThrow(BecomeError);
+      await expect(refused).rejects.toThrow(
+        `sudo on host host1 does not let user ${user} pass the task's environment (HTTP_PROXY) to root`,
+      );
+      await expect(refused).rejects.toThrow('env_keep += "HTTP_PROXY"');
+    } finally {
+      await c.close();
+      rmSync(sudoers, { force: true });
     }
   });
 });
