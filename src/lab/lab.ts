@@ -52,7 +52,7 @@ export interface LabUpOptions {
   hosts?: HostMode | 'auto';
   /** socat: the distribution's socat does the forwarding; standin: lab/vendor/socat-lite.mjs. */
   forwarder?: ForwarderMode | 'auto';
-  /** false: no VK package stand-in, the site uses ewsplay's own forwarder unit (default: when dpkg-deb exists). */
+  /** false: no VK package stand-in, the site uses ewsplay's own forwarder unit (default: when dpkg exists). */
   vendorPackage?: boolean;
   signal?: AbortSignal;
   log?: (line: string) => void;
@@ -107,7 +107,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
     log(what);
   };
   try {
-    const vendorPackage = opts.vendorPackage ?? hasProgram('dpkg-deb');
+    const vendorPackage = opts.vendorPackage ?? hasDpkg();
     state.vendorPackage = vendorPackage;
     const warnings = await bringUp(paths, state, { hostMode, forwarder, vendorPackage, record, step });
     return { state, already: false, warnings };
@@ -236,10 +236,13 @@ async function bringUp(paths: LabPaths, state: LabState, ctx: UpContext): Promis
   const warnings = unknown.map(
     (k) => `inventory/example defines ${k}, which the lab does not set: the example's value is used`,
   );
-  if (!socatPackage && !hasProgram('dpkg-deb'))
-    warnings.push("dpkg-deb is missing: the lab uses ewsplay's own forwarder unit instead of VK's package");
+  if (!socatPackage && !hasDpkg())
+    warnings.push("dpkg is missing: the lab uses ewsplay's own forwarder unit instead of VK's package");
   return warnings;
 }
+
+/** VK's package is built with dpkg-deb and installed by the dpkg stand-in, which runs the real dpkg. */
+const hasDpkg = () => hasProgram('dpkg-deb') && hasProgram('dpkg');
 
 interface FakeEwsStarted {
   port: number;

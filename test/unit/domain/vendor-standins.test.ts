@@ -1,8 +1,10 @@
 // The vendor stand-ins themselves: what the lab and the playbook's verification tasks rely on.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type LabHost, makeLabHost } from './lab.js';
+import { type LabHost, makeLabHost, VENDOR_DIR } from './lab.js';
 
 let lab: LabHost;
 beforeEach(async () => {
@@ -71,6 +73,34 @@ describe('installer stand-in', () => {
     );
     expect((await sh('systemctl is-active socat-static-tls-forwarder-exch1')).stdout).toBe('inactive\n');
     expect((await sh('systemctl is-enabled socat-static-tls-forwarder-exch1')).stdout).toBe('disabled\n');
+  });
+});
+
+describe('dpkg stand-in', () => {
+  it("installs the vendor's .deb with the real dpkg into the host's own root, never the machine's", async () => {
+    const built = await sh(`sh ${join(VENDOR_DIR, 'build-socat-static-deb.sh')} pkgs 1.2-3`);
+    expect(built.rc).toBe(0);
+    // A query of a host that never installed anything reads an empty database and creates none.
+    expect(await sh('dpkg -s socat-static')).toMatchObject({
+      rc: 1,
+      stderr: expect.stringContaining("package 'socat-static' is not installed"),
+    });
+    expect(existsSync(join(lab.state, 'root'))).toBe(false);
+
+    expect((await sh(`dpkg -i ${built.stdout.trim()}`)).rc).toBe(0);
+    expect(existsSync(join(lab.state, 'root/usr/local/bin/socat-static-tls-forwarder-install.sh'))).toBe(
+      true,
+    );
+    const status = (await sh('dpkg -s socat-static')).stdout;
+    expect(status).toContain('\nStatus: install ok installed\n');
+    expect(status).toContain('\nVersion: 1.2-3\n');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's format
+    expect((await sh("dpkg-query -W -f='${Version}' socat-static")).stdout).toBe('1.2-3');
+    expect(await readFile(join(lab.state, 'root/var/log/dpkg.log'), 'utf8')).toContain(
+      'install socat-static',
+    );
+    // The machine's own dpkg knows nothing of it.
+    expect(spawnSync('dpkg-query', ['-W', 'socat-static']).status).toBe(1);
   });
 });
 
