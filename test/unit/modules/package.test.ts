@@ -17,13 +17,11 @@ beforeEach(async () => {
   ({ dir, cleanup } = await makeTempDir());
   state = join(dir, 'host');
   await mkdir(state);
-  // The stand-ins create their empty databases on first use: do that now, so snapshots show only real effects.
-  await standinHost(state).exec('dpkg-query -W none; rpm -q none');
 });
 
 /** Everything under the test directory except the stand-ins' call log. */
 async function snapshot(): Promise<Record<string, string>> {
-  const { 'host/calls': _calls, ...rest } = await snapshotTree(dir);
+  const { 'host/calls.log': _calls, ...rest } = await snapshotTree(dir);
   return rest;
 }
 afterEach(() => cleanup());
@@ -116,10 +114,10 @@ describe('package (.deb, the real dpkg confined to a test database)', () => {
     const first = await packageModule.run(ctxFor(), { src: v1 });
     expect(first).toMatchObject({ changed: true, msg: 'installed ewsplay-hello 1.0-1' });
     expect(first.failed).toBeUndefined();
-    expect(await readFile(join(state, 'dpkg/root/opt/ewsplay-hello/VERSION'), 'utf8')).toBe('1.0-1\n');
+    expect(await readFile(join(state, 'root/opt/ewsplay-hello/VERSION'), 'utf8')).toBe('1.0-1\n');
     const status = execFileSync('dpkg-query', [
       '--admindir',
-      join(state, 'dpkg/admin'),
+      join(state, 'root/var/lib/dpkg'),
       '-W',
       // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's format
       '-f=${Status} ${Version}',
@@ -141,13 +139,13 @@ describe('package (.deb, the real dpkg confined to a test database)', () => {
     });
     const upgraded = await packageModule.run(ctxFor(), { src: v2 });
     expect(upgraded).toMatchObject({ changed: true, data: { installed_before: '1.0-1', version: '1.1-1' } });
-    expect(await readFile(join(state, 'dpkg/root/opt/ewsplay-hello/VERSION'), 'utf8')).toBe('1.1-1\n');
+    expect(await readFile(join(state, 'root/opt/ewsplay-hello/VERSION'), 'utf8')).toBe('1.1-1\n');
   });
 
   it('installs a file already on the host (path), reading its name and version there', async () => {
     const deb = await buildDeb('ewsplay-onhost', '3.0');
     expect((await packageModule.run(ctxFor({ check: true }), { path: deb })).changed).toBe(true);
-    expect(existsSync(join(state, 'dpkg/root/opt/ewsplay-onhost'))).toBe(false);
+    expect(existsSync(join(state, 'root/opt/ewsplay-onhost'))).toBe(false);
     expect(await packageModule.run(ctxFor(), { path: deb })).toMatchObject({
       changed: true,
       data: { version: '3.0' },
@@ -189,7 +187,7 @@ describe('package (.rpm, stand-in rpm)', () => {
     expect((await packageModule.run(ctxFor(), { src: rpm })).changed).toBe(true);
     expect(await readFile(join(state, 'rpmdb/socat-static'), 'utf8')).toBe('1:1.7.4-2\n');
     expect(
-      (await standinCalls(state)).some((c) => /^rpm -Uvh --oldpackage \/tmp\/ewsplay-\w+-socat/.test(c)),
+      (await standinCalls(state)).some((c) => /^rpm '-Uvh' '--oldpackage' '\/tmp\/ewsplay-\w+-socat/.test(c)),
     ).toBe(true);
     expect((await packageModule.run(ctxFor(), { src: rpm })).changed).toBe(false);
     expect((await packageModule.run(ctxFor(), { path: rpm })).changed).toBe(false);

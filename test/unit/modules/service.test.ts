@@ -6,19 +6,19 @@ import { LocalConnection } from '../../../src/connection/local.js';
 import type { ModuleContext } from '../../../src/modules/module.js';
 import { serviceModule } from '../../../src/modules/service.js';
 import { argsValidator, makeContext, makeTempDir, snapshotTree } from './context.js';
-import { standinCalls, standinHost } from './standins.js';
+import { standinCalls, standinHost, standinUnitDir } from './standins.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
 beforeEach(async () => {
   ({ dir, cleanup } = await makeTempDir());
-  await mkdir(join(dir, 'units'));
+  await mkdir(standinUnitDir(dir), { recursive: true });
   await mkdir(join(dir, 'systemd'));
 });
 afterEach(async () => {
   // Stop whatever a test left running before its directory goes.
   await standinHost(dir).exec(
-    'for p in systemd/*.pid; do [ -f "$p" ] && kill -TERM "-$(cat "$p")"; done; true',
+    'for p in systemd/run/*.pid; do [ -f "$p" ] && kill -TERM "-$(cat "$p")"; done; true',
     {
       cwd: dir,
     },
@@ -36,9 +36,12 @@ const isAlive = (pid: number) => {
 };
 const ctxFor = (overrides: Partial<ModuleContext> = {}) =>
   makeContext({ conn: standinHost(dir), ...overrides });
-const unit = (name: string, body: string) => writeFile(join(dir, 'units', name), body);
+const unit = (name: string, body: string) => writeFile(join(standinUnitDir(dir), name), body);
+/** systemctl's calls that act (not show or daemon-reload), without the program name. */
 const actions = async () =>
-  (await standinCalls(dir)).filter((c) => !/^systemctl (show|daemon-reload)/.test(c)).map((c) => c.slice(10));
+  (await standinCalls(dir))
+    .filter((c) => !/^systemctl '(show|daemon-reload)'/.test(c))
+    .map((c) => c.slice('systemctl '.length));
 
 describe('service (stand-in systemctl)', () => {
   it('started + enabled: check mode predicts, first run acts, second run changes nothing', async () => {
@@ -56,9 +59,9 @@ describe('service (stand-in systemctl)', () => {
 
     const first = await serviceModule.run(ctxFor(), args);
     expect(first).toMatchObject({ changed: true, msg: 'enable, start web' });
-    expect(await actions()).toEqual(['enable -- web', 'start -- web']);
+    expect(await actions()).toEqual(["'enable' '--' 'web'", "'start' '--' 'web'"]);
     // The stand-in really runs ExecStart: the process lives.
-    const pid = Number(await readFile(join(dir, 'systemd', 'web.service.pid'), 'utf8'));
+    const pid = Number(await readFile(join(dir, 'systemd/run/web.service.pid'), 'utf8'));
     expect(isAlive(pid)).toBe(true);
 
     const second = await serviceModule.run(ctxFor(), args);
@@ -71,12 +74,12 @@ describe('service (stand-in systemctl)', () => {
         status: { LoadState: 'loaded', ActiveState: 'active', SubState: 'running', UnitFileState: 'enabled' },
       },
     });
-    expect(await actions()).toEqual(['enable -- web', 'start -- web']);
+    expect(await actions()).toEqual(["'enable' '--' 'web'", "'start' '--' 'web'"]);
 
     const stopped = await serviceModule.run(ctxFor(), { name: 'web', state: 'stopped' });
     expect(stopped).toMatchObject({ changed: true, msg: 'stop web', data: { state: 'inactive' } });
     expect((await serviceModule.run(ctxFor(), { name: 'web', state: 'stopped' })).changed).toBe(false);
-    expect(existsSync(join(dir, 'systemd', 'web.service.pid'))).toBe(false);
+    expect(existsSync(join(dir, 'systemd/run/web.service.pid'))).toBe(false);
     await expect.poll(() => isAlive(pid)).toBe(false);
   });
 
@@ -97,7 +100,7 @@ describe('service (stand-in systemctl)', () => {
       msg: 'would restart fwd',
     });
     expect((await serviceModule.run(ctxFor(), { name: 'fwd', state: 'restarted' })).changed).toBe(true);
-    expect(await actions()).toEqual(['start -- fwd', 'reload -- fwd', 'restart -- fwd']);
+    expect(await actions()).toEqual(["'start' '--' 'fwd'", "'reload' '--' 'fwd'", "'restart' '--' 'fwd'"]);
   });
 
   it('daemon_reload runs first, is not a change by itself, and is skipped in check mode', async () => {
@@ -112,11 +115,11 @@ describe('service (stand-in systemctl)', () => {
       changed: true,
     });
     const calls = await standinCalls(dir);
-    expect(calls.filter((c) => c === 'systemctl daemon-reload')).toHaveLength(1);
+    expect(calls.filter((c) => c === "systemctl 'daemon-reload'")).toHaveLength(1);
     await serviceModule.run(ctxFor(), { daemon_reload: true, name: 'a', state: 'started' });
     expect((await standinCalls(dir)).slice(calls.length, calls.length + 2)).toEqual([
-      'systemctl daemon-reload',
-      'systemctl show --property=LoadState,ActiveState,SubState,UnitFileState -- a',
+      "systemctl 'daemon-reload'",
+      "systemctl 'show' '--property=LoadState,ActiveState,SubState,UnitFileState' '--' 'a'",
     ]);
   });
 
