@@ -69,21 +69,12 @@ const yaml = (vars: Record<string, unknown>) =>
 export async function startMigrationSite(opts: SiteOptions = {}): Promise<MigrationSite> {
   const root = await mkdtemp(join(tmpdir(), 'ewsplay-site-'));
   await chmod(root, 0o755);
-  const bin = join(root, 'bin');
-  await mkdir(bin);
-  // sudo on a lab host just runs the command: the stand-ins need no privileges, and a real sudo would reset
-  // PATH and lose them.
-  await writeFile(
-    join(bin, 'sudo'),
-    '#!/bin/sh\nwhile [ $# -gt 0 ]; do case $1 in -u|-g) shift 2 ;; -*) shift ;; *) break ;; esac; done\nexec "$@"\n',
-    { mode: 0o755 },
-  );
   const names = ['mail', 'hypervisor', 'exchange'] as const;
   const stateOf = (dir: string) => join(dir, 'state');
   const lab = await startSshdLab(3, {
     names: [...names],
     hostConfig: (_name, dir) => [
-      `SetEnv PATH=${bin}:${stateOf(dir)}/root/usr/local/bin:${VENDOR_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin EWSPLAY_LAB_STATE=${stateOf(dir)} EWSPLAY_UNIT_DIR=${join(dir, 'etc/systemd/system')}`,
+      `SetEnv PATH=${stateOf(dir)}/root/usr/local/bin:${VENDOR_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin EWSPLAY_LAB_STATE=${stateOf(dir)} EWSPLAY_UNIT_DIR=${join(dir, 'etc/systemd/system')}`,
     ],
   });
   const hosts = Object.fromEntries(
