@@ -50,6 +50,15 @@ export function buildProgram(): Command {
     .option('--junit <file>', 'also write a JUnit XML report')
     .option('-T, --timeout <seconds>', 'SSH connect timeout', '10')
     .option('--task-timeout <seconds>', 'default timeout of every task (a task may set `timeout:`)', '600')
+    .option('-u, --user <name>', 'SSH login user where the inventory sets no ansible_user')
+    .option('--key-file, --private-key <file>', 'SSH private key where the inventory sets none')
+    .option('-k, --ask-pass', 'ask for the SSH password (where the inventory sets no ansible_password)')
+    .option('-b, --become', 'become (sudo) where the playbook and inventory do not say otherwise')
+    .option(
+      '--become-user <name>',
+      'user to become where the playbook and inventory name none (default root)',
+    )
+    .option('-K, --ask-become-pass', 'ask for the sudo password (where the inventory sets none)')
     .option('--known-hosts <file>', 'extra known_hosts file to verify SSH host keys against')
     .option(
       '--accept-new-host-keys',

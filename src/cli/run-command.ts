@@ -11,6 +11,7 @@ import { type RolloutInput, type RolloutResult, runRollout } from '../rollout/ro
 import { inventoryLayout, type SiteInventory, selectSites } from '../rollout/sites.js';
 import { Secrets } from '../template/secrets.js';
 import { passphraseSource } from '../vault/passphrase.js';
+import { canPrompt, promptHidden } from '../vault/prompt.js';
 import { reportError } from './errors.js';
 import { parseExtraVars } from './extra-vars.js';
 import { VERSION } from './main.js';
@@ -37,6 +38,12 @@ export interface RunFlags {
   taskTimeout?: string;
   knownHosts?: string;
   acceptNewHostKeys?: boolean;
+  user?: string;
+  privateKey?: string;
+  askPass?: boolean;
+  become?: boolean;
+  becomeUser?: string;
+  askBecomePass?: boolean;
   verbose?: number;
   vaultPasswordFile?: string;
   sites?: string[];
@@ -50,6 +57,7 @@ export async function runCommand(playbookFile: string, flags: RunFlags): Promise
   const secrets = new Secrets();
   try {
     const options = runOptions(flags);
+    await askPasswords(flags, options, secrets);
     const layout = await inventoryLayout(flags.inventory ?? []);
     const sites = selectSites(layout, list(flags.sites));
     const multi = layout.kind === 'sites';
@@ -203,5 +211,40 @@ function runOptions(flags: RunFlags): RunOptions {
   if (flags.limit) options.limit = flags.limit;
   if (flags.startAtTask) options.startAtTask = flags.startAtTask;
   if (flags.knownHosts) options.knownHostsFile = resolve(flags.knownHosts);
+  const connection = {
+    ...(flags.user ? { user: flags.user } : {}),
+    ...(flags.privateKey ? { privateKeyFile: resolve(flags.privateKey) } : {}),
+  };
+  if (Object.keys(connection).length) options.connection = connection;
+  const become = {
+    ...(flags.become ? { enabled: true } : {}),
+    ...(flags.becomeUser ? { user: flags.becomeUser } : {}),
+  };
+  if (Object.keys(become).length) options.become = become;
   return options;
+}
+
+/** -k and -K: asked once, up front, as ansible-playbook does; the answers are secrets like any other. */
+async function askPasswords(flags: RunFlags, options: RunOptions, secrets: Secrets): Promise<void> {
+  if (!flags.askPass && !flags.askBecomePass) return;
+  if (flags.syntaxCheck || flags.listHosts || flags.listTasks) return;
+  if (!canPrompt())
+    throw new UsageError(
+      `${flags.askPass ? '-k/--ask-pass' : '-K/--ask-become-pass'} needs a terminal to ask on`,
+      'set ansible_password / ansible_become_password in the inventory instead (in a vault file: ewsplay vault create)',
+    );
+  if (flags.askPass) {
+    const password = await promptHidden('SSH password: ');
+    secrets.add(password);
+    options.connection = { ...options.connection, password };
+  }
+  if (flags.askBecomePass) {
+    // Ansible's default: the BECOME password is the SSH password when none is typed.
+    const typed = await promptHidden(
+      flags.askPass ? 'BECOME password[defaults to SSH password]: ' : 'BECOME password: ',
+    );
+    const password = typed === '' && options.connection?.password ? options.connection.password : typed;
+    secrets.add(password);
+    options.become = { ...options.become, password };
+  }
 }

@@ -24,6 +24,10 @@ export interface RunOptions {
   connectTimeoutMs: number;
   knownHostsFile?: string;
   acceptNewHostKeys: boolean;
+  /** -u, --private-key, -k: defaults below the inventory's connection variables, as in Ansible. */
+  connection?: { user?: string; privateKeyFile?: string; password?: string };
+  /** -b, --become-user, -K: defaults below playbook keywords and variables, as in Ansible. */
+  become?: { enabled?: boolean; user?: string; password?: string };
   /** Control-node directory for per-site state (calendar_sync outcomes, ...). */
   stateDir: string;
   site?: string;

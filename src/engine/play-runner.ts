@@ -433,6 +433,7 @@ export class PlayRunner {
             connectTimeoutMs: this.rc.options.connectTimeoutMs,
             acceptNewHostKeys: this.rc.options.acceptNewHostKeys,
             ...(this.rc.options.knownHostsFile ? { knownHostsFile: this.rc.options.knownHostsFile } : {}),
+            ...this.rc.options.connection,
           },
           (name) => this.rc.inventory.varSource(host, name),
         );

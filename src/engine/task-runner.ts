@@ -225,7 +225,13 @@ async function runModuleOnce(
   if (invalid) return { changed: false, failed: true, msg: invalid };
   const conn = await hooks.connection(host);
   const timeoutSec = task.timeout ?? scope.timeout ?? rc.options.taskTimeoutSec;
-  const become = task.become ?? scope.become ?? (vars.ansible_become as boolean | undefined) ?? false;
+  const cliBecome = rc.options.become;
+  const become =
+    task.become ??
+    scope.become ??
+    (vars.ansible_become as boolean | undefined) ??
+    cliBecome?.enabled ??
+    false;
   const controller = new AbortController();
   const onAbort = () => controller.abort();
   rc.abort.signal.addEventListener('abort', onAbort, { once: true });
@@ -253,8 +259,14 @@ async function runModuleOnce(
     ctx.env = Object.fromEntries(Object.entries(rendered).map(([k, v]) => [k, String(v)]));
   }
   if (become) {
-    const user = task.becomeUser ?? scope.becomeUser ?? (vars.ansible_become_user as string | undefined);
-    const password = (vars.ansible_become_password ?? vars.ansible_become_pass) as string | undefined;
+    const user =
+      task.becomeUser ??
+      scope.becomeUser ??
+      (vars.ansible_become_user as string | undefined) ??
+      cliBecome?.user;
+    const password =
+      ((vars.ansible_become_password ?? vars.ansible_become_pass) as string | undefined) ??
+      cliBecome?.password;
     ctx.become = {
       ...(user ? { user } : {}),
       ...(password !== undefined ? { password: String(password) } : {}),

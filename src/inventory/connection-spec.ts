@@ -47,6 +47,10 @@ export interface ConnectionDefaults {
   connectTimeoutMs: number;
   knownHostsFile?: string;
   acceptNewHostKeys?: boolean;
+  /** From the command line (-u, --private-key, -k): the inventory's variables win. */
+  user?: string;
+  privateKeyFile?: string;
+  password?: string;
 }
 
 /** Where a variable's value was written, when known (Inventory.varSource). */
@@ -108,10 +112,12 @@ export function connectionSpec(
     connectTimeoutMs: timeoutSec !== undefined ? timeoutSec * 1000 : defaults.connectTimeoutMs,
   };
   const optional: Partial<ConnectionSpec> = {
-    user: text('ansible_user', 'ansible_ssh_user'),
-    privateKeyFile: expandHome(text('ansible_ssh_private_key_file', 'ansible_private_key_file')),
+    user: text('ansible_user', 'ansible_ssh_user') ?? defaults.user,
+    privateKeyFile: expandHome(
+      text('ansible_ssh_private_key_file', 'ansible_private_key_file') ?? defaults.privateKeyFile,
+    ),
     privateKeyPassphrase: text('ansible_ssh_private_key_passphrase'),
-    password: text('ansible_password', 'ansible_ssh_pass'),
+    password: text('ansible_password', 'ansible_ssh_pass') ?? defaults.password,
     becomePassword: text('ansible_become_password', 'ansible_become_pass'),
     knownHostsFile: expandHome(
       text('ansible_ssh_known_hosts_file') ?? sshArgs.knownHostsFile ?? defaults.knownHostsFile,
