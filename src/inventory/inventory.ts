@@ -13,6 +13,7 @@ import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join, resolve } from 'node:path';
 import { type Problem, type SourcePos, UsageError, UserError } from '../load/problems.js';
+import { allInOrder } from '../util/all-in-order.js';
 import { type GroupNode, type HostNode, InventoryGraph } from './graph.js';
 import { ipv4, ipv6, parseAddress } from './host-range.js';
 import { PatternMatcher } from './patterns.js';
@@ -77,7 +78,7 @@ export async function loadInventory(sources: string[], options: InventoryOptions
       );
     }
     const files = info.isDirectory() ? await inventoryFilesIn(path, problems) : [path];
-    const texts = await Promise.all(files.map((f) => readFile(f, 'utf8')));
+    const texts = await allInOrder(files.map((f) => readFile(f, 'utf8')));
     for (const [i, file] of files.entries()) parseYamlInventory(file, texts[i]!, graph, problems);
     baseDirs.push(info.isDirectory() ? path : dirname(path));
   }
@@ -91,7 +92,7 @@ export async function loadInventory(sources: string[], options: InventoryOptions
         hint: `rename the host or the group${group.pos ? ` (the group is defined at ${group.pos.file}:${group.pos.line})` : ''}`,
       });
   }
-  const vars = await Promise.all(
+  const vars = await allInOrder(
     baseDirs.map((dir) => loadSourceVars(dir, graph, problems, options.readVarsFile)),
   );
   if (problems.length > 0) throw new UserError(problems);
@@ -151,10 +152,11 @@ async function loadSourceVars(
   ]);
   const load = async (found: Map<string, string[]>, wanted: (name: string) => boolean) => {
     const names = [...found.keys()].filter(wanted);
-    const layers = await Promise.all(names.map((n) => loadVarsFiles(found.get(n)!, problems, read)));
+    const layers = await allInOrder(names.map((n) => loadVarsFiles(found.get(n)!, problems, read)));
     return new Map(names.map((n, i) => [n, layers[i]!]));
   };
-  const [groups, hosts] = await Promise.all([
+  // group_vars before host_vars: when both fail, the group_vars error is the one reported.
+  const [groups, hosts] = await allInOrder([
     load(groupFiles, (n) => graph.groups.has(n)),
     load(hostFiles, (n) => graph.hosts.has(n) || LOCALHOST_NAMES.includes(n)),
   ]);

@@ -6,6 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { isMap, isScalar } from 'yaml';
 import type { Problem, SourcePos } from '../load/problems.js';
+import { allInOrder } from '../util/all-in-order.js';
 import { parseYamlFile } from './yaml-file.js';
 
 /** Variables with the position each one was set at. */
@@ -75,7 +76,7 @@ export async function loadVarsFiles(
   read: (file: string) => Promise<string> = (f) => readFile(f, 'utf8'),
 ): Promise<VarLayer> {
   const layer: VarLayer = { vars: {}, pos: {} };
-  const texts = await Promise.all(files.map(read));
+  const texts = await allInOrder(files.map(read));
   for (const [i, file] of files.entries()) {
     const y = parseYamlFile(file, texts[i]!, problems);
     if (y.broken) continue;

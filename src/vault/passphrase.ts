@@ -27,20 +27,28 @@ export type PassphraseSource = (why: string) => Promise<string>;
 export function passphraseSource(opts: PassphraseOptions): PassphraseSource {
   let found: Promise<string> | undefined;
   return (why) => {
-    found ??= findPassphrase(opts, why);
-    return found;
+    found ??= findPassphrase(opts);
+    // Remembered once, but a missing passphrase is reported for what each caller needed it for.
+    return found.catch((e: unknown) => {
+      throw e === NO_PASSPHRASE ? noPassphrase(why) : e;
+    });
   };
 }
 
-async function findPassphrase(opts: PassphraseOptions, why: string): Promise<string> {
+const NO_PASSPHRASE = Symbol('no passphrase source');
+
+function noPassphrase(why: string): UsageError {
+  return new UsageError(
+    `a vault passphrase is needed for ${why}`,
+    `pass --vault-password-file FILE, set ${VAULT_PASSWORD_ENV}, or run on a terminal to be asked`,
+  );
+}
+
+async function findPassphrase(opts: PassphraseOptions): Promise<string> {
   if (opts.passwordFile) return readPasswordFile(opts.passwordFile);
   const fromEnv = (opts.env ?? process.env)[VAULT_PASSWORD_ENV];
   if (fromEnv) return fromEnv;
-  if (!canPrompt())
-    throw new UsageError(
-      `a vault passphrase is needed for ${why}`,
-      `pass --vault-password-file FILE, set ${VAULT_PASSWORD_ENV}, or run on a terminal to be asked`,
-    );
+  if (!canPrompt()) throw NO_PASSPHRASE;
   const label = opts.label ?? 'Vault passphrase';
   const first = await promptHidden(`${label}: `);
   if (!first) throw new UsageError('empty vault passphrase');

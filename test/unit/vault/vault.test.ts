@@ -203,7 +203,7 @@ describe('vault files as variables', () => {
     const secrets = new Secrets();
     const readVarsFile = vaultReader(passphraseSource({ passwordFile: undefined, env: {} }), secrets);
     await expect(loadInventory([join(dir, 'hosts.yml')], { readVarsFile })).rejects.toThrow(
-      /a vault passphrase is needed for the vault .*vault.yml/,
+      /a vault passphrase is needed for the vault .*group_vars\/all\/vault\.yml$/,
     );
     const withKey = vaultReader(passphraseSource({ env: { EWSPLAY_VAULT_PASSWORD: 'inv pass' } }), secrets);
     const inv = await loadInventory([join(dir, 'hosts.yml')], { readVarsFile: withKey });
