@@ -142,6 +142,18 @@ describe('connection flags', () => {
     expect(r.rc).not.toBe(0);
   });
 
+  it('-k: asks for the SSH password on the terminal and logs in with it (no key given)', async () => {
+    const report = join(dir, 'k-pass-report.json');
+    const r = await onTerminal(
+      [...base(), '--limit', 'host1', '-u', sudoUser.user, '-k', '--report', report],
+      `${sudoUser.password}\r`,
+    );
+    expect(r.screen).toContain('SSH password: ');
+    expect(r.screen).toContain(`I am ${sudoUser.user}`);
+    expect(await readFile(report, 'utf8')).not.toContain(sudoUser.password);
+    expect(r.rc).toBe(0);
+  });
+
   it('-K without a terminal is a usage error that says what to do instead', async () => {
     const r = await ewsplay([...base(), '-K']);
     expect(r.rc).toBe(2);
