@@ -1,5 +1,6 @@
-// Reads a passphrase from the terminal without echoing it. The prompt goes to stderr so stdout stays clean.
-import { ExitCode } from '../load/problems.js';
+// Reads a secret (vault passphrase, SSH or sudo password) from the terminal without echoing it. The prompt
+// goes to stderr so stdout stays clean.
+import { ExitCode, UsageError } from '../load/problems.js';
 
 export function canPrompt(): boolean {
   return process.stdin.isTTY === true && process.stderr.isTTY === true;
@@ -9,15 +10,22 @@ export function promptHidden(question: string): Promise<string> {
   const stdin = process.stdin;
   return new Promise((resolve, reject) => {
     let answer = '';
-    process.stderr.write(question);
+    // Raw mode before the question shows: a key typed at once must not echo or be taken as end of input.
     stdin.setRawMode(true);
-    stdin.resume();
     stdin.setEncoding('utf8');
+    process.stderr.write(question);
     const done = () => {
       stdin.setRawMode(false);
       stdin.pause();
       stdin.off('data', onData);
+      stdin.off('end', onEnd);
       process.stderr.write('\n');
+    };
+    const nothing = () => new UsageError(`nothing entered at '${question.trim()}'`);
+    // The terminal went away (or Ctrl-D reached a line discipline still in canonical mode): no answer will come.
+    const onEnd = () => {
+      done();
+      reject(nothing());
     };
     const onData = (chunk: string) => {
       for (const c of chunk) {
@@ -33,7 +41,7 @@ export function promptHidden(question: string): Promise<string> {
         }
         if (c === '\u0004') {
           done();
-          reject(new Error('no passphrase entered'));
+          reject(nothing());
           return;
         }
         if (c === '\u007f' || c === '\b') answer = answer.slice(0, -1);
@@ -41,5 +49,7 @@ export function promptHidden(question: string): Promise<string> {
       }
     };
     stdin.on('data', onData);
+    stdin.once('end', onEnd);
+    stdin.resume();
   });
 }

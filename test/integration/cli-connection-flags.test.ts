@@ -154,6 +154,12 @@ describe('connection flags', () => {
     expect(r.rc).toBe(0);
   });
 
+  it('Ctrl-D at the -K prompt ends the run with a usage error, not a hang', async () => {
+    const r = await onTerminal([...base(), '-K'], '\u0004');
+    expect(r.screen).toContain("nothing entered at 'BECOME password:'");
+    expect(r.rc).toBe(2);
+  });
+
   it('-K without a terminal is a usage error that says what to do instead', async () => {
     const r = await ewsplay([...base(), '-K']);
     expect(r.rc).toBe(2);
