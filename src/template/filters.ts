@@ -1,6 +1,7 @@
 // The filters Ansible playbooks commonly use, with Ansible's semantics (Python's json.dumps spacing, shlex
 // quoting, Python regex syntax). nunjucks' own filters stay available where they already match Jinja
 // (lower, upper, trim, first, last, sort, list, abs, round, sum, ...).
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { posix } from 'node:path';
 import { TemplateError } from './errors.js';
@@ -131,6 +132,49 @@ function extreme(items: unknown[], sign: 1 | -1): unknown {
   return items.reduce((best, x) =>
     (x as number) > (best as number) === (sign === 1) && x !== best ? x : best,
   );
+}
+
+/**
+ * Ansible's random: an integer in range(start, end, step) for an integer, an item for a list. With a seed the
+ * pick is the same on every run (for spreading cron minutes by host), though not the number Python's
+ * generator would give for that seed.
+ */
+function ansibleRandom(value: unknown, args: unknown[]): unknown {
+  const [positional, kw] = splitKwargs(args);
+  const start = kw.start ?? positional[0];
+  const step = kw.step ?? positional[1];
+  const seed = kw.seed ?? positional[2];
+  const next = seed === undefined || seed === null ? Math.random : seededRandom(pyStr(seed));
+  if (typeof value === 'number' && Number.isInteger(value)) {
+    const from = start ? Number(start) : 0;
+    const by = step ? Number(step) : 1;
+    const count = Math.ceil((value - from) / by);
+    if (!Number.isInteger(from) || !Number.isInteger(by) || by === 0 || count <= 0)
+      throw new TemplateError(`random: empty range for randrange(${from}, ${value}, ${by})`);
+    return from + by * Math.floor(next() * count);
+  }
+  if (Array.isArray(value) || typeof value === 'string') {
+    if (start || step) throw new TemplateError('random: start and step can only be used with integer values');
+    if (value.length === 0) throw new TemplateError('random: cannot choose from an empty sequence');
+    return value[Math.floor(next() * value.length)];
+  }
+  throw new TemplateError(`random: can only be used on sequences and integers, got ${pyRepr(value)}`);
+}
+
+/** A deterministic generator in [0, 1) from a string seed (sha256 of the seed, then xorshift128+). */
+function seededRandom(seed: string): () => number {
+  const h = createHash('sha256').update(seed).digest();
+  let a = h.readBigUInt64LE(0) || 1n;
+  let b = h.readBigUInt64LE(8) || 2n;
+  const mask = (1n << 64n) - 1n;
+  return () => {
+    let x = a;
+    const y = b;
+    a = y;
+    x ^= (x << 23n) & mask;
+    b = x ^ y ^ (x >> 17n) ^ (y >> 26n);
+    return Number(((b + y) & mask) >> 11n) / 2 ** 53;
+  };
 }
 
 function stableKey(v: unknown): string {
@@ -306,6 +350,9 @@ export const filters: Record<string, Filter> = {
       sep === undefined || sep === null ? undefined : String(sep),
       maxsplit === undefined ? -1 : Number(maxsplit),
     ),
+  random: (value: unknown, ...args: unknown[]) => ansibleRandom(value, args),
+  // Jinja's list: a mapping gives its keys (nunjucks' own gives key/value pairs), a string its characters.
+  list: (value: unknown) => asList(value, 'list'),
 };
 filters.d = filters.default!;
 filters.count = filters.length!;

@@ -211,9 +211,27 @@ describe('filters', () => {
     ['[[1, [2]], 3] | flatten', [1, 2, 3]],
     ['[3, 5, 1] | max', 5],
     ['[3, 5, 1] | min', 1],
+    ["{'b': 1, 'a': 2} | list", ['b', 'a']],
+    ["'ab' | list", ['a', 'b']],
+    ['10 | random(start=5, step=5)', 5],
+    ['[7] | random', 7],
   ];
   it.each(cases)('%s', (expr, want) => {
     expect(ev(expr)).toEqual(want);
+  });
+
+  it("random as Ansible's: a number below an integer, an item of a list, the same pick for the same seed", () => {
+    for (let i = 0; i < 50; i++) {
+      const n = ev('60 | random') as number;
+      expect(Number.isInteger(n) && n >= 0 && n < 60).toBe(true);
+      expect(['x', 'y']).toContain(ev("['x', 'y'] | random"));
+    }
+    const seeded = (seed: string) => ev(`59 | random(seed='${seed}')`);
+    expect(seeded('mail.lab')).toBe(seeded('mail.lab'));
+    const spread = new Set(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map(seeded));
+    expect(spread.size).toBeGreaterThan(3);
+    expect(() => ev("'ab' | random(start=1)")).toThrow('start and step can only be used with integer values');
+    expect(() => ev('0 | random')).toThrow('empty range');
   });
 
   it('lookup env and file work on the control node', async () => {
