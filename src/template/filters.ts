@@ -351,6 +351,56 @@ export const filters: Record<string, Filter> = {
       maxsplit === undefined ? -1 : Number(maxsplit),
     ),
   random: (value: unknown, ...args: unknown[]) => ansibleRandom(value, args),
+  // Jinja's versions of filters where nunjucks' differ (a number to lower, the first key of a mapping,
+  // sum by attribute, truncate's leeway).
+  lower: (value: unknown) => pyStr(value).toLowerCase(),
+  upper: (value: unknown) => pyStr(value).toUpperCase(),
+  capitalize: (value: unknown) => {
+    const s = pyStr(value);
+    return s.charAt(0).toUpperCase() + s.slice(1).toLowerCase();
+  },
+  title: (value: unknown) =>
+    pyStr(value).replace(/[\p{L}\p{N}]+/gu, (w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase()),
+  trim: (value: unknown, chars: unknown) => {
+    const s = pyStr(value);
+    if (chars === undefined || chars === null) return s.trim();
+    const set = new Set([...pyStr(chars)]);
+    let a = 0;
+    let b = s.length;
+    while (a < b && set.has(s[a]!)) a++;
+    while (b > a && set.has(s[b - 1]!)) b--;
+    return s.slice(a, b);
+  },
+  first: (value: unknown) => asList(value, 'first')[0],
+  last: (value: unknown) => asList(value, 'last').at(-1),
+  sum(value: unknown, ...args: unknown[]) {
+    const [pos, kw] = splitKwargs(args);
+    const attr = kw.attribute ?? pos[0];
+    const items = asList(value, 'sum').map((item) =>
+      typeof attr === 'string' ? attrPath(item, attr) : item,
+    );
+    return items.reduce(
+      (total: unknown, x) => {
+        if (typeof total !== 'number' || typeof x !== 'number')
+          throw new TemplateError(`sum: cannot add ${pyRepr(x)} to ${pyRepr(total)}`);
+        return total + x;
+      },
+      kw.start ?? pos[1] ?? 0,
+    );
+  },
+  truncate(value: unknown, ...args: unknown[]) {
+    const [pos, kw] = splitKwargs(args);
+    const s = pyStr(value);
+    const length = Number(kw.length ?? pos[0] ?? 255);
+    const killwords = pyTruthy(kw.killwords ?? pos[1] ?? false);
+    const end = pyStr(kw.end ?? pos[2] ?? '...');
+    const leeway = Number(kw.leeway ?? pos[3] ?? 5);
+    if (s.length <= length + leeway) return s;
+    if (killwords) return s.slice(0, length - end.length) + end;
+    const cut = s.slice(0, length - end.length);
+    const space = cut.lastIndexOf(' ');
+    return (space > 0 ? cut.slice(0, space) : cut) + end;
+  },
   // Jinja's list: a mapping gives its keys (nunjucks' own gives key/value pairs), a string its characters.
   list: (value: unknown) => asList(value, 'list'),
 };

@@ -215,6 +215,18 @@ describe('filters', () => {
     ["'ab' | list", ['a', 'b']],
     ['10 | random(start=5, step=5)', 5],
     ['[7] | random', 7],
+    // Jinja's behaviour where nunjucks' own filters differ.
+    ["[{'n': 2}, {'n': 3}] | sum(attribute='n')", 5],
+    ['[1, 2] | sum(start=10)', 13],
+    ['5 | lower', '5'],
+    ["{'b': 1, 'a': 2} | first", 'b'],
+    ["'abc' | last", 'c'],
+    ["'xx--ab--' | trim('-x')", 'ab'],
+    ["'Hello World' | truncate(8)", 'Hello World'],
+    ["'Hello big World again' | truncate(9)", 'Hello...'],
+    ["'Hello big World again' | truncate(9, true)", 'Hello ...'],
+    ["'hello wORLD-x' | title", 'Hello World-X'],
+    ["'hELLO' | capitalize", 'Hello'],
   ];
   it.each(cases)('%s', (expr, want) => {
     expect(ev(expr)).toEqual(want);
