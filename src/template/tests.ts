@@ -47,7 +47,67 @@ function contains(seq: unknown, item: unknown): boolean {
 
 const isNumber = (v: unknown) => typeof v === 'number';
 
+/**
+ * Python's LooseVersion, as Ansible's `version` test uses by default: numbers and letters in turn
+ * ('2.10.1' -> [2, 10, 1]; '1.0rc1' -> [1, 0, 'rc', 1]), compared item by item, a number below a string.
+ */
+function looseVersion(v: unknown): (number | string)[] {
+  return (pyStrOf(v).match(/\d+|[a-z]+/gi) ?? []).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+}
+
+function pyStrOf(v: unknown): string {
+  return typeof v === 'string' ? v : String(v);
+}
+
+function compareVersions(a: unknown, b: unknown): number {
+  const x = looseVersion(a);
+  const y = looseVersion(b);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    if (i >= x.length) return -1;
+    if (i >= y.length) return 1;
+    const p = x[i]!;
+    const q = y[i]!;
+    if (p === q) continue;
+    if (typeof p === typeof q) return p < q ? -1 : 1;
+    return typeof p === 'number' ? -1 : 1;
+  }
+  return 0;
+}
+
+const VERSION_OPERATORS: Record<string, (c: number) => boolean> = {
+  '<': (c) => c < 0,
+  lt: (c) => c < 0,
+  '<=': (c) => c <= 0,
+  le: (c) => c <= 0,
+  '>': (c) => c > 0,
+  gt: (c) => c > 0,
+  '>=': (c) => c >= 0,
+  ge: (c) => c >= 0,
+  '==': (c) => c === 0,
+  '=': (c) => c === 0,
+  eq: (c) => c === 0,
+  '!=': (c) => c !== 0,
+  '<>': (c) => c !== 0,
+  ne: (c) => c !== 0,
+};
+
+/** Ansible's `version` test (alias version_compare): `ver is version('2.9', '>=')`, loose comparison. */
+function versionTest(value: unknown, ...args: unknown[]): boolean {
+  const [pos, kw] = splitKwargs(args);
+  const other = kw.version ?? pos[0];
+  const op = String(kw.operator ?? pos[1] ?? 'eq');
+  if (other === undefined) throw new TemplateError("the 'version' test needs a version to compare with");
+  const check = VERSION_OPERATORS[op];
+  if (!check)
+    throw new TemplateError(
+      `the 'version' test: unknown operator '${op}' (use one of ${Object.keys(VERSION_OPERATORS).join(' ')})`,
+    );
+  return check(compareVersions(value, other));
+}
+
 export const tests: Record<string, Test> = {
+  version: versionTest as Test,
+  version_compare: versionTest as Test,
   defined: (v: unknown) => v !== undefined,
   undefined: (v: unknown) => v === undefined,
   none: (v: unknown) => v === null,

@@ -140,9 +140,15 @@ describe('evaluate (when: style)', () => {
       ['empty is truthy', false],
       ['hosts is truthy', true],
       ['nothing is none', true],
+      ["'2.10.1' is version('2.9', '>')", true],
+      ["'2.10.1' is version('2.10', 'lt')", false],
+      ["'1.0rc1' is version('1.0', '>')", true],
+      ["2013 is version('2013', '>=')", true],
+      ["'2.10.0' is version_compare('2.10', '==')", false],
     ];
     for (const [expr, want] of cases) expect([expr, ev(expr)]).toEqual([expr, want]);
     expect(() => ev('port is failed')).toThrow(/expects a registered result/);
+    expect(() => ev("'1' is version('2', '~')")).toThrow("unknown operator '~'");
   });
 
   it('offers Python string, list and dict methods', () => {
