@@ -15,8 +15,8 @@ import type { HostTaskResult, TaskInfo, TaskReport } from './results.js';
 import { childScope, type Scope } from './scope.js';
 import { playbookSteps, type StepInfo, type StepReport } from './steps.js';
 import { tagsSelected } from './tags.js';
-import { runTaskOnHost, type TaskHooks, truthy } from './task-runner.js';
-import { lazyVars } from './vars.js';
+import { flattenOnce, runTaskOnHost, type TaskHooks, truthy } from './task-runner.js';
+import { lazyVars, plain } from './vars.js';
 
 /**
  * One terminal per process: operator prompts take turns across hosts, plays and the playbook runs of
@@ -160,23 +160,46 @@ export class PlayRunner {
   private async runInclude(play: Play, inc: IncludeNode, hosts: string[], parent: Scope): Promise<void> {
     const scope = childScope(parent, inc);
     if (!tagsSelected(scope.tags, this.rc.options.tags) && inc.tags.length > 0) return;
-    // The file name may be templated per host: group hosts by the file they include.
-    const byFile = new Map<string, string[]>();
+    // The file name and the loop may be templated per host. As Ansible does, hosts that include the same
+    // file for the same item run it together; the groups run in the order their first host met them.
+    const groups = new Map<string, { file: string; item?: { value: unknown }; hosts: string[] }>();
     for (const h of hosts) {
       try {
         const vars = this.templateVars(h, scope);
         if (!scope.when.every((c) => truthy(this.rc.templar.evaluate(c, vars)))) continue;
         const file = String(this.rc.templar.render(inc.file, vars));
-        byFile.set(file, [...(byFile.get(file) ?? []), h]);
+        const items = inc.loop === undefined ? undefined : this.includeItems(inc, vars);
+        for (const item of items ?? [undefined]) {
+          // An item the host already has in that group (a repeated item) runs again, in a later group.
+          const base = items ? `${file}\0${JSON.stringify(item)}` : file;
+          let key = base;
+          for (let n = 1; groups.get(key)?.hosts.includes(h); n++) key = `${base}\0${n}`;
+          const group = groups.get(key) ?? { file, ...(items ? { item: { value: item } } : {}), hosts: [] };
+          group.hosts.push(h);
+          groups.set(key, group);
+        }
       } catch (e) {
         this.failHost(h, `include_tasks: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
-    for (const [file, fileHosts] of byFile) {
+    for (const { file, item, hosts: groupHosts } of groups.values()) {
       const nodes = inc.tasks && !inc.file.includes('{{') ? inc.tasks : await this.loadInclude(inc, file);
-      const inner: Scope = { ...scope, when: [] };
-      await this.runNodes(play, nodes, fileHosts, inner);
+      const inner: Scope = {
+        ...scope,
+        when: [],
+        ...(item ? { vars: { ...scope.vars, [inc.loopVar]: item.value } } : {}),
+      };
+      const alive = groupHosts.filter((h) => !this.state(h).failed && !this.state(h).unreachable);
+      await this.runNodes(play, nodes, alive, inner);
     }
+  }
+
+  /** The rendered loop list of an include_tasks for one host. */
+  private includeItems(inc: IncludeNode, vars: Vars): unknown[] {
+    const rendered = this.rc.templar.render(inc.loop, vars);
+    const items = inc.loopFlatten ? flattenOnce(rendered) : rendered;
+    if (!Array.isArray(items)) throw new Error(`loop must be a list, got ${typeof items}`);
+    return plain(items) as unknown[];
   }
 
   private loadInclude(inc: IncludeNode, file: string): Promise<Node[]> {

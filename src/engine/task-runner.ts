@@ -75,7 +75,8 @@ export async function runTaskOnHost(
     }
 
     // Loop: when is evaluated per item, as Ansible does.
-    const items = rc.templar.render(task.loop, vars);
+    const rendered = rc.templar.render(task.loop, vars);
+    const items = task.loopFlatten ? flattenOnce(rendered) : rendered;
     if (!Array.isArray(items)) {
       return done({
         status: 'failed',
@@ -375,4 +376,9 @@ function describe(rc: RunContext, task: TaskNode, e: unknown): string {
   const what = e instanceof Error ? e.message : String(e);
   const name = task.name ? `task '${task.name}'` : `the ${task.module} task`;
   return rc.secrets.mask(`${what} (in ${name} at ${where})`);
+}
+
+/** with_items: lists inside the loop's list are flattened one level (anything else is left for the caller). */
+export function flattenOnce(items: unknown): unknown {
+  return Array.isArray(items) ? items.flatMap((i) => (Array.isArray(i) ? i : [i])) : items;
 }

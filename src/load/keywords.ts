@@ -65,6 +65,16 @@ const LOOP: Record<string, Keyword> = {
     "a list, or a template like '{{ items }}' that gives one",
     'Run once per item; the item is {{ item }} (or loop_control.loop_var)',
   ),
+  with_items: kw(
+    { anyOf: [{ type: 'array' }, string] },
+    "a list, or a template like '{{ items }}' that gives one",
+    "Ansible's older loop: as loop, with lists inside the list flattened one level",
+  ),
+  with_list: kw(
+    { anyOf: [{ type: 'array' }, string] },
+    "a list, or a template like '{{ items }}' that gives one",
+    "Ansible's older loop: the same as loop",
+  ),
   loop_control: kw(
     {
       type: 'object',

@@ -33,6 +33,8 @@ export interface TaskNode extends NodeCommon {
   /** Position of the module key, for argument errors. */
   argsPos: SourcePos;
   loop?: unknown;
+  /** with_items: lists inside the rendered loop list are flattened one level. */
+  loopFlatten?: boolean;
   loopVar: string;
   loopLabel?: string;
   register?: string;
@@ -62,6 +64,8 @@ export interface IncludeNode extends NodeCommon {
   /** When the name has no template, the loader already loaded and validated the file. */
   tasks?: Node[];
   loop?: unknown;
+  /** with_items: lists inside the rendered loop list are flattened one level. */
+  loopFlatten?: boolean;
   loopVar: string;
 }
 

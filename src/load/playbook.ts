@@ -50,10 +50,12 @@ const ALL_TASK_KEYWORDS = new Set([
   ...Object.keys(INCLUDE_KEYWORDS),
 ]);
 const EXPRESSION_KEYWORDS = new Set(['when', 'changed_when', 'failed_when', 'until']);
+const LOOP_KEYWORDS = ['loop', 'with_list', 'with_items'] as const;
 
 /** Hints for keys people bring from Ansible features ewsplay does not have, or put at the wrong level. */
 function foreignKeyHint(key: string): string | undefined {
-  if (key.startsWith('with_')) return "write the loop as 'loop:' (with_* lookups are not supported)";
+  if (key.startsWith('with_'))
+    return "write the loop as 'loop:' (with_items and with_list are understood; other with_* lookups are not)";
   if (key === 'include') return "use 'include_tasks:' or 'import_tasks:'";
   if (key === 'roles' || key === 'include_role' || key === 'import_role')
     return 'ewsplay has no roles: put the tasks in a file under tasks/ and use include_tasks';
@@ -463,7 +465,7 @@ class Loader {
       return block;
     }
     if (kind !== 'task') {
-      return this.include(loaded, includes[0]!.pair, kind, common, values);
+      return this.include(loaded, includes[0]!.pair, kind, common, values, keywords);
     }
     const { key, module, pair } = modules[0]!;
     const args = await this.moduleArgs(
@@ -489,7 +491,7 @@ class Loader {
       notify: listOf(values.get('notify')),
     };
     assignDefined(task, {
-      loop: values.get('loop'),
+      ...this.loopOf(src, keywords),
       loopLabel: loopControl.label,
       register: values.get('register') as string | undefined,
       until: until === undefined ? undefined : String(until),
@@ -500,6 +502,22 @@ class Loader {
     const notifyPair = keywords.get('notify');
     if (notifyPair) this.notifyPositions.set(task, notifyItems(src, notifyPair));
     return task;
+  }
+
+  /** loop, or Ansible's older with_list / with_items (which flattens one level): one of them. */
+  private loopOf(src: YamlSource, keywords: Map<string, Pair>): { loop?: unknown; loopFlatten?: boolean } {
+    const given = LOOP_KEYWORDS.filter((k) => keywords.has(k));
+    for (const extra of given.slice(1))
+      this.problem(
+        src.pos(keywords.get(extra)!),
+        `'${extra}' and '${given[0]}' on one task: give only one loop`,
+        'write it as \'loop:\' (with_items flattens lists inside the list: loop: "{{ x | flatten(levels=1) }}")',
+      );
+    const key = given[0];
+    if (key === undefined) return {};
+    const value = src.value(keywords.get(key)!.value);
+    if (value === null || value === undefined) return {};
+    return key === 'with_items' ? { loop: value, loopFlatten: true } : { loop: value };
   }
 
   private unknownTaskKeys(src: YamlSource, unknown: { key: string; pair: Pair }[], hasAction: boolean): void {
@@ -605,6 +623,7 @@ class Loader {
     kind: 'include_tasks' | 'import_tasks',
     common: NodeCommon,
     values: Map<string, unknown>,
+    keywords: Map<string, Pair>,
   ): Promise<Node | undefined> {
     const { src } = loaded;
     const { ok, value } = this.keyword(loaded, kind, INCLUDE_VALUE, pair);
@@ -632,7 +651,7 @@ class Loader {
       file,
       loopVar: loopControl.loop_var ?? 'item',
     };
-    assignDefined(include, { tasks, loop: values.get('loop') });
+    assignDefined(include, { tasks, ...this.loopOf(src, keywords) });
     return templated || tasks ? include : undefined;
   }
 

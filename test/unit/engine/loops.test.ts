@@ -1,0 +1,69 @@
+// Loops as Ansible runs them: loop, the older with_list / with_items (one level flattened), and
+// include_tasks with a loop (the file runs once per item, with the item set; per-host lists may differ).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Scratch } from './harness.js';
+
+describe('loops', () => {
+  it('with_items flattens lists inside the list one level; with_list does not', async () => {
+    const s = new Scratch(['a']);
+    const log = join(s.dir, 'items.log');
+    const { report } = await s.run(`
+- hosts: all
+  tasks:
+    - name: with_items
+      shell: echo "items {{ item }}" >> ${log}
+      with_items: [[1, 2], 3]
+    - name: with_list
+      shell: echo "list {{ item | length }}" >> ${log}
+      with_list: [[1, 2], [3]]
+`);
+    expect(report.exitCode ?? 0).toBe(0);
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual([
+      'items 1',
+      'items 2',
+      'items 3',
+      'list 2',
+      'list 1',
+    ]);
+  });
+
+  it('include_tasks with a loop: once per item with the item set, hosts with the same item together', async () => {
+    const s = new Scratch(['a', 'b']);
+    const log = join(s.dir, 'include.log');
+    s.write('host_vars/a.yml', 'steps: [one, two, one]\n');
+    s.write('host_vars/b.yml', 'steps: [two]\n');
+    s.write('playbooks/step.yml', `- shell: echo "{{ inventory_hostname }} {{ step }}" >> ${log}\n`);
+    const { report } = await s.run(`
+- hosts: all
+  tasks:
+    - include_tasks: step.yml
+      loop: "{{ steps }}"
+      loop_control:
+        loop_var: step
+`);
+    expect(report.exitCode ?? 0).toBe(0);
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    // Groups in the order met: a's "one"; "two" for a and b at once; a's repeated "one" last.
+    expect(lines[0]).toBe('a one');
+    expect(lines.slice(1, 3).sort()).toEqual(['a two', 'b two']);
+    expect(lines.slice(3)).toEqual(['a one']);
+  });
+
+  it('an include loop that is not a list fails that host, naming it', async () => {
+    const s = new Scratch(['a']);
+    s.write('playbooks/step.yml', '- debug: { msg: x }\n');
+    const { events, report } = await s.run(`
+- hosts: all
+  tasks:
+    - include_tasks: step.yml
+      loop: "{{ 'not a list' }}"
+    - name: after
+      debug: { msg: never }
+`);
+    expect(events.statusOf('after', 'a')).toBeUndefined();
+    expect(report.stats.a?.failed).toBe(1);
+    expect(events.warnings.join('\n')).toContain('a: include_tasks: loop must be a list, got string');
+  });
+});
