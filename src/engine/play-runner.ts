@@ -263,7 +263,10 @@ export class PlayRunner {
       }
       if (!tagsSelected([...scope.tags, ...task.tags], this.rc.options.tags)) return;
     }
-    const info = this.taskInfo(task, handler, hosts, scope);
+    // run_once: the first host runs it for the batch (Ansible's order: the batch's first active host).
+    const runHosts = task.runOnce ? hosts.slice(0, 1) : hosts;
+    const factsBefore = task.runOnce && runHosts[0] ? { ...this.state(runHosts[0]).facts } : undefined;
+    const info = this.taskInfo(task, handler, runHosts, scope);
     const report: TaskReport = {
       task: info.name,
       module: task.module,
@@ -274,17 +277,25 @@ export class PlayRunner {
       hosts: {},
     };
     this.rc.report.tasks.push(report);
-    this.rc.listener.taskStart(info, hosts);
+    this.rc.listener.taskStart(info, runHosts);
     const hooks = this.hooks(play);
     let newlyFailed = 0;
-    await forEachLimit(hosts, this.rc.options.forks, async (host) => {
+    await forEachLimit(runHosts, this.rc.options.forks, async (host) => {
       const result = await runTaskOnHost(this.rc, play, task, host, scope, info, hooks);
       report.hosts[host] = result;
       if (this.record(host, task, result)) newlyFailed++;
       this.rc.listener.hostResult(info, host, result);
     });
     await this.rc.listener.taskEnd(info);
+    if (factsBefore && runHosts[0]) this.shareRunOnce(runHosts[0], factsBefore, hosts.slice(1));
     if (newlyFailed > 0) this.checkFailureLimits(play, task);
+  }
+
+  /** What a run_once task registered or set (set_fact) on its host, given to the rest of the batch. */
+  private shareRunOnce(from: string, before: Vars, to: string[]): void {
+    const after = this.state(from).facts;
+    const changed = Object.keys(after).filter((k) => after[k] !== before[k]);
+    for (const h of to) for (const k of changed) this.state(h).facts[k] = after[k];
   }
 
   /** Updates stats and host state; returns true when the host newly failed. */

@@ -102,6 +102,11 @@ export const TASK_KEYWORDS: Record<string, Keyword> = {
     'a variable name (letters, digits, _)',
     'Save the result in this variable',
   ),
+  run_once: kw(
+    boolean,
+    'true or false',
+    'Run on the first host of the batch only; its registered result and facts go to every host of the batch',
+  ),
   until: kw(
     { anyOf: [string, boolean] },
     'a condition (a string)',

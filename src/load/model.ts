@@ -38,6 +38,8 @@ export interface TaskNode extends NodeCommon {
   loopVar: string;
   loopLabel?: string;
   register?: string;
+  /** run_once: the first host of the batch runs it; the others get its registered result and facts. */
+  runOnce?: boolean;
   until?: string;
   retries: number;
   /** Seconds. */

@@ -57,6 +57,8 @@ function foreignKeyHint(key: string): string | undefined {
   if (key.startsWith('with_'))
     return "write the loop as 'loop:' (with_items and with_list are understood; other with_* lookups are not)";
   if (key === 'include') return "use 'include_tasks:' or 'import_tasks:'";
+  if (key === 'delegate_to' || key === 'local_action')
+    return "not supported: run the task in a play of its own for that host (hosts: localhost for the control node), and read this host's values there through hostvars";
   if (key === 'roles' || key === 'include_role' || key === 'import_role')
     return 'ewsplay has no roles: put the tasks in a file under tasks/ and use include_tasks';
   return undefined;
@@ -494,6 +496,7 @@ class Loader {
       ...this.loopOf(src, keywords),
       loopLabel: loopControl.label,
       register: values.get('register') as string | undefined,
+      runOnce: values.get('run_once') === true ? true : undefined,
       until: until === undefined ? undefined : String(until),
       changedWhen: values.has('changed_when') ? conditionsOf(values.get('changed_when')) : undefined,
       failedWhen: values.has('failed_when') ? conditionsOf(values.get('failed_when')) : undefined,

@@ -67,3 +67,35 @@ describe('loops', () => {
     expect(events.warnings.join('\n')).toContain('a: include_tasks: loop must be a list, got string');
   });
 });
+
+describe('run_once', () => {
+  it('runs on the first host only; its registered result and facts reach every host of the batch', async () => {
+    const s = new Scratch(['a', 'b', 'c']);
+    const log = join(s.dir, 'once.log');
+    const { report, events } = await s.run(`
+- hosts: all
+  tasks:
+    - name: once
+      shell: echo "ran on {{ inventory_hostname }}" >> ${log}; echo token-{{ inventory_hostname }}
+      register: minted
+      run_once: true
+    - name: fact once
+      set_fact:
+        chosen: "{{ inventory_hostname }}"
+      run_once: true
+    - name: everyone
+      shell: echo "{{ inventory_hostname }} sees {{ minted.stdout }} and {{ chosen }}" >> ${log}
+`);
+    expect(report.exitCode ?? 0).toBe(0);
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('ran on a');
+    expect(lines.slice(1).sort()).toEqual([
+      'a sees token-a and a',
+      'b sees token-a and a',
+      'c sees token-a and a',
+    ]);
+    expect(events.statusOf('once', 'a')).toBe('changed');
+    expect(events.statusOf('once', 'b')).toBeUndefined();
+    expect(report.stats.b?.changed).toBe(1);
+  });
+});
