@@ -8,6 +8,13 @@ import { isMap, isScalar, isSeq, type Pair, type YAMLMap, type Node as YamlNode 
 import type { Module } from '../modules/module.js';
 import { explainErrors, kindOf, pathText, type Subject, validatorFor, withoutTemplated } from './check.js';
 import {
+  COMMAND_OPTIONS,
+  convertArg,
+  type KeyValueArgs,
+  KeyValueSyntaxError,
+  parseKeyValue,
+} from './key-value-args.js';
+import {
   BLOCK_KEYWORDS,
   BLOCK_SECTIONS,
   HANDLER_KEYWORDS,
@@ -570,9 +577,14 @@ class Loader {
     const node = pair.value as YamlNode | null;
     const raw = src.value(node);
     let inline: Vars;
+    // Where each key=value argument was written (the short form has no YAML node per argument).
+    let wordPos = new Map<string, SourcePos>();
     if (raw === null || raw === undefined) inline = {};
-    else if (typeof raw === 'string' && module.freeForm) inline = { [module.freeForm]: raw };
-    else if (isMap(node) || (raw !== null && typeof raw === 'object' && !Array.isArray(raw)))
+    else if (typeof raw === 'string') {
+      const short = this.keyValueArgs(src, key, module, node ?? pair, raw);
+      if (!short) return undefined;
+      ({ args: inline, positions: wordPos } = short);
+    } else if (isMap(node) || (raw !== null && typeof raw === 'object' && !Array.isArray(raw)))
       inline = raw as Vars;
     else {
       this.problem(
@@ -584,25 +596,39 @@ class Loader {
       );
       return undefined;
     }
-    const args: Vars = { ...(argsKeyword ?? {}), ...inline };
-    const validate = validatorFor(module, () => loaderArgsSchema(module));
     const inlineMap = isMap(node) ? node : undefined;
     const argsMap = isMap(argsPair?.value) ? (argsPair.value as YAMLMap) : undefined;
+    // A key as written: under the module key (mapping or key=value), or under `args:`.
+    const writtenAt = (name: string): SourcePos | undefined => {
+      const at = wordPos.get(name);
+      if (at) return at;
+      const found = (inlineMap && mapPair(inlineMap, name)) || (argsMap && mapPair(argsMap, name));
+      return found ? src.pos(found) : undefined;
+    };
+    const merged = { ...(argsKeyword ?? {}), ...inline };
+    const { args, writtenAs } = this.canonicalArgs(key, module, merged, writtenAt);
+    const written = (name: string | number | undefined) =>
+      name === undefined ? undefined : (writtenAs.get(String(name)) ?? String(name));
+    const validate = validatorFor(module, () => loaderArgsSchema(module));
     // Each argument is found where it was written: under the module key or under `args:`.
-    const sourceOf = (name: string | number | undefined): unknown =>
-      name !== undefined && inlineMap && mapPair(inlineMap, String(name))
+    const sourceOf = (name: string | undefined): unknown =>
+      name !== undefined && inlineMap && mapPair(inlineMap, name)
         ? inlineMap
-        : name !== undefined && argsMap && mapPair(argsMap, String(name))
+        : name !== undefined && argsMap && mapPair(argsMap, name)
           ? argsMap
           : (inlineMap ?? argsMap);
     const errors = validate(args) ? [] : withoutTemplated(validate.errors ?? [], args);
     if (errors.length > 0) {
       const subject: Subject = {
         locate: (path, k) => {
+          const name = written(path.length > 0 ? path[0] : k);
+          const word = name !== undefined ? wordPos.get(name) : undefined;
+          if (word) return word;
           if (!inlineMap && !argsMap) return src.pos(node ?? pair);
           if (path.length === 0 && k === undefined) return src.pos(pair);
-          const from = sourceOf(path.length > 0 ? path[0] : k);
-          return from ? locateIn(src, from, path, k) : src.pos(pair);
+          const from = sourceOf(name);
+          const writtenPath = path.length > 0 ? [name!, ...path.slice(1)] : path;
+          return from ? locateIn(src, from, writtenPath, path.length > 0 ? k : name) : src.pos(pair);
         },
         label: (path) => (path.length === 0 ? `module '${key}'` : `'${pathText(path)}'`),
         unknownKey: (k) => `unknown argument '${k}' for module '${key}'`,
@@ -613,11 +639,90 @@ class Loader {
     // Nested task lists (manual's verify:) become nodes, loaded and checked like any tasks.
     for (const name of module.taskListArgs ?? []) {
       if (!(name in args)) continue;
-      const from = sourceOf(name);
-      const listNode = from ? (mapPair(from as YAMLMap, name)?.value ?? null) : null;
+      const from = sourceOf(written(name));
+      const listNode = from ? (mapPair(from as YAMLMap, written(name)!)?.value ?? null) : null;
       if (isSeq(listNode)) args[name] = await this.taskList(loaded, listNode, false);
     }
     return args;
+  }
+
+  /**
+   * Ansible's short form: `msg="hi {{ who }}" verbosity=1`; for command and shell, the command line with
+   * its options (creates=, chdir= ...) taken out. Values are converted to the argument's type.
+   */
+  private keyValueArgs(
+    src: YamlSource,
+    key: string,
+    module: Module,
+    at: YamlNode | Pair,
+    text: string,
+  ): { args: Vars; positions: Map<string, SourcePos> } | undefined {
+    let parsed: KeyValueArgs;
+    try {
+      parsed = parseKeyValue(text, module.freeForm ? COMMAND_OPTIONS : undefined);
+    } catch (e) {
+      if (!(e instanceof KeyValueSyntaxError)) throw e;
+      // Deviation from Ansible, which refuses the task: an apostrophe in a shell script's comment is not a
+      // mistake, so a command line that cannot be split is taken whole, as written.
+      if (module.freeForm) return { args: { [module.freeForm]: text }, positions: new Map() };
+      this.problem(
+        src.pos(at),
+        `cannot split the arguments of '${key}' into key=value words: ${e.message}`,
+        `close it, or write the arguments as 'key: value' lines under '${key}:'`,
+      );
+      return undefined;
+    }
+    const wordAt = wordLocator(src, at, text);
+    const properties = (module.args.properties ?? {}) as Record<string, unknown>;
+    const args: Vars = {};
+    const positions = new Map<string, SourcePos>();
+    for (const [name, { value, offset }] of parsed.options) {
+      args[name] = convertArg(value, properties[module.aliases?.[name] ?? name]);
+      positions.set(name, wordAt(offset));
+    }
+    if (module.freeForm) {
+      if (parsed.rawText.trim() !== '') args[module.freeForm] = parsed.rawText;
+    } else if (parsed.raw.length > 0) {
+      const word = parsed.raw[0]!;
+      const example = ((module.args.required as string[] | undefined) ?? [])[0] ?? 'name';
+      this.problem(
+        wordAt(word.offset),
+        `module '${key}' takes key=value arguments, and '${word.text}' is not one`,
+        `write ${example}=..., or the arguments as 'key: value' lines under '${key}:'`,
+      );
+      return undefined;
+    }
+    return { args, positions };
+  }
+
+  /** Ansible's argument aliases (file's dest and name for path ...) renamed to the argument they stand for. */
+  private canonicalArgs(
+    key: string,
+    module: Module,
+    given: Vars,
+    writtenAt: (name: string) => SourcePos | undefined,
+  ): { args: Vars; writtenAs: Map<string, string> } {
+    const writtenAs = new Map<string, string>();
+    const aliases = module.aliases;
+    if (!aliases) return { args: given, writtenAs };
+    const args: Vars = {};
+    for (const [name, value] of Object.entries(given)) {
+      const canonical = aliases[name] ?? name;
+      const earlier = canonical in args ? (writtenAs.get(canonical) ?? canonical) : undefined;
+      if (earlier !== undefined) {
+        const at = writtenAt(name) ?? writtenAt(earlier);
+        if (at)
+          this.problem(
+            at,
+            `'${earlier}' and '${name}' are the same argument of module '${key}' ('${canonical}')`,
+            `give only one of them`,
+          );
+        continue;
+      }
+      args[canonical] = value;
+      if (canonical !== name) writtenAs.set(canonical, name);
+    }
+    return { args, writtenAs };
   }
 
   private async include(
@@ -762,6 +867,15 @@ function displayName(file: string): string {
   if (!isAbsolute(file)) return file;
   const rel = relative(process.cwd(), file);
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}
+
+/** Maps an offset into a key=value string to file:line:col when the string is written as is (one line). */
+function wordLocator(src: YamlSource, at: YamlNode | Pair, text: string): (offset: number) => SourcePos {
+  if (isScalar(at) && at.range) {
+    const start = at.type === 'PLAIN' ? at.range[0] : at.range[0] + 1;
+    if (src.text.slice(start, start + text.length) === text) return (offset) => src.pos(start + offset);
+  }
+  return () => src.pos(at);
 }
 
 function locateIn(src: YamlSource, from: unknown, path: YamlPath, key?: string): SourcePos {

@@ -44,15 +44,48 @@ function argsWithTaskLists(module: Module): JsonSchema {
   return { ...module.args, properties };
 }
 
-/** What a task may write under a module key: the args mapping, a free-form string, or nothing when no arg is required. */
+/** Ansible's aliases of arguments (file's dest for path) as properties of their own; a required argument
+ * may be given by any of its names. */
+function argsWithAliases(module: Module, args: JsonSchema): JsonSchema {
+  const aliases = Object.entries(module.aliases ?? {});
+  if (aliases.length === 0) return args;
+  const properties = { ...((args.properties as Record<string, JsonSchema> | undefined) ?? {}) };
+  for (const [alias, name] of aliases)
+    properties[alias] = { ...properties[name], description: `Alias of ${name}` };
+  const namesOf = (name: string) => [name, ...aliases.filter(([, n]) => n === name).map(([a]) => a)];
+  const required = (args.required as string[] | undefined) ?? [];
+  const aliased = required.filter((r) => namesOf(r).length > 1);
+  const { required: _required, ...rest } = args;
+  const plain = required.filter((r) => !aliased.includes(r));
+  return {
+    ...rest,
+    properties,
+    ...(plain.length > 0 ? { required: plain } : {}),
+    ...(aliased.length > 0
+      ? {
+          allOf: [
+            ...((args.allOf as JsonSchema[] | undefined) ?? []),
+            ...aliased.map((r) => ({
+              anyOf: namesOf(r).map((k) => ({ properties: { [k]: true }, required: [k] })),
+            })),
+          ],
+        }
+      : {}),
+  };
+}
+
+/** What a task may write under a module key: the args mapping, a string (the free form of command and
+ * shell, key=value words for the others), or nothing when no arg is required. */
 function moduleValueSchema(module: Module): JsonSchema {
-  const forms: JsonSchema[] = [argsWithTaskLists(module)];
-  if (module.freeForm) forms.push({ type: 'string', description: `Free form: the ${module.freeForm}` });
+  const forms: JsonSchema[] = [argsWithAliases(module, argsWithTaskLists(module))];
+  forms.push(
+    module.freeForm
+      ? { type: 'string', description: `Free form: the ${module.freeForm}, then key=value options` }
+      : { type: 'string', description: 'Arguments as key=value words (Ansible short form)' },
+  );
   const required = (module.args.required as string[] | undefined) ?? [];
   if (required.length === 0) forms.push({ type: 'null' });
-  return forms.length === 1
-    ? { description: module.summary, ...forms[0] }
-    : { description: module.summary, anyOf: forms };
+  return { description: module.summary, anyOf: forms };
 }
 
 const keywordSchemas = (keywords: Record<string, Keyword>): Record<string, JsonSchema> =>

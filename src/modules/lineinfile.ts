@@ -228,6 +228,7 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
 export const lineinfileModule: Module = {
   name: 'lineinfile',
   summary: 'Ensure a line is present in a file (replacing a regexp match) or absent, as Ansible does',
+  aliases: { dest: 'path', destfile: 'path', name: 'path', regex: 'regexp' },
   args: {
     type: 'object',
     additionalProperties: false,

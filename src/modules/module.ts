@@ -79,6 +79,8 @@ export interface Module {
   args: ArgsSchema;
   /** Free-form modules (command, shell) accept a string: it becomes this argument. */
   freeForm?: string;
+  /** Other names of arguments, as Ansible documents them (alias -> argument): file's `dest` and `name` for `path`. */
+  aliases?: Record<string, string>;
   /** Args holding nested task lists (manual's verify): the loader parses them as tasks. */
   taskListArgs?: string[];
   /** full: predicts exactly in check mode; probe: predicts via creates/removes/unless or skips. */

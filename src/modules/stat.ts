@@ -6,6 +6,8 @@ import { probePath } from './remote.js';
 export const statModule: Module = {
   name: 'stat',
   summary: 'Register facts about a path (exists, isdir, mode, owner, size, checksum) under `stat`',
+  // As Ansible's: checksum and checksum_algo name the algorithm (they are not switches).
+  aliases: { dest: 'path', name: 'path', checksum: 'checksum_algorithm', checksum_algo: 'checksum_algorithm' },
   args: {
     type: 'object',
     additionalProperties: false,
@@ -19,7 +21,6 @@ export const statModule: Module = {
         description:
           'Compute checksums of a regular file (stat.checksum is sha1 as in Ansible; stat.sha256 too)',
       },
-      checksum: { type: 'boolean', description: 'Same as get_checksum' },
       checksum_algorithm: {
         type: 'string',
         enum: ['sha1', 'sha256'],
@@ -31,7 +32,7 @@ export const statModule: Module = {
   check: 'full',
   async run(ctx, args) {
     const path = String(args.path);
-    const wantChecksum = (args.get_checksum ?? args.checksum) !== false;
+    const wantChecksum = args.get_checksum !== false;
     const s = await probePath(ctx, path, {
       follow: args.follow === true,
       ...(wantChecksum ? { checksums: ['sha1', 'sha256'] } : {}),
