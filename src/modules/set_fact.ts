@@ -2,6 +2,8 @@
 // Ansible reports it ok, never changed.
 import type { Module } from './module.js';
 
+const BOOLEAN_WORDS = new Set(['true', 'false', 'yes', 'no']);
+
 export const setFactModule: Module = {
   name: 'set_fact',
   summary: 'Set variables on the host for the rest of the run',
@@ -17,7 +19,14 @@ export const setFactModule: Module = {
   },
   check: 'full',
   async run(_ctx, args) {
-    const { cacheable: _cacheable, ...facts } = args;
+    const { cacheable: _cacheable, ...given } = args;
+    // As Ansible's set_fact: a string that reads as a boolean becomes one (`enabled=yes`, "{{ 'true' }}").
+    const facts = Object.fromEntries(
+      Object.entries(given).map(([k, v]) => [
+        k,
+        typeof v === 'string' && BOOLEAN_WORDS.has(v.toLowerCase()) ? /^(true|yes)$/i.test(v) : v,
+      ]),
+    );
     return { changed: false, facts };
   },
 };

@@ -125,6 +125,17 @@ describe('set_fact', () => {
     }
   });
 
+  it("turns strings that read as booleans into booleans, as Ansible's set_fact does", async () => {
+    const { facts } = await setFactModule.run(makeContext({}), {
+      a: 'yes',
+      b: 'False',
+      c: 'on',
+      d: '1',
+      e: 'no way',
+    });
+    expect(facts).toEqual({ a: true, b: false, c: 'on', d: '1', e: 'no way' });
+  });
+
   it('args: at least one variable, with a valid name', () => {
     const valid = argsValidator(setFactModule);
     expect(valid({ a_1: 1 })).toBe(true);
