@@ -14,12 +14,14 @@ export interface HostTaskResult {
   data?: Record<string, unknown>;
   details?: unknown;
   warnings?: string[];
+  /** Shown at this -v count (debug's messages); other messages from -v on. */
+  verbosity?: number;
   /** The failure was ignored (ignore_errors). */
   ignored?: boolean;
   /** Ran in check mode. */
   checkMode?: boolean;
   /** Per-item results of a loop. */
-  items?: { label: string; status: HostStatus; msg?: string }[];
+  items?: { label: string; status: HostStatus; msg?: string; verbosity?: number }[];
   durationMs: number;
 }
 

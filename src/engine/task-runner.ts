@@ -107,6 +107,7 @@ export async function runTaskOnHost(
         label,
         status,
         ...(attempt.result.msg && !noLog ? { msg: rc.secrets.mask(attempt.result.msg) } : {}),
+        ...(attempt.result.verbosity !== undefined && !noLog ? { verbosity: attempt.result.verbosity } : {}),
       });
     }
     const registered: Vars = {
@@ -360,6 +361,7 @@ function finish(
     if (result.details !== undefined) out.details = rc.secrets.maskDeep(plain(result.details));
   }
   if (result.warnings) out.warnings = result.warnings.map((w) => rc.secrets.mask(w));
+  if (result.verbosity !== undefined && !noLog) out.verbosity = result.verbosity;
   if (check) out.checkMode = true;
   if (status === 'failed' && (task.ignoreErrors ?? scope.ignoreErrors)) out.ignored = true;
   return register(rc, host, task, registered, out);

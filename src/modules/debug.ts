@@ -21,11 +21,17 @@ export const debugModule: Module = {
         minLength: 1,
         description: "A variable name or expression whose value is shown (e.g. 'result.stdout_lines')",
       },
-      verbosity: { type: 'integer', minimum: 0, description: 'Accepted for Ansible compatibility; ignored' },
+      verbosity: {
+        type: 'integer',
+        minimum: 0,
+        description: 'Show the message only from this many -v on (default 0: always)',
+      },
     },
   },
   check: 'full',
   async run(ctx, args) {
+    // Ansible prints debug's message at the default verbosity: it is what the task is for.
+    const verbosity = typeof args.verbosity === 'number' ? args.verbosity : 0;
     if (typeof args.var === 'string') {
       let value: unknown;
       try {
@@ -39,8 +45,9 @@ export const debugModule: Module = {
         changed: false,
         msg: ctx.secrets.mask(`${args.var}: ${show(value)}`),
         data: { [args.var]: value },
+        verbosity,
       };
     }
-    return { changed: false, msg: ctx.secrets.mask(show(args.msg ?? 'Hello world!')) };
+    return { changed: false, msg: ctx.secrets.mask(show(args.msg ?? 'Hello world!')), verbosity };
   },
 };

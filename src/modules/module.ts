@@ -26,6 +26,9 @@ export interface ModuleResult {
   facts?: Vars;
   /** Extra human detail for reports (raw output of a batch, per-mailbox outcome, ...). */
   details?: unknown;
+  /** The message is output for people (debug): shown when the run is at least this verbose (-v count). Other
+   * messages are shown from -v on. */
+  verbosity?: number;
   /** Warnings shown in output (e.g. "outside the vendor's scope"). */
   warnings?: string[];
 }

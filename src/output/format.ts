@@ -25,6 +25,20 @@ export function itemLines(host: string, r: HostTaskResult): string[] {
   );
 }
 
+/** Whether a result's message is output: debug's from its verbosity on, the others from -v on. */
+export function showsMessage(
+  r: { msg?: string; status: string; verbosity?: number },
+  verbose: number,
+): boolean {
+  if (!r.msg || (r.status !== 'ok' && r.status !== 'changed')) return false;
+  return verbose >= (r.verbosity ?? 1);
+}
+
+/** A message under its result line, every line indented. */
+export function indent(msg: string): string {
+  return msg.replace(/^/gm, '  ');
+}
+
 export function firstLine(s: string): string {
   const i = s.indexOf('\n');
   return i < 0 ? s : `${s.slice(0, i)} …`;

@@ -5,7 +5,7 @@ import { Listr, type ListrTaskWrapper } from 'listr2';
 import type { RunListener } from '../engine/events.js';
 import type { HostTaskResult, RunReport, TaskInfo } from '../engine/results.js';
 import { renderDiff } from './diff.js';
-import { firstLine, shortStatus } from './format.js';
+import { firstLine, shortStatus, showsMessage } from './format.js';
 import type { OutputOptions } from './plain.js';
 import { banner, renderRecap } from './recap.js';
 import { color, statusColor } from './style.js';
@@ -94,7 +94,9 @@ export class ListrOutput implements RunListener {
     await this.running;
     for (const [host, r] of this.results) {
       for (const w of r.warnings ?? []) this.write(color.magenta(`  [WARNING] ${host}: ${w}`));
-      if (this.o.verbose > 0 && r.msg && r.status !== 'failed') this.write(color.dim(`  ${host}: ${r.msg}`));
+      for (const item of r.items ?? [])
+        if (showsMessage(item, this.o.verbose)) this.write(`  ${host} (item=${item.label}): ${item.msg}`);
+      if (!r.items && showsMessage(r, this.o.verbose)) this.write(`  ${host}: ${r.msg}`);
       if (this.o.diff) for (const d of r.diff ?? []) this.write(renderDiff(d, this.o.color));
     }
   }

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline/promises';
 import type { RunListener } from '../engine/events.js';
 import type { HostTaskResult, RunReport, TaskInfo } from '../engine/results.js';
 import { renderDiff } from './diff.js';
-import { hostLine, itemLines } from './format.js';
+import { hostLine, indent, itemLines, showsMessage } from './format.js';
 import { banner, renderRecap } from './recap.js';
 import { color, statusColor } from './style.js';
 
@@ -32,10 +32,13 @@ export class PlainOutput implements RunListener {
 
   hostResult(_task: TaskInfo, host: string, r: HostTaskResult): void {
     const paint = this.o.color ? statusColor(r.status) : (s: string) => s;
-    for (const l of itemLines(host, r)) this.write(paint(l));
+    for (const [i, l] of itemLines(host, r).entries()) {
+      this.write(paint(l));
+      const item = r.items![i]!;
+      if (showsMessage(item, this.o.verbose)) this.write(indent(item.msg!));
+    }
     this.write(paint(hostLine(host, r)));
-    if (this.o.verbose > 0 && r.msg && (r.status === 'ok' || r.status === 'changed'))
-      this.write(`  ${r.msg}`);
+    if (!r.items && showsMessage(r, this.o.verbose)) this.write(indent(r.msg!));
     for (const w of r.warnings ?? [])
       this.write(this.o.color ? color.magenta(`[WARNING]: ${w}`) : `[WARNING]: ${w}`);
     if (this.o.diff) for (const d of r.diff ?? []) this.write(renderDiff(d, this.o.color));

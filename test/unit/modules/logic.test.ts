@@ -79,18 +79,29 @@ describe('fail', () => {
 
 describe('debug', () => {
   it('shows msg (non-strings as JSON) or the value of var', async () => {
-    expect(await debugModule.run(makeContext(), { msg: 'hello' })).toEqual({ changed: false, msg: 'hello' });
+    expect(await debugModule.run(makeContext(), { msg: 'hello' })).toEqual({
+      changed: false,
+      msg: 'hello',
+      verbosity: 0,
+    });
     expect(await debugModule.run(makeContext(), { msg: { a: [1] } })).toEqual({
       changed: false,
       msg: '{"a":[1]}',
+      verbosity: 0,
     });
-    expect(await debugModule.run(makeContext(), {})).toEqual({ changed: false, msg: 'Hello world!' });
+    expect(await debugModule.run(makeContext(), {})).toEqual({
+      changed: false,
+      msg: 'Hello world!',
+      verbosity: 0,
+    });
+    expect(await debugModule.run(makeContext(), { msg: 'deep', verbosity: 2 })).toMatchObject({ verbosity: 2 });
     expect(
       await debugModule.run(makeContext({ vars, check: true }), { var: 'out.stdout.splitlines()' }),
     ).toEqual({
       changed: false,
       msg: 'out.stdout.splitlines(): ["ready","ok"]',
       data: { 'out.stdout.splitlines()': ['ready', 'ok'] },
+      verbosity: 0,
     });
     expect(await debugModule.run(makeContext({ vars }), { var: 'nope' })).toMatchObject({
       changed: false,
