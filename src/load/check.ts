@@ -123,8 +123,11 @@ export function explainErrors(errors: ErrorObject[], value: unknown, subject: Su
     const guess = closest(String(e.params.additionalProperty), known);
     if (guess) guessed.add(`${e.instancePath}/${guess}`);
   }
+  // An `if` error only says its `then` failed; the `then` errors beside it say what is wrong.
   const kept = errors.filter(
-    (e) => e.keyword !== 'required' || !guessed.has(`${e.instancePath}/${String(e.params.missingProperty)}`),
+    (e) =>
+      e.keyword !== 'if' &&
+      (e.keyword !== 'required' || !guessed.has(`${e.instancePath}/${String(e.params.missingProperty)}`)),
   );
   return explain(kept, value, subject, undefined);
 }
