@@ -1,25 +1,24 @@
 // The filters Ansible playbooks commonly use, with Ansible's semantics (Python's json.dumps spacing, shlex
-// quoting, Python regex syntax). nunjucks' own filters stay available where they already match Jinja
-// (lower, upper, trim, first, last, sort, list, abs, round, sum, ...).
+// quoting, Python regex syntax). Jinja's built-ins that nunjucks lacks or gets wrong are in jinja-filters.ts,
+// Ansible's list and set filters in set-filters.ts, its path, hash and text filters in text-filters.ts;
+// nunjucks' own stay available where they already match Jinja (batch, slice, groupby, urlencode, ...).
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { posix } from 'node:path';
 import { TemplateError } from './errors.js';
+import {
+  arg,
+  asDict,
+  asList,
+  attrPath,
+  type Filter,
+  type FilterThis,
+  isDict,
+  stableKey,
+} from './filter-util.js';
+import { jinjaFilters } from './jinja-filters.js';
 import { type Kwargs, pyRepr, pySplit, pySplitlines, pyStr, pyTruthy, splitKwargs } from './python.js';
 import { expandTemplate, pyRegExp } from './regex.js';
-
-/** `this` inside a filter: the nunjucks render context, whose env resolves other filters and tests. */
-interface FilterThis {
-  env: { getFilter(name: string): Filter; getTest(name: string): Filter };
-}
-type Filter = (this: FilterThis, value: never, ...args: never[]) => unknown;
-
-/** An argument by position, else by keyword, else a default (Jinja's calling convention). */
-function arg<T>(positional: unknown[], kw: Kwargs, index: number, name: string, dflt: T): T {
-  if (positional.length > index) return positional[index] as T;
-  if (name in kw) return kw[name] as T;
-  return dflt;
-}
 
 function sortKeysDeep(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeysDeep);
@@ -67,27 +66,6 @@ function yamlLib(): typeof import('yaml') {
   return createRequire(import.meta.url)('yaml') as typeof import('yaml');
 }
 
-function attrPath(item: unknown, path: string): unknown {
-  let v: unknown = item;
-  for (const part of path.split('.')) {
-    if (v === null || v === undefined) return undefined;
-    v = (v as Kwargs)[/^\d+$/.test(part) && Array.isArray(v) ? Number(part) : part];
-  }
-  return v;
-}
-
-function asList(v: unknown, filter: string): unknown[] {
-  if (Array.isArray(v)) return v;
-  if (typeof v === 'string') return [...v];
-  if (v && typeof v === 'object') return Object.keys(v);
-  throw new TemplateError(`${filter}: expected a list, got ${pyRepr(v)}`);
-}
-
-function asDict(v: unknown, filter: string): Kwargs {
-  if (v && typeof v === 'object' && !Array.isArray(v)) return v as Kwargs;
-  throw new TemplateError(`${filter}: expected a dictionary, got ${pyRepr(v)}`);
-}
-
 function combine(a: Kwargs, b: Kwargs, recursive: boolean, listMerge: string): Kwargs {
   const out: Kwargs = { ...a };
   for (const [k, v] of Object.entries(b)) {
@@ -103,10 +81,6 @@ function combine(a: Kwargs, b: Kwargs, recursive: boolean, listMerge: string): K
     } else out[k] = v;
   }
   return out;
-}
-
-function isDict(v: unknown): v is Kwargs {
-  return !!v && typeof v === 'object' && !Array.isArray(v);
 }
 
 /** select/reject/selectattr/rejectattr: keep the items whose (attribute) passes the named test (or is truthy). */
@@ -175,10 +149,6 @@ function seededRandom(seed: string): () => number {
     b = x ^ y ^ (x >> 17n) ^ (y >> 26n);
     return Number(((b + y) & mask) >> 11n) / 2 ** 53;
   };
-}
-
-function stableKey(v: unknown): string {
-  return typeof v === 'string' ? `s${v}` : `j${JSON.stringify(v)}`;
 }
 
 export const filters: Record<string, Filter> = {
@@ -404,5 +374,6 @@ export const filters: Record<string, Filter> = {
   // Jinja's list: a mapping gives its keys (nunjucks' own gives key/value pairs), a string its characters.
   list: (value: unknown) => asList(value, 'list'),
 };
+Object.assign(filters, jinjaFilters);
 filters.d = filters.default!;
 filters.count = filters.length!;
