@@ -11,6 +11,7 @@ import { loadTaskFile } from '../load/playbook.js';
 import type { ModuleResult } from '../modules/module.js';
 import { forEachLimit, Mutex } from './concurrency.js';
 import type { HostState, RunContext } from './context.js';
+import { loopControlVars } from './loop-vars.js';
 import type { HostTaskResult, TaskInfo, TaskReport } from './results.js';
 import { childScope, type Scope } from './scope.js';
 import { playbookSteps, type StepInfo, type StepReport } from './steps.js';
@@ -162,19 +163,27 @@ export class PlayRunner {
     if (!tagsSelected(scope.tags, this.rc.options.tags) && inc.tags.length > 0) return;
     // The file name and the loop may be templated per host. As Ansible does, hosts that include the same
     // file for the same item run it together; the groups run in the order their first host met them.
-    const groups = new Map<string, { file: string; item?: { value: unknown }; hosts: string[] }>();
+    const groups = new Map<
+      string,
+      { file: string; item?: { value: unknown; extras: Vars }; hosts: string[] }
+    >();
     for (const h of hosts) {
       try {
         const vars = this.templateVars(h, scope);
         if (!scope.when.every((c) => truthy(this.rc.templar.evaluate(c, vars)))) continue;
         const file = String(this.rc.templar.render(inc.file, vars));
         const items = inc.loop === undefined ? undefined : this.includeItems(inc, vars);
-        for (const item of items ?? [undefined]) {
+        for (const [index, item] of (items ?? [undefined]).entries()) {
           // An item the host already has in that group (a repeated item) runs again, in a later group.
-          const base = items ? `${file}\0${JSON.stringify(item)}` : file;
+          const extras = items ? loopControlVars(inc.loopControl, items, index) : {};
+          const base = items ? `${file}\0${JSON.stringify(item)}\0${JSON.stringify(extras)}` : file;
           let key = base;
           for (let n = 1; groups.get(key)?.hosts.includes(h); n++) key = `${base}\0${n}`;
-          const group = groups.get(key) ?? { file, ...(items ? { item: { value: item } } : {}), hosts: [] };
+          const group = groups.get(key) ?? {
+            file,
+            ...(items ? { item: { value: item, extras } } : {}),
+            hosts: [],
+          };
           group.hosts.push(h);
           groups.set(key, group);
         }
@@ -187,7 +196,7 @@ export class PlayRunner {
       const inner: Scope = {
         ...scope,
         when: [],
-        ...(item ? { vars: { ...scope.vars, [inc.loopVar]: item.value } } : {}),
+        ...(item ? { vars: { ...scope.vars, [inc.loopVar]: item.value, ...item.extras } } : {}),
       };
       const alive = groupHosts.filter((h) => !this.state(h).failed && !this.state(h).unreachable);
       await this.runNodes(play, nodes, alive, inner);

@@ -8,6 +8,7 @@ import { renderedArgsProblem } from '../load/playbook.js';
 import { resolveModule } from '../modules/index.js';
 import type { Module, ModuleContext, ModuleResult } from '../modules/module.js';
 import type { RunContext } from './context.js';
+import { loopControlVars, loopResultVars } from './loop-vars.js';
 import type { HostStatus, HostTaskResult, TaskInfo } from './results.js';
 import type { Scope } from './scope.js';
 import { registerSecretVars } from './secret-vars.js';
@@ -89,11 +90,22 @@ export async function runTaskOnHost(
     let anyChanged = false;
     let anyFailed = false;
     let allSkipped = items.length > 0;
-    for (const item of items) {
-      const itemVars = lazyVars({ ...plainVars(vars), [task.loopVar]: item }, rc.templar);
+    for (const [index, item] of items.entries()) {
+      const pause = task.loopControl?.pause ?? 0;
+      if (index > 0 && pause > 0) {
+        await sleep(pause * 1000, undefined, { signal: rc.abort.signal }).catch(() => undefined);
+        if (rc.abort.signal.aborted) break;
+      }
+      const extras = loopControlVars(task.loopControl, items, index);
+      const itemVars = lazyVars({ ...plainVars(vars), [task.loopVar]: item, ...extras }, rc.templar);
       const label = noLog ? '(item hidden by no_log)' : rc.secrets.mask(labelOf(rc, task, itemVars, item));
       if (!conditionsHold(rc, conditions, itemVars)) {
-        perItem.push({ ...skippedResult(check), [task.loopVar]: item, item });
+        perItem.push({
+          ...skippedResult(check),
+          [task.loopVar]: item,
+          item,
+          ...loopResultVars(task.loopControl, items, index),
+        });
         itemSummaries.push({ label, status: 'skipped' });
         continue;
       }
@@ -102,7 +114,13 @@ export async function runTaskOnHost(
       const status = statusOf(attempt.registered);
       anyChanged ||= status === 'changed';
       anyFailed ||= status === 'failed';
-      perItem.push({ ...attempt.registered, [task.loopVar]: item, item, ansible_loop_var: task.loopVar });
+      perItem.push({
+        ...attempt.registered,
+        [task.loopVar]: item,
+        item,
+        ansible_loop_var: task.loopVar,
+        ...loopResultVars(task.loopControl, items, index),
+      });
       itemSummaries.push({
         label,
         status,

@@ -86,10 +86,25 @@ const LOOP: Record<string, Keyword> = {
           pattern: IDENTIFIER,
           description: "Name of the loop variable (default 'item')",
         },
+        index_var: {
+          type: 'string',
+          pattern: IDENTIFIER,
+          description: 'Name of a variable holding the item index (0, 1, ...)',
+        },
+        extended: {
+          type: 'boolean',
+          description:
+            'Set ansible_loop (index, index0, first, last, length, previtem, nextitem, allitems ...)',
+        },
+        extended_allitems: {
+          type: 'boolean',
+          description: 'With extended: false leaves allitems out of ansible_loop',
+        },
+        pause: { type: 'number', minimum: 0, description: 'Seconds to wait between items' },
       },
     },
-    'a mapping with label and/or loop_var',
-    'How the loop shows and names its item',
+    'a mapping of label, loop_var, index_var, extended, extended_allitems and pause',
+    'How the loop shows and names its item: label, loop_var, index_var, extended, extended_allitems, pause',
   ),
 };
 

@@ -37,6 +37,8 @@ export interface TaskNode extends NodeCommon {
   loopFlatten?: boolean;
   loopVar: string;
   loopLabel?: string;
+  /** loop_control's index_var, extended (ansible_loop) and pause. */
+  loopControl?: LoopControl;
   register?: string;
   /** run_once: the first host of the batch runs it; the others get its registered result and facts. */
   runOnce?: boolean;
@@ -69,6 +71,16 @@ export interface IncludeNode extends NodeCommon {
   /** with_items: lists inside the rendered loop list are flattened one level. */
   loopFlatten?: boolean;
   loopVar: string;
+  loopControl?: LoopControl;
+}
+
+export interface LoopControl {
+  indexVar?: string;
+  extended?: boolean;
+  /** extended_allitems: false leaves allitems out. */
+  allItems?: boolean;
+  /** Seconds between items. */
+  pause?: number;
 }
 
 export type Node = TaskNode | BlockNode | IncludeNode;

@@ -26,7 +26,17 @@ import {
   PLAY_KEYWORDS,
   TASK_KEYWORDS,
 } from './keywords.js';
-import type { BlockNode, IncludeNode, Node, NodeCommon, Play, Playbook, TaskNode, Vars } from './model.js';
+import type {
+  BlockNode,
+  IncludeNode,
+  LoopControl,
+  Node,
+  NodeCommon,
+  Play,
+  Playbook,
+  TaskNode,
+  Vars,
+} from './model.js';
 import { type Problem, type SourcePos, UserError } from './problems.js';
 import { defaultRegistry, type ModuleRegistry } from './registry.js';
 import { closest, didYouMean } from './suggest.js';
@@ -487,14 +497,14 @@ class Loader {
     );
     if (!args) return undefined;
     const until = values.get('until');
-    const loopControl = (values.get('loop_control') ?? {}) as { label?: string; loop_var?: string };
+    const loopControl = loopControlOf(values.get('loop_control'));
     const task: TaskNode = {
       kind: 'task',
       ...common,
       module: module.name,
       args,
       argsPos: src.pos(pair),
-      loopVar: loopControl.loop_var ?? 'item',
+      loopVar: loopControl.loopVar,
       retries: (values.get('retries') as number | undefined) ?? (until !== undefined ? 3 : 0),
       delay: (values.get('delay') as number | undefined) ?? 5,
       notify: listOf(values.get('notify')),
@@ -502,6 +512,7 @@ class Loader {
     assignDefined(task, {
       ...this.loopOf(src, keywords),
       loopLabel: loopControl.label,
+      loopControl: loopControl.control,
       register: values.get('register') as string | undefined,
       runOnce: values.get('run_once') === true ? true : undefined,
       until: until === undefined ? undefined : String(until),
@@ -752,14 +763,9 @@ class Loader {
       if (!tasks) return undefined;
       return { kind: 'block', ...common, block: tasks, rescue: [], always: [] };
     }
-    const loopControl = (values.get('loop_control') ?? {}) as { loop_var?: string };
-    const include: IncludeNode = {
-      kind: 'include',
-      ...common,
-      file,
-      loopVar: loopControl.loop_var ?? 'item',
-    };
-    assignDefined(include, { tasks, ...this.loopOf(src, keywords) });
+    const loopControl = loopControlOf(values.get('loop_control'));
+    const include: IncludeNode = { kind: 'include', ...common, file, loopVar: loopControl.loopVar };
+    assignDefined(include, { tasks, ...this.loopOf(src, keywords), loopControl: loopControl.control });
     return templated || tasks ? include : undefined;
   }
 
@@ -893,6 +899,29 @@ function markExpressions(loaded: LoadedSource, node: unknown): void {
 function notifyItems(src: YamlSource, pair: Pair): SourcePos[] {
   const node = pair.value;
   return isSeq(node) ? node.items.map((item) => src.pos(item as YamlNode)) : [src.pos(node as YamlNode)];
+}
+
+function loopControlOf(value: unknown): { loopVar: string; label?: string; control?: LoopControl } {
+  const given = (value ?? {}) as {
+    label?: string;
+    loop_var?: string;
+    index_var?: string;
+    extended?: boolean;
+    extended_allitems?: boolean;
+    pause?: number;
+  };
+  const control: LoopControl = {};
+  assignDefined(control, {
+    indexVar: given.index_var,
+    extended: given.extended,
+    allItems: given.extended_allitems,
+    pause: given.pause,
+  });
+  return {
+    loopVar: given.loop_var ?? 'item',
+    ...(given.label !== undefined ? { label: given.label } : {}),
+    ...(Object.keys(control).length > 0 ? { control } : {}),
+  };
 }
 
 function listOf(value: unknown): string[] {

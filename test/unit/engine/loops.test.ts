@@ -98,4 +98,49 @@ describe('run_once', () => {
     expect(events.statusOf('once', 'b')).toBeUndefined();
     expect(report.stats.b?.changed).toBe(1);
   });
+
+  it('loop_control: index_var, extended (ansible_loop) and pause, also in registered results', async () => {
+    const s = new Scratch(['a']);
+    const log = join(s.dir, 'control.log');
+    const started = Date.now();
+    const { report, events } = await s.run(`
+- hosts: all
+  tasks:
+    - name: extended
+      shell: >-
+        echo "{{ i }} {{ item }} {{ ansible_loop.index }}/{{ ansible_loop.length }}
+        first={{ ansible_loop.first }} last={{ ansible_loop.last }} rev={{ ansible_loop.revindex0 }}
+        prev={{ ansible_loop.previtem | default('-') }} next={{ ansible_loop.nextitem | default('-') }}
+        all={{ ansible_loop.allitems | join(',') }}" >> ${log}
+      loop: [x, y, z]
+      loop_control: { index_var: i, extended: true, pause: 0.2 }
+      register: out
+    - name: results
+      debug:
+        msg: "{{ out.results | map(attribute='i') | list }} {{ out.results[0].ansible_index_var }}"
+`);
+    expect(report.exitCode ?? 0).toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual([
+      '0 x 1/3 first=True last=False rev=2 prev=- next=y all=x,y,z',
+      '1 y 2/3 first=False last=False rev=1 prev=x next=z all=x,y,z',
+      '2 z 3/3 first=False last=True rev=0 prev=y next=- all=x,y,z',
+    ]);
+    expect(events.resultOf('results', 'a')?.msg).toBe('[0, 1, 2] i');
+  });
+
+  it('loop_control index_var on include_tasks', async () => {
+    const s = new Scratch(['a']);
+    const log = join(s.dir, 'include-index.log');
+    s.write('playbooks/step.yml', `- shell: echo "{{ n }}:{{ item }}" >> ${log}\n`);
+    const { report } = await s.run(`
+- hosts: all
+  tasks:
+    - include_tasks: step.yml
+      loop: [p, q]
+      loop_control: { index_var: n }
+`);
+    expect(report.exitCode ?? 0).toBe(0);
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual(['0:p', '1:q']);
+  });
 });
