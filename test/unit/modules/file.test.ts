@@ -98,6 +98,24 @@ describe('file', () => {
     expect(await exists(missing)).toBe(false);
   });
 
+  it('follow: false sees a link itself: state=file refuses it, as Ansible does; follow (default) goes through', async () => {
+    await writeFile(join(dir, 'target'), '');
+    await chmod(join(dir, 'target'), 0o644);
+    await symlink('target', join(dir, 'l'));
+    expect(
+      await fileModule.run(makeContext(), { path: join(dir, 'l'), follow: false, mode: '0600' }),
+    ).toMatchObject({
+      failed: true,
+      msg: `file (${join(dir, 'l')}) is link, cannot continue`,
+    });
+    expect(await modeOf(join(dir, 'target'))).toBe('0644');
+    expect(await fileModule.run(makeContext(), { path: join(dir, 'l'), mode: '0600' })).toMatchObject({
+      changed: true,
+      msg: 'mode 0644 -> 0600',
+    });
+    expect(await modeOf(join(dir, 'target'))).toBe('0600');
+  });
+
   it('state=directory fails on an existing file', async () => {
     await writeFile(join(dir, 'f'), '');
     expect(await fileModule.run(makeContext(), { path: join(dir, 'f'), state: 'directory' })).toMatchObject({
