@@ -19,6 +19,8 @@ import {
 import { jinjaFilters } from './jinja-filters.js';
 import { type Kwargs, pyRepr, pySplit, pySplitlines, pyStr, pyTruthy, splitKwargs } from './python.js';
 import { expandTemplate, pyRegExp } from './regex.js';
+import { setFilters } from './set-filters.js';
+import { textFilters } from './text-filters.js';
 
 function sortKeysDeep(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeysDeep);
@@ -374,6 +376,6 @@ export const filters: Record<string, Filter> = {
   // Jinja's list: a mapping gives its keys (nunjucks' own gives key/value pairs), a string its characters.
   list: (value: unknown) => asList(value, 'list'),
 };
-Object.assign(filters, jinjaFilters);
+Object.assign(filters, jinjaFilters, setFilters, textFilters);
 filters.d = filters.default!;
 filters.count = filters.length!;
