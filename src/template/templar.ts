@@ -2,14 +2,15 @@
 // variables, Python truthiness and printing, Ansible's filters and tests, native values for "{{ expr }}").
 // nunjucks is loaded on the first string that holds a template; compiled templates are cached by source.
 import { readFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
 import type { Vars } from '../load/model.js';
 import type { TemplateApi } from '../modules/module.js';
 import { TemplateError } from './errors.js';
 import { filters } from './filters.js';
 import { type NjEnvironment, type NjNode, type NjTemplate, type Nunjucks, nunjucks } from './nunjucks.js';
 import { preprocess } from './preprocess.js';
-import { NOT_FOUND, pyMember, pyStr, pyTruthy } from './python.js';
+import { type Kwargs, NOT_FOUND, pyMember, pyRepr, pyStr, pyTruthy, splitKwargs } from './python.js';
+import { toDict } from './set-filters.js';
 import { STRICT_FN, strictify, TEST_FN, TRUTHY_FN } from './strict.js';
 import { tests } from './tests.js';
 
@@ -88,45 +89,100 @@ function getEngine(): Engine {
     captured = value;
     return '';
   });
-  env.addGlobal('lookup', function (this: { ctx: Vars }, kind: string, ...terms: unknown[]) {
-    const values = lookup(this.ctx, kind, terms);
-    return values.length === 1 ? values[0] : values.map(pyStr).join(',');
+  env.addGlobal('lookup', function (this: { ctx: Vars }, kind: string, ...args: unknown[]) {
+    const [terms, { wantlist, ...kw }] = splitKwargs(args);
+    const values = lookup(this.ctx, kind, terms, kw);
+    if (values === undefined) return wantlist === true ? [] : null;
+    if (wantlist === true) return values;
+    // Ansible: strings are joined with commas; otherwise one value is returned as is, several as a list.
+    if (values.every((v) => typeof v === 'string')) return values.join(',');
+    return values.length === 1 ? values[0] : values;
   });
-  const query = function (this: { ctx: Vars }, kind: string, ...terms: unknown[]) {
-    return lookup(this.ctx, kind, terms);
+  const query = function (this: { ctx: Vars }, kind: string, ...args: unknown[]) {
+    const [terms, { wantlist: _, ...kw }] = splitKwargs(args);
+    return lookup(this.ctx, kind, terms, kw) ?? [];
   };
   env.addGlobal('query', query);
   env.addGlobal('q', query);
+  // Python's dict(): dict(pairs), dict(mapping), dict(a=1), as `dict(keys | zip(values))` uses it.
+  env.addGlobal('dict', (...args: unknown[]) => {
+    const [pos, kw] = splitKwargs(args);
+    if (pos.length > 1) throw new TemplateError(`dict expected at most 1 argument, got ${pos.length}`);
+    return { ...(pos.length === 1 ? toDict(pos[0], 'dict') : {}), ...kw };
+  });
   engine = { nj, env };
   return engine;
 }
 
-/** Ansible's `env` and `file` lookups (run on the control node, as in Ansible). */
-function lookup(vars: Vars, kind: string, args: unknown[]): unknown[] {
-  const last = args[args.length - 1] as Record<string, unknown> | undefined;
-  const kw = last && typeof last === 'object' && last.__keywords === true ? last : {};
-  const terms = (kw === last ? args.slice(0, -1) : args).map(String);
-  if (kind === 'env')
-    return terms.map((t) => {
-      const value = process.env[t] ?? (kw.default as string | undefined) ?? '';
-      if (SECRET_ENV_NAME.test(t)) renderSecrets?.add(value);
+/** The lookups ewsplay has (all run on the control node, as in Ansible). */
+const LOOKUPS: Record<string, (vars: Vars, terms: unknown[], kw: Kwargs) => unknown[]> = {
+  env: (_vars, terms, kw) =>
+    terms.map((t) => {
+      const name = String(t);
+      const value = process.env[name] ?? kw.default ?? '';
+      if (SECRET_ENV_NAME.test(name)) renderSecrets?.add(value);
       return value;
-    });
-  if (kind === 'file') {
-    const base = typeof vars.playbook_dir === 'string' ? vars.playbook_dir : process.cwd();
-    return terms.map((t) => {
-      const candidates = isAbsolute(t) ? [t] : [join(base, 'files', t), join(base, t), t];
-      for (const c of candidates) {
-        try {
-          return readFileSync(c, 'utf8').replace(/\s+$/, '');
-        } catch {
-          /* try the next place */
-        }
-      }
-      throw new TemplateError(`lookup('file'): could not find '${t}' (looked in ${candidates.join(', ')})`);
-    });
+    }),
+  file: (vars, terms, kw) => terms.map((t) => readLookupFile(vars, String(t), kw)),
+  // Ansible's vars lookup: a variable by a name computed in the template.
+  vars: (vars, terms, kw) =>
+    terms.map((t) => {
+      if (typeof t !== 'string')
+        throw new TemplateError(`lookup('vars'): a variable name must be a string, got ${pyRepr(t)}`);
+      if (t in vars && !(t in Object.prototype)) return vars[t];
+      if ('default' in kw) return kw.default;
+      throw new TemplateError(`lookup('vars'): no variable found with this name: ${t}`, t);
+    }),
+  // with_items: the terms, lists among them flattened one level.
+  items: (_vars, terms) => terms.flatMap((t) => (Array.isArray(t) ? t : [t])),
+  // with_list: the terms as given.
+  list: (_vars, terms) => terms,
+};
+
+/** Basenames of files that hold secrets (a lookup of them is masked in all output, as vault values are). */
+const SECRET_FILE_NAME =
+  /pass|secret|token|credential|private|vault|(^|[._-])keys?($|[._-])|^id_(rsa|dsa|ecdsa|ed25519)$/i;
+
+/** Ansible's file lookup: relative to the playbook's files/ directory, then the playbook's directory. */
+function readLookupFile(vars: Vars, t: string, kw: Kwargs): string {
+  const base = typeof vars.playbook_dir === 'string' ? vars.playbook_dir : process.cwd();
+  const candidates = isAbsolute(t) ? [t] : [join(base, 'files', t), join(base, t), t];
+  for (const c of candidates) {
+    let text: string;
+    try {
+      text = readFileSync(c, 'utf8');
+    } catch {
+      continue; // try the next place
+    }
+    if (kw.rstrip !== false) text = text.replace(/\s+$/, '');
+    if (kw.lstrip === true) text = text.replace(/^\s+/, '');
+    if (SECRET_FILE_NAME.test(basename(c)) || /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text))
+      renderSecrets?.add(text);
+    return text;
   }
-  throw new TemplateError(`lookup('${kind}') is not supported (only 'env' and 'file')`);
+  throw new TemplateError(`lookup('file'): could not find '${t}' (looked in ${candidates.join(', ')})`);
+}
+
+/** Runs a lookup; undefined when it failed and errors='ignore' (or 'warn') asked to carry on. */
+function lookup(vars: Vars, kind: string, terms: unknown[], kw: Kwargs): unknown[] | undefined {
+  const { errors = 'strict', ...options } = kw;
+  const run = LOOKUPS[kind.replace(/^ansible\.builtin\./, '')];
+  if (!run) throw new TemplateError(unknownLookup(kind));
+  if (errors !== 'strict' && errors !== 'warn' && errors !== 'ignore')
+    throw new TemplateError(
+      `lookup('${kind}'): errors must be strict, warn or ignore, got ${pyRepr(errors)}`,
+    );
+  try {
+    return run(vars, terms, options);
+  } catch (e) {
+    // Deviation: 'warn' carries on like 'ignore' without printing the warning (the templar has no output).
+    if (errors === 'strict' || !(e instanceof TemplateError)) throw e;
+    return undefined;
+  }
+}
+
+function unknownLookup(kind: string): string {
+  return `there is no lookup named '${kind}' (ewsplay has ${Object.keys(LOOKUPS).sort().join(', ')})`;
 }
 
 interface Compiled {
@@ -225,7 +281,16 @@ export function checkTemplateSyntax(text: string): string | undefined {
   return unknownNames(ast, env);
 }
 
+const LOOKUP_FUNCTIONS = new Set(['lookup', 'query', 'q']);
+
 function unknownNames(node: NjNode, env: NjEnvironment): string | undefined {
+  if (node.typename === 'FunCall' && LOOKUP_FUNCTIONS.has((node.name as NjNode).value as string)) {
+    const kind = ((node.args as NjNode).children as NjNode[])[0];
+    if (kind?.typename === 'Literal' && typeof kind.value === 'string') {
+      if (!LOOKUPS[kind.value.replace(/^ansible\.builtin\./, '')])
+        return `template error: ${unknownLookup(kind.value)} (line ${node.lineno + 1})`;
+    }
+  }
   if (node.typename === 'Filter') {
     const name = (node.name as NjNode).value as string;
     if (!(name in env.filters)) return `template error: no filter named '${name}' (line ${node.lineno + 1})`;

@@ -101,8 +101,11 @@ describe('Ansible set and list filters', () => {
       ],
     ],
     ["users | subelements('keys', skip_missing=true)", []],
-    // `dict` as a filter is community.general's.
+    // The usual way to build a mapping from two lists; `dict` as a filter is community.general's.
+    ['dict(keys_list | zip(values_list))', { one: 'apple', two: 'orange' }],
     ['keys_list | zip(values_list) | dict', { one: 'apple', two: 'orange' }],
+    ['dict(a=1, b=2)', { a: 1, b: 2 }],
+    ["dict([['a', 1]], b=2)", { a: 1, b: 2 }],
   ];
   it.each(cases)('%s', (expr, want) => {
     expect(ev(expr)).toEqual(want);
