@@ -7,7 +7,12 @@ export const statModule: Module = {
   name: 'stat',
   summary: 'Register facts about a path (exists, isdir, mode, owner, size, checksum) under `stat`',
   // As Ansible's: checksum and checksum_algo name the algorithm (they are not switches).
-  aliases: { dest: 'path', name: 'path', checksum: 'checksum_algorithm', checksum_algo: 'checksum_algorithm' },
+  aliases: {
+    dest: 'path',
+    name: 'path',
+    checksum: 'checksum_algorithm',
+    checksum_algo: 'checksum_algorithm',
+  },
   args: {
     type: 'object',
     additionalProperties: false,

@@ -94,7 +94,9 @@ describe('debug', () => {
       msg: 'Hello world!',
       verbosity: 0,
     });
-    expect(await debugModule.run(makeContext(), { msg: 'deep', verbosity: 2 })).toMatchObject({ verbosity: 2 });
+    expect(await debugModule.run(makeContext(), { msg: 'deep', verbosity: 2 })).toMatchObject({
+      verbosity: 2,
+    });
     expect(
       await debugModule.run(makeContext({ vars, check: true }), { var: 'out.stdout.splitlines()' }),
     ).toEqual({

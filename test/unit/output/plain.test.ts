@@ -15,7 +15,11 @@ const task: TaskInfo = {
 
 function shown(verbose: number, r: Omit<HostTaskResult, 'durationMs'>): string {
   let out = '';
-  const stream = { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WriteStream;
+  const write = (s: string) => {
+    out += s;
+    return true;
+  };
+  const stream = { write } as unknown as NodeJS.WriteStream;
   new PlainOutput({ stream, color: false, diff: false, verbose }).hostResult(task, 'h1', {
     ...r,
     durationMs: 1,
