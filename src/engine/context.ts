@@ -40,6 +40,8 @@ export interface HostState {
   facts: Vars;
   failed: boolean;
   unreachable: boolean;
+  /** meta end_host / end_batch / end_play: the host sits out the rest of the play, not failed. */
+  ended?: boolean;
   notified: Set<string>;
   connection?: Promise<Connection>;
 }

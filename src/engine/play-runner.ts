@@ -34,6 +34,8 @@ export class PlayRunner {
   private batch: string[] = [];
   private playIndex = 0;
   private currentPlay: Play | undefined;
+  /** meta end_play: the remaining batches of the play do not run. */
+  private playEnded = false;
   private readonly steps: StepInfo[];
 
   constructor(private readonly rc: RunContext) {
@@ -47,7 +49,10 @@ export class PlayRunner {
     this.currentPlay = play;
     const check = play.checkMode ?? this.rc.options.check;
     this.rc.listener.playStart(play.name, hosts, check);
+    this.playEnded = false;
+    for (const h of hosts) this.state(h).ended = false;
     for (const batch of batches(hosts, play.serial)) {
+      if (this.playEnded) break;
       this.batch = batch;
       const scope: Scope = { when: [], tags: [...play.tags], vars: {}, silent: false };
       if (play.become !== undefined) scope.become = play.become;
@@ -86,7 +91,7 @@ export class PlayRunner {
       } finally {
         // A step none of whose tasks ran (tags, --start-at-task) keeps its earlier outcome: not run.
         const ran = this.rc.report.tasks.length > tasksBefore;
-        const failed = live.filter((h) => !this.active(h));
+        const failed = live.filter((h) => this.broken(h));
         if (ran || failed.length > 0) {
           report.startedAt ??= startedAt;
           report.finishedAt = new Date().toISOString();
@@ -117,7 +122,12 @@ export class PlayRunner {
 
   private active(host: string): boolean {
     const s = this.state(host);
-    return !s.failed && !s.unreachable;
+    return !s.failed && !s.unreachable && !s.ended;
+  }
+
+  private broken(host: string): boolean {
+    const s = this.state(host);
+    return s.failed || s.unreachable;
   }
 
   private state(host: string): HostState {
@@ -265,6 +275,11 @@ export class PlayRunner {
     scope: Scope,
     handler = false,
   ): Promise<void> {
+    // Ansible flushes handlers whatever the tags, and a flush has no host result of its own.
+    if (task.module === 'meta' && task.args.free_form === 'flush_handlers') {
+      await this.runHandlers(play, this.batch, scope);
+      return;
+    }
     if (!handler) {
       if (!this.started) {
         if (task.name !== this.rc.options.startAtTask) return;
@@ -297,7 +312,21 @@ export class PlayRunner {
     });
     await this.rc.listener.taskEnd(info);
     if (factsBefore && runHosts[0]) this.shareRunOnce(runHosts[0], factsBefore, hosts.slice(1));
+    if (task.module === 'meta') this.metaAction(String(task.args.free_form), report);
     if (newlyFailed > 0) this.checkFailureLimits(play, task);
+  }
+
+  /** meta's action, for the hosts where it applied (its `when:` held). */
+  private metaAction(action: string, report: TaskReport): void {
+    const applied = Object.entries(report.hosts)
+      .filter(([, r]) => r.status === 'ok')
+      .map(([h]) => h);
+    if (applied.length === 0) return;
+    if (action === 'end_host') for (const h of applied) this.state(h).ended = true;
+    if (action === 'end_batch' || action === 'end_play')
+      for (const h of this.batch) if (!this.broken(h)) this.state(h).ended = true;
+    if (action === 'end_play') this.playEnded = true;
+    if (action === 'clear_host_errors') for (const h of this.batch) this.state(h).failed = false;
   }
 
   /** What a run_once task registered or set (set_fact) on its host, given to the rest of the batch. */

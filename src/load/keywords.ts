@@ -223,6 +223,16 @@ export const PLAY_KEYWORDS: Record<string, Keyword> = {
   check_mode: COMMON_KEYWORDS.check_mode!,
   tags: COMMON_KEYWORDS.tags!,
   gather_facts: kw(boolean, 'true or false', 'Accepted for Ansible compatibility; ewsplay gathers no facts'),
+  pre_tasks: kw(
+    { type: 'array' },
+    'a list of tasks',
+    'Tasks run before the tasks; the handlers they notified run right after them',
+  ),
   tasks: kw({ type: 'array' }, 'a list of tasks', 'The tasks of the play'),
+  post_tasks: kw(
+    { type: 'array' },
+    'a list of tasks',
+    'Tasks run after the tasks and their handlers; handlers they notify run at the end',
+  ),
   handlers: kw({ type: 'array' }, 'a list of handlers', 'Tasks run at the end of the play when notified'),
 };

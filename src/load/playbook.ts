@@ -68,6 +68,7 @@ const ALL_TASK_KEYWORDS = new Set([
 ]);
 const EXPRESSION_KEYWORDS = new Set(['when', 'changed_when', 'failed_when', 'until']);
 const LOOP_KEYWORDS = ['loop', 'with_list', 'with_items'] as const;
+const TASK_SECTIONS = ['pre_tasks', 'tasks', 'post_tasks'];
 
 /** Hints for keys people bring from Ansible features ewsplay does not have, or put at the wrong level. */
 function foreignKeyHint(key: string): string | undefined {
@@ -259,9 +260,8 @@ class Loader {
     const { src } = loaded;
     const pos = src.pos(map);
     const present = new Map<string, Pair>();
-    let tasksNode: unknown;
+    const taskSections = new Map<string, Pair>();
     let handlersNode: unknown;
-    let tasksPair: Pair | undefined;
     let handlersPair: Pair | undefined;
     for (const pair of map.items as Pair[]) {
       const key = pairKey(pair);
@@ -274,9 +274,12 @@ class Loader {
         this.unknownPlayKeyword(src, pair, key);
         continue;
       }
-      if (key === 'tasks' || key === 'handlers') {
-        if (key === 'tasks') [tasksNode, tasksPair] = [pair.value, pair];
-        else [handlersNode, handlersPair] = [pair.value, pair];
+      if (key === 'handlers') {
+        [handlersNode, handlersPair] = [pair.value, pair];
+        continue;
+      }
+      if (TASK_SECTIONS.includes(key)) {
+        taskSections.set(key, pair);
         continue;
       }
       if (pair.value !== null && src.value(pair.value) !== null) present.set(key, pair);
@@ -288,7 +291,12 @@ class Loader {
     const hosts = Array.isArray(hostsValue)
       ? hostsValue.join(',')
       : ((hostsValue as string | undefined) ?? '');
-    const tasks = tasksPair ? await this.section(loaded, tasksNode, "'tasks'", false) : [];
+    const sections: Record<string, Node[]> = {};
+    for (const key of TASK_SECTIONS) {
+      const pair = taskSections.get(key);
+      sections[key] = pair ? await this.section(loaded, pair.value, `'${key}'`, false) : [];
+    }
+    const tasks = withHandlerFlushes(sections.pre_tasks!, sections.tasks!, sections.post_tasks!, pos);
     const handlers = handlersPair ? await this.handlers(loaded, handlersNode) : [];
     const play: Play = {
       name: (values.get('name') as string | undefined) ?? hosts,
@@ -316,9 +324,7 @@ class Loader {
 
   private unknownPlayKeyword(src: YamlSource, pair: Pair, key: string): void {
     const pos = src.pos(pair);
-    if (key === 'pre_tasks' || key === 'post_tasks')
-      this.problem(pos, `'${key}' is not supported`, "put these tasks at the start or end of 'tasks:'");
-    else if (key === 'import_playbook')
+    if (key === 'import_playbook')
       this.problem(pos, "'import_playbook' is not supported", 'run each playbook with its own command');
     else if (this.registry.resolve(key) || ALL_TASK_KEYWORDS.has(key))
       this.problem(
@@ -899,6 +905,34 @@ function markExpressions(loaded: LoadedSource, node: unknown): void {
 function notifyItems(src: YamlSource, pair: Pair): SourcePos[] {
   const node = pair.value;
   return isSeq(node) ? node.items.map((item) => src.pos(item as YamlNode)) : [src.pos(node as YamlNode)];
+}
+
+/**
+ * pre_tasks, tasks and post_tasks as one list, with the handler flushes Ansible puts after pre_tasks and
+ * after tasks (the play's end flushes the rest).
+ */
+function withHandlerFlushes(pre: Node[], tasks: Node[], post: Node[], pos: SourcePos): Node[] {
+  const flush = (after: string): TaskNode => ({
+    kind: 'task',
+    name: `flush handlers (after ${after})`,
+    pos,
+    when: [],
+    tags: [],
+    vars: {},
+    module: 'meta',
+    args: { free_form: 'flush_handlers' },
+    argsPos: pos,
+    loopVar: 'item',
+    retries: 0,
+    delay: 5,
+    notify: [],
+  });
+  return [
+    ...pre,
+    ...(pre.length > 0 ? [flush('pre_tasks')] : []),
+    ...tasks,
+    ...(post.length > 0 ? [flush('tasks'), ...post] : []),
+  ];
 }
 
 function loopControlOf(value: unknown): { loopVar: string; label?: string; control?: LoopControl } {

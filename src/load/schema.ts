@@ -130,7 +130,9 @@ function playbookSchema(registry: ModuleRegistry): JsonSchema {
     type: 'object',
     properties: {
       ...keywordSchemas(PLAY_KEYWORDS),
+      pre_tasks: { $ref: '#/$defs/tasks', description: PLAY_KEYWORDS.pre_tasks!.schema.description },
       tasks: { $ref: '#/$defs/tasks', description: PLAY_KEYWORDS.tasks!.schema.description },
+      post_tasks: { $ref: '#/$defs/tasks', description: PLAY_KEYWORDS.post_tasks!.schema.description },
       handlers: {
         type: 'array',
         items: { $ref: '#/$defs/handler' },

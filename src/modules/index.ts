@@ -10,6 +10,7 @@ import { failModule } from './fail.js';
 import { fileModule } from './file.js';
 import { lineinfileModule } from './lineinfile.js';
 import { manualModule } from './manual.js';
+import { metaModule } from './meta.js';
 import type { Module } from './module.js';
 import { packageModule } from './package.js';
 import { portFreeModule } from './port_free.js';
@@ -34,6 +35,7 @@ const all: Module[] = [
   fileModule,
   lineinfileModule,
   manualModule,
+  metaModule,
   packageModule,
   portFreeModule,
   serviceModule,
@@ -57,6 +59,7 @@ const ANSIBLE_BUILTINS = new Set([
   'fail',
   'file',
   'lineinfile',
+  'meta',
   'package',
   'service',
   'set_fact',
