@@ -41,6 +41,7 @@ export const fileModule: Module = {
   name: 'file',
   summary:
     'Ensure a path is a file, a directory, a symbolic or hard link, absent or touched, with the given mode and ownership',
+  aliases: { dest: 'path', name: 'path' },
   args: {
     type: 'object',
     additionalProperties: false,
