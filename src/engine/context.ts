@@ -46,6 +46,10 @@ export interface HostState {
   connection?: Promise<Connection>;
 }
 
+export function newHostState(): HostState {
+  return { facts: {}, failed: false, unreachable: false, notified: new Set() };
+}
+
 export interface RunContext {
   playbook: Playbook;
   inventory: Inventory;
@@ -54,6 +58,8 @@ export interface RunContext {
   secrets: Secrets;
   listener: RunListener;
   hosts: Map<string, HostState>;
+  /** delegate_to targets the play's hosts do not include (localhost ...), connected once for the run. */
+  delegateConnections: Map<string, Promise<Connection>>;
   stats: Map<string, HostStats>;
   report: RunReport;
   /** Aborted on Ctrl-C: every pending remote call stops. */

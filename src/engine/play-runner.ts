@@ -401,6 +401,7 @@ export class PlayRunner {
   private hooks(play: Play): TaskHooks {
     return {
       connection: (host) => this.connection(host),
+      delegateConnection: (host) => this.delegateConnection(host),
       templateVars: (host, scope, taskVars) => this.templateVars(host, scope, taskVars),
       confirm: (info, host, question) =>
         operatorPrompts.run(() => this.rc.listener.confirm(info, host, question)),
@@ -495,30 +496,50 @@ export class PlayRunner {
 
   private connection(host: string): Promise<Connection> {
     const state = this.state(host);
-    if (!state.connection) {
-      const vars = lazyVars(this.rc.inventory.hostVars(host), this.rc.templar);
-      state.connection = (async () => {
-        const spec = connectionSpec(
-          host,
-          vars,
-          {
-            connectTimeoutMs: this.rc.options.connectTimeoutMs,
-            acceptNewHostKeys: this.rc.options.acceptNewHostKeys,
-            ...(this.rc.options.knownHostsFile ? { knownHostsFile: this.rc.options.knownHostsFile } : {}),
-            ...this.rc.options.connection,
-          },
-          (name) => this.rc.inventory.varSource(host, name),
-        );
-        try {
-          return await openConnection(spec, { signal: this.rc.abort.signal, secrets: this.rc.secrets });
-        } catch (e) {
-          throw e instanceof UnreachableError
-            ? e
-            : new UnreachableError(e instanceof Error ? e.message : String(e));
-        }
-      })();
-    }
+    state.connection ??= this.openConnection(host, this.rc.inventory.hostVars(host));
     return state.connection;
+  }
+
+  /**
+   * delegate_to's target: an inventory host shares its own connection; another name gets one of its own,
+   * kept for the run (localhost is Ansible's implicit local host; any other name is reached over SSH with
+   * no inventory variables, as Ansible does).
+   */
+  private delegateConnection(host: string): Promise<Connection> {
+    if (this.rc.hosts.has(host)) return this.connection(host);
+    let conn = this.rc.delegateConnections.get(host);
+    if (!conn) {
+      let vars: Vars = {};
+      try {
+        vars = this.rc.inventory.hostVars(host);
+      } catch {
+        // Not in the inventory: connection defaults.
+      }
+      conn = this.openConnection(host, vars);
+      this.rc.delegateConnections.set(host, conn);
+    }
+    return conn;
+  }
+
+  private async openConnection(host: string, hostVars: Vars): Promise<Connection> {
+    const spec = connectionSpec(
+      host,
+      lazyVars(hostVars, this.rc.templar),
+      {
+        connectTimeoutMs: this.rc.options.connectTimeoutMs,
+        acceptNewHostKeys: this.rc.options.acceptNewHostKeys,
+        ...(this.rc.options.knownHostsFile ? { knownHostsFile: this.rc.options.knownHostsFile } : {}),
+        ...this.rc.options.connection,
+      },
+      (name) => (this.rc.hosts.has(host) ? this.rc.inventory.varSource(host, name) : undefined),
+    );
+    try {
+      return await openConnection(spec, { signal: this.rc.abort.signal, secrets: this.rc.secrets });
+    } catch (e) {
+      throw e instanceof UnreachableError
+        ? e
+        : new UnreachableError(e instanceof Error ? e.message : String(e));
+    }
   }
 }
 
@@ -539,8 +560,4 @@ export function batches(hosts: string[], serial: number | string | undefined): s
   const out: string[][] = [];
   for (let i = 0; i < hosts.length; i += size) out.push(hosts.slice(i, i + size));
   return out;
-}
-
-export function newHostState(): HostState {
-  return { facts: {}, failed: false, unreachable: false, notified: new Set() };
 }

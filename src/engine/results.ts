@@ -14,6 +14,8 @@ export interface HostTaskResult {
   data?: Record<string, unknown>;
   details?: unknown;
   warnings?: string[];
+  /** delegate_to: the host whose connection ran the task (shown as `[host -> delegate]`). */
+  delegatedTo?: string;
   /** Shown at this -v count (debug's messages); other messages from -v on. */
   verbosity?: number;
   /** The failure was ignored (ignore_errors). */

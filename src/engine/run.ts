@@ -8,9 +8,9 @@ import type { Play, Playbook, Vars } from '../load/model.js';
 import { UserError } from '../load/problems.js';
 import type { TemplateApi } from '../modules/module.js';
 import type { Secrets } from '../template/secrets.js';
-import type { RunContext, RunOptions } from './context.js';
+import { newHostState, type RunContext, type RunOptions } from './context.js';
 import type { RunListener } from './events.js';
-import { newHostState, PlayRunner } from './play-runner.js';
+import { PlayRunner } from './play-runner.js';
 import { emptyStats, type RunReport } from './results.js';
 import { playbookSteps } from './steps.js';
 import { lazyVars } from './vars.js';
@@ -56,6 +56,7 @@ export async function runPlaybook(input: RunInput): Promise<RunReport> {
     secrets: input.secrets,
     listener: input.listener,
     hosts: new Map(),
+    delegateConnections: new Map(),
     stats: new Map(),
     report,
     abort: input.abort,
@@ -69,10 +70,9 @@ export async function runPlaybook(input: RunInput): Promise<RunReport> {
       if (input.abort.signal.aborted) break;
       const hosts = playHosts(rc, play);
       for (const h of hosts) {
-        if (!rc.hosts.has(h)) {
-          rc.hosts.set(h, newHostState());
-          rc.stats.set(h, emptyStats());
-        }
+        // A host may already have state without stats: facts a delegate_facts task gave it.
+        if (!rc.hosts.has(h)) rc.hosts.set(h, newHostState());
+        if (!rc.stats.has(h)) rc.stats.set(h, emptyStats());
       }
       // Hosts that failed or were unreachable in an earlier play stay out, as in Ansible.
       const live = hosts.filter((h) => !rc.hosts.get(h)!.failed && !rc.hosts.get(h)!.unreachable);
@@ -86,10 +86,12 @@ export async function runPlaybook(input: RunInput): Promise<RunReport> {
   } finally {
     report.interrupted = input.abort.signal.aborted;
     await Promise.all(
-      [...rc.hosts.values()].map(async (s) => {
-        const c = await s.connection?.catch(() => undefined);
-        await c?.close().catch(() => undefined);
-      }),
+      [...[...rc.hosts.values()].map((s) => s.connection), ...rc.delegateConnections.values()].map(
+        async (connection) => {
+          const c = await connection?.catch(() => undefined);
+          await c?.close().catch(() => undefined);
+        },
+      ),
     );
     report.finishedAt = new Date().toISOString();
     report.durationMs = Math.round(performance.now() - started);

@@ -7,7 +7,7 @@ import type { Node, Play, TaskNode, Vars } from '../load/model.js';
 import { renderedArgsProblem } from '../load/playbook.js';
 import { resolveModule } from '../modules/index.js';
 import type { Module, ModuleContext, ModuleResult } from '../modules/module.js';
-import type { RunContext } from './context.js';
+import { newHostState, type RunContext } from './context.js';
 import { loopControlVars, loopResultVars } from './loop-vars.js';
 import type { HostStatus, HostTaskResult, TaskInfo } from './results.js';
 import type { Scope } from './scope.js';
@@ -19,6 +19,8 @@ export const NO_LOG_MSG = "the output has been hidden due to the 'no_log: true' 
 /** Hooks the play runner gives the task runner (nested task lists, operator prompts, connections). */
 export interface TaskHooks {
   connection(host: string): Promise<Connection>;
+  /** delegate_to: an inventory host's connection, or one opened for a name the inventory lacks (localhost). */
+  delegateConnection(host: string): Promise<Connection>;
   templateVars(host: string, scope: Scope, taskVars?: Vars): Vars;
   runNested(
     host: string,
@@ -72,7 +74,7 @@ export async function runTaskOnHost(
         );
       }
       const attempt = await runWithRetries(rc, module, task, host, scope, info, vars, check, hooks);
-      return done(finish(rc, host, task, attempt, check, noLog, scope));
+      return done(finish(rc, host, task, attempt, vars, check, noLog, scope));
     }
 
     // Loop: when is evaluated per item, as Ansible does.
@@ -243,7 +245,8 @@ async function runModuleOnce(
   const rendered = /\{[{%]/.test(JSON.stringify(raw));
   const invalid = rendered ? renderedArgsProblem(module, args, task.pos) : undefined;
   if (invalid) return { changed: false, failed: true, msg: invalid };
-  const conn = await hooks.connection(host);
+  const delegate = delegateOf(rc, task, host, vars);
+  const conn = await (delegate ? hooks.delegateConnection(delegate) : hooks.connection(host));
   const timeoutSec = task.timeout ?? scope.timeout ?? rc.options.taskTimeoutSec;
   const cliBecome = rc.options.become;
   const become =
@@ -347,6 +350,14 @@ function applyOverrides(rc: RunContext, task: TaskNode, vars: Vars, registered: 
   }
 }
 
+/** The host a delegate_to names for these variables (undefined: the task runs on its own host). */
+export function delegateOf(rc: RunContext, task: TaskNode, host: string, vars: Vars): string | undefined {
+  if (task.delegateTo === undefined) return undefined;
+  const target = String(rc.templar.render(task.delegateTo, vars)).trim();
+  if (target === '') throw new Error(`delegate_to '${task.delegateTo}' gave an empty host name`);
+  return target === host ? undefined : target;
+}
+
 function statusOf(reg: Vars): HostStatus {
   if (reg.failed) return 'failed';
   if (reg.skipped) return 'skipped';
@@ -358,17 +369,22 @@ function finish(
   host: string,
   task: TaskNode,
   attempt: Attempt,
+  vars: Vars,
   check: boolean,
   noLog: boolean,
   scope: Scope,
 ): Omit<HostTaskResult, 'durationMs'> {
   const { result, registered } = attempt;
   const status = statusOf(registered);
+  const delegate = delegateOf(rc, task, host, vars);
   if (result.facts && status !== 'failed') {
-    const state = rc.hosts.get(host)!;
-    Object.assign(state.facts, result.facts);
+    // delegate_facts: the facts belong to the delegated host (when the inventory has it).
+    const owner = task.delegateFacts && delegate && rc.inventory.hosts().includes(delegate) ? delegate : host;
+    if (!rc.hosts.has(owner)) rc.hosts.set(owner, newHostState());
+    Object.assign(rc.hosts.get(owner)!.facts, result.facts);
   }
   const out: Omit<HostTaskResult, 'durationMs'> = { status, changed: status === 'changed' };
+  if (delegate) out.delegatedTo = delegate;
   const msg = registered.msg as string | undefined;
   if (noLog) {
     out.msg = NO_LOG_MSG;

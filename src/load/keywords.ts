@@ -117,6 +117,16 @@ export const TASK_KEYWORDS: Record<string, Keyword> = {
     'a variable name (letters, digits, _)',
     'Save the result in this variable',
   ),
+  delegate_to: kw(
+    string,
+    'a host name (of the inventory, or localhost)',
+    "Run the task through that host's connection; its variables stay this host's (inventory_hostname too)",
+  ),
+  delegate_facts: kw(
+    boolean,
+    'true or false',
+    'With delegate_to: the facts the task sets go to the delegated host instead',
+  ),
   run_once: kw(
     boolean,
     'true or false',

@@ -40,6 +40,10 @@ export interface TaskNode extends NodeCommon {
   /** loop_control's index_var, extended (ansible_loop) and pause. */
   loopControl?: LoopControl;
   register?: string;
+  /** delegate_to (templated): the task runs through this host's connection, with this host's variables. */
+  delegateTo?: string;
+  /** delegate_facts: facts the task sets go to the delegated host. */
+  delegateFacts?: boolean;
   /** run_once: the first host of the batch runs it; the others get its registered result and facts. */
   runOnce?: boolean;
   until?: string;

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { ErrorObject } from 'ajv';
-import { isMap, isScalar, isSeq, type Pair, type YAMLMap, type Node as YamlNode } from 'yaml';
+import { isMap, isScalar, isSeq, Pair, Scalar, YAMLMap, type Node as YamlNode } from 'yaml';
 import type { Module } from '../modules/module.js';
 import { explainErrors, kindOf, pathText, type Subject, validatorFor, withoutTemplated } from './check.js';
 import {
@@ -75,8 +75,6 @@ function foreignKeyHint(key: string): string | undefined {
   if (key.startsWith('with_'))
     return "write the loop as 'loop:' (with_items and with_list are understood; other with_* lookups are not)";
   if (key === 'include') return "use 'include_tasks:' or 'import_tasks:'";
-  if (key === 'delegate_to' || key === 'local_action')
-    return "not supported: run the task in a play of its own for that host (hosts: localhost for the control node), and read this host's values there through hostvars";
   if (key === 'roles' || key === 'include_role' || key === 'import_role')
     return 'ewsplay has no roles: put the tasks in a file under tasks/ and use include_tasks';
   return undefined;
@@ -398,10 +396,19 @@ class Loader {
     const includes: { key: string; pair: Pair }[] = [];
     const keywords = new Map<string, Pair>();
     const unknown: { key: string; pair: Pair }[] = [];
+    let localAction: Pair | undefined;
+    let brokenLocalAction = false;
     for (const pair of map.items as Pair[]) {
       const key = pairKey(pair);
       if (key === undefined) {
         this.problem(src.pos(pair), 'a task key must be a plain name');
+        continue;
+      }
+      if (key === 'local_action') {
+        const local = this.localAction(src, pair);
+        if (local) modules.push(local);
+        else brokenLocalAction = true;
+        localAction = pair;
         continue;
       }
       const module = this.registry.resolve(key);
@@ -411,7 +418,18 @@ class Loader {
       else if (ALL_TASK_KEYWORDS.has(key)) keywords.set(key, pair);
       else unknown.push({ key, pair });
     }
-    this.unknownTaskKeys(src, unknown, modules.length > 0 || sections.has('block') || includes.length > 0);
+    this.unknownTaskKeys(
+      src,
+      unknown,
+      modules.length > 0 || sections.has('block') || includes.length > 0 || brokenLocalAction,
+    );
+    if (brokenLocalAction) return undefined;
+    if (localAction && keywords.has('delegate_to'))
+      this.problem(
+        src.pos(keywords.get('delegate_to')!),
+        "local_action already runs the task on this machine: 'delegate_to' cannot go with it",
+        'remove one of them (local_action is delegate_to: localhost)',
+      );
 
     const actions = [
       ...modules.map((m) => m.key),
@@ -521,6 +539,8 @@ class Loader {
       loopControl: loopControl.control,
       register: values.get('register') as string | undefined,
       runOnce: values.get('run_once') === true ? true : undefined,
+      delegateTo: localAction ? 'localhost' : (values.get('delegate_to') as string | undefined),
+      delegateFacts: values.get('delegate_facts') === true ? true : undefined,
       until: until === undefined ? undefined : String(until),
       changedWhen: values.has('changed_when') ? conditionsOf(values.get('changed_when')) : undefined,
       failedWhen: values.has('failed_when') ? conditionsOf(values.get('failed_when')) : undefined,
@@ -529,6 +549,44 @@ class Loader {
     const notifyPair = keywords.get('notify');
     if (notifyPair) this.notifyPositions.set(task, notifyItems(src, notifyPair));
     return task;
+  }
+
+  /**
+   * Ansible's local_action: the module and its arguments under one key (`local_action: command ./x` or
+   * `local_action: { module: command, cmd: ./x }`), run as delegate_to: localhost.
+   */
+  private localAction(src: YamlSource, pair: Pair): { key: string; module: Module; pair: Pair } | undefined {
+    const node = pair.value;
+    let name: string | undefined;
+    let args: unknown;
+    if (isScalar(node) && typeof node.value === 'string') {
+      const head = /^\s*(\S+)\s*/.exec(node.value);
+      name = head?.[1];
+      const rest = new Scalar(node.value.slice(head?.[0].length ?? 0));
+      // Where the arguments start in the file, so their problems point at the word.
+      const start = (node.range?.[0] ?? 0) + (node.type === 'PLAIN' ? 0 : 1) + (head?.[0].length ?? 0);
+      rest.type = 'PLAIN';
+      rest.range = [start, start + rest.value.length, start + rest.value.length];
+      args = rest;
+    } else if (isMap(node)) {
+      const modulePair = mapPair(node, 'module');
+      name = modulePair && isScalar(modulePair.value) ? String(modulePair.value.value) : undefined;
+      const rest = new YAMLMap();
+      rest.items = node.items.filter((p) => p !== modulePair);
+      rest.range = node.range;
+      args = rest;
+    }
+    const module = name === undefined ? undefined : this.registry.resolve(name);
+    if (module && name) return { key: name, module, pair: new Pair(pair.key, args) };
+    const guess = name === undefined ? undefined : closest(name, this.moduleKeys);
+    this.problem(
+      src.pos((node as YamlNode | null) ?? pair),
+      name === undefined ? 'local_action names no module' : `unknown module '${name}' in local_action`,
+      guess
+        ? `did you mean '${guess}'?`
+        : "write 'local_action: MODULE ARGS' or a mapping with 'module:' (or use the module key with delegate_to: localhost)",
+    );
+    return undefined;
   }
 
   /** loop, or Ansible's older with_list / with_items (which flattens one level): one of them. */

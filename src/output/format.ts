@@ -10,12 +10,13 @@ const LABEL: Record<HostTaskResult['status'], string> = {
 };
 
 export function hostLine(host: string, r: HostTaskResult): string {
+  const who = r.delegatedTo ? `${host} -> ${r.delegatedTo}` : host;
   if (r.status === 'failed') {
-    return `fatal: [${host}]: FAILED! => ${r.msg ?? 'failed'}${r.ignored ? '\n...ignoring' : ''}`;
+    return `fatal: [${who}]: FAILED! => ${r.msg ?? 'failed'}${r.ignored ? '\n...ignoring' : ''}`;
   }
-  if (r.status === 'unreachable') return `fatal: [${host}]: UNREACHABLE! => ${r.msg ?? 'unreachable'}`;
+  if (r.status === 'unreachable') return `fatal: [${who}]: UNREACHABLE! => ${r.msg ?? 'unreachable'}`;
   const suffix = r.status === 'skipped' || !r.msg || r.status === 'ok' ? '' : ` => ${firstLine(r.msg)}`;
-  return `${LABEL[r.status]}: [${host}]${suffix}`;
+  return `${LABEL[r.status]}: [${who}]${suffix}`;
 }
 
 export function itemLines(host: string, r: HostTaskResult): string[] {
