@@ -18,7 +18,7 @@ import { type GroupNode, type HostNode, InventoryGraph } from './graph.js';
 import { ipv4, ipv6, parseAddress } from './host-range.js';
 import { PatternMatcher } from './patterns.js';
 import { loadVarsFiles, type VarLayer, varsFilesIn } from './vars-files.js';
-import { parseYamlInventory } from './yaml-inventory.js';
+import { parseInventoryFile } from './yaml-inventory.js';
 
 /** Host names that mean this machine: a pattern naming one gets an implicit `localhost` (connection local). */
 export const LOCALHOST_NAMES = ['localhost', '127.0.0.1', '::1'];
@@ -74,12 +74,12 @@ export async function loadInventory(sources: string[], options: InventoryOptions
       }
       throw new UsageError(
         `inventory source not found: ${source}`,
-        'pass -i with a YAML inventory file or a directory holding one',
+        'pass -i with an inventory file (YAML or INI) or a directory holding one',
       );
     }
     const files = info.isDirectory() ? await inventoryFilesIn(path, problems) : [path];
     const texts = await allInOrder(files.map((f) => readFile(f, 'utf8')));
-    for (const [i, file] of files.entries()) parseYamlInventory(file, texts[i]!, graph, problems);
+    for (const [i, file] of files.entries()) parseInventoryFile(file, texts[i]!, graph, problems);
     baseDirs.push(info.isDirectory() ? path : dirname(path));
   }
   graph.reconcile();
@@ -134,7 +134,7 @@ async function inventoryFilesIn(dir: string, problems: Problem[]): Promise<strin
         line: 1,
         col: 1,
         message: 'not an inventory file ewsplay can read',
-        hint: 'inventories are YAML (.yml, .yaml); dynamic inventory scripts and plugins are not supported',
+        hint: 'inventories are YAML (.yml, .yaml) or INI (.ini, or no extension); dynamic inventory scripts and plugins are not supported',
       });
   }
   return files;

@@ -1,38 +1,39 @@
 // Ansible's YAML inventory format (the `yaml` inventory plugin): top-level keys are groups; a group holds
 // `hosts`, `vars` and `children`. Where Ansible only warns and skips, we report the problem with its position.
+// An inventory file that is INI goes to the INI reader (parseInventoryFile decides).
 import { extname } from 'node:path';
 import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
 import type { Problem } from '../load/problems.js';
 import { type GroupNode, type InventoryGraph, setVar } from './graph.js';
 import { HostRangeError, parseHostKey } from './host-range.js';
+import { parseIniInventory } from './ini-inventory.js';
 import { parseYamlFile, type YamlFile } from './yaml-file.js';
 
 const GROUP_KEYS = ['hosts', 'vars', 'children'];
 
-export const INI_HINT =
-  'convert it once with Ansible: ansible-inventory -i hosts.ini --list -y --export > hosts.yml (then -i hosts.yml)';
-
-/** INI inventories (`[group]` sections, `host key=value` lines) are recognised so we can say what to do. */
+/** INI inventories (`[group]` sections, `host key=value` lines) are told from YAML by their shape. */
 export function looksLikeIni(text: string): boolean {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '' && !/^\s*[#;]/.test(l));
   return lines.some((l) => /^\s*\[[^\]\s]+\]\s*$/.test(l) || /^\S+(\s+[A-Za-z_]\w*=\S*)+\s*$/.test(l));
 }
 
-export function parseYamlInventory(
+export function parseInventoryFile(
   file: string,
   text: string,
   graph: InventoryGraph,
   problems: Problem[],
 ): void {
   if (extname(file) === '.ini' || extname(file) === '.cfg') {
-    problems.push(iniProblem(file));
+    parseIniInventory(file, text, graph, problems);
     return;
   }
   const yamlProblems: Problem[] = [];
   const y = parseYamlFile(file, text, yamlProblems);
   const root = y.deref(y.doc.contents);
-  if ((y.broken || (root && !isMap(root))) && looksLikeIni(text)) {
-    problems.push(iniProblem(file));
+  // Like Ansible, which tries its yaml plugin and then its ini plugin: a file that is not a YAML mapping is
+  // INI when it looks like one, or when its name says nothing (`hosts`).
+  if ((y.broken || (root && !isMap(root))) && (looksLikeIni(text) || extname(file) === '')) {
+    parseIniInventory(file, text, graph, problems);
     return;
   }
   problems.push(...yamlProblems);
@@ -55,10 +56,6 @@ export function parseYamlInventory(
     return;
   }
   new YamlInventoryReader(y, graph, problems).read(root.items as Pair[]);
-}
-
-function iniProblem(file: string): Problem {
-  return { file, line: 1, col: 1, message: 'INI inventories are not supported yet', hint: INI_HINT };
 }
 
 class YamlInventoryReader {

@@ -47,15 +47,15 @@ const cases: [string, string, number, number, RegExp, RegExp?][] = [
   ['bad-priority.yml', 'bad-priority.yml', 5, 33, /ansible_group_priority must be an integer/],
   ['plugin-config.yml', 'plugin-config.yml', 1, 1, /plugin configuration files are not supported/],
   ['numeric-host.yml', 'numeric-host.yml', 3, 5, /host name must be a string/, /quotes/],
+  ['hosts.ini', 'hosts.ini', 2, 28, /expected key=value host variable, got 'primary'/, /key="a b"/],
   [
-    'hosts.ini',
-    'hosts.ini',
+    'legacy-hosts',
+    'legacy-hosts',
+    6,
     1,
-    1,
-    /INI inventories are not supported yet/,
-    /ansible-inventory -i hosts.ini --list -y/,
+    /section \[webservers:vars\] is for a group that is never declared/,
+    /\[webservers\]/,
   ],
-  ['legacy-hosts', 'legacy-hosts', 1, 1, /INI inventories are not supported yet/],
   ['bad-vars-file', 'bad-vars-file/group_vars/web.yml', 1, 1, /vars file must be a mapping/],
 ];
 

@@ -14,6 +14,7 @@ const cases: Record<string, string> = {
   'vars-dir': 'vars-dir',
   precedence: 'precedence/hosts.yml',
   shapes: 'shapes/hosts.yml',
+  ini: 'ini/hosts',
 };
 const hostsWithGolden = (name: string) =>
   readdirSync(join(fixtures, 'golden'))
