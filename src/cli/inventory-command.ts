@@ -7,9 +7,10 @@ import { inventoryLayout, selectSites } from '../rollout/sites.js';
 import { Secrets } from '../template/secrets.js';
 import { passphraseSource } from '../vault/passphrase.js';
 import { vaultReader } from '../vault/vars.js';
+import { withInventoryDefaults } from './ansible-config.js';
 import { reportError } from './errors.js';
 
-export async function inventoryCommand(opts: {
+export async function inventoryCommand(given: {
   inventory?: string[];
   list?: boolean;
   host?: string;
@@ -21,7 +22,9 @@ export async function inventoryCommand(opts: {
   const secrets = new Secrets();
   const print = (s: string) => process.stdout.write(`${secrets.mask(s)}\n`);
   try {
-    if (!opts.inventory?.length) throw new UsageError('no inventory given', 'pass -i INVENTORY');
+    const opts = await withInventoryDefaults(given);
+    if (!opts.inventory?.length)
+      throw new UsageError('no inventory given', 'pass -i INVENTORY (or set inventory in ansible.cfg)');
     const modes = [opts.list, opts.host, opts.graph].filter((m) => m !== undefined && m !== false).length;
     if (modes !== 1)
       throw new UsageError(

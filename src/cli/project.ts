@@ -40,7 +40,7 @@ export async function loadProject(
   if (!inventorySources || inventorySources.length === 0) {
     throw new UsageError(
       'no inventory given',
-      'pass -i INVENTORY (a hosts.yml file or an inventory directory), e.g. -i inventory/local.yml',
+      'pass -i INVENTORY (a hosts.yml file or an inventory directory), e.g. -i inventory/local.yml, or set inventory in ansible.cfg',
     );
   }
   const passphrase = options.passphrase ?? passphraseSource({ passwordFile: options.vaultPasswordFile });

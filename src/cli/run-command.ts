@@ -12,6 +12,7 @@ import { inventoryLayout, type SiteInventory, selectSites } from '../rollout/sit
 import { Secrets } from '../template/secrets.js';
 import { passphraseSource } from '../vault/passphrase.js';
 import { canPrompt, promptHidden } from '../vault/prompt.js';
+import { announcedAnsibleDefaults } from './ansible-config.js';
 import { reportError } from './errors.js';
 import { parseExtraVars } from './extra-vars.js';
 import { VERSION } from './main.js';
@@ -53,9 +54,10 @@ export interface RunFlags {
   resume?: boolean;
 }
 
-export async function runCommand(playbookFile: string, flags: RunFlags): Promise<number> {
+export async function runCommand(playbookFile: string, given: RunFlags): Promise<number> {
   const secrets = new Secrets();
   try {
+    const flags = await withAnsibleDefaults(given);
     const options = runOptions(flags);
     await askPasswords(flags, options, secrets);
     const layout = await inventoryLayout(flags.inventory ?? []);
@@ -140,6 +142,31 @@ export async function runCommand(playbookFile: string, flags: RunFlags): Promise
   } catch (e) {
     return reportError(e, (s) => secrets.mask(s));
   }
+}
+
+/**
+ * Flags the command line left out, from ansible.cfg and ANSIBLE_* variables (as ansible-playbook takes
+ * them); what was taken from where is said with -v, and a host_key_checking = False is reported.
+ */
+async function withAnsibleDefaults(flags: RunFlags): Promise<RunFlags> {
+  const cfg = await announcedAnsibleDefaults(flags.verbose);
+  if (cfg.hostKeyCheckingOff && !flags.acceptNewHostKeys)
+    process.stderr.write(
+      '[WARNING]: host_key_checking is off in the Ansible configuration: ewsplay still checks host keys (pass --accept-new-host-keys to record the keys of hosts not seen before; a changed key is always refused)\n',
+    );
+  return {
+    ...flags,
+    ...(flags.inventory?.length || !cfg.inventory ? {} : { inventory: cfg.inventory }),
+    ...(flags.user === undefined && cfg.remoteUser ? { user: cfg.remoteUser } : {}),
+    ...(flags.privateKey === undefined && cfg.privateKeyFile ? { privateKey: cfg.privateKeyFile } : {}),
+    ...(flags.forks === undefined && cfg.forks ? { forks: cfg.forks } : {}),
+    ...(flags.timeout === undefined && cfg.timeout ? { timeout: cfg.timeout } : {}),
+    ...(flags.become === undefined && cfg.become !== undefined ? { become: cfg.become } : {}),
+    ...(flags.becomeUser === undefined && cfg.becomeUser ? { becomeUser: cfg.becomeUser } : {}),
+    ...(flags.vaultPasswordFile === undefined && cfg.vaultPasswordFile
+      ? { vaultPasswordFile: cfg.vaultPasswordFile }
+      : {}),
+  };
 }
 
 /** What a lock file records of this command: no -e values, which may hold secrets. */

@@ -7,14 +7,16 @@ import { inventoryLayout } from '../rollout/sites.js';
 import { Secrets } from '../template/secrets.js';
 import { passphraseSource } from '../vault/passphrase.js';
 import { vaultReader } from '../vault/vars.js';
+import { withInventoryDefaults } from './ansible-config.js';
 import { reportError } from './errors.js';
 
 export async function validateCommand(
   playbookFile: string,
-  opts: { inventory?: string[]; vaultPasswordFile?: string },
+  given: { inventory?: string[]; vaultPasswordFile?: string },
 ): Promise<number> {
   const secrets = new Secrets();
   try {
+    const opts = await withInventoryDefaults(given);
     const readVarsFile = vaultReader(passphraseSource({ passwordFile: opts.vaultPasswordFile }), secrets);
     // A sites directory is checked against each site's inventory.
     const layout = opts.inventory?.length ? await inventoryLayout(opts.inventory) : undefined;
