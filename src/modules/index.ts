@@ -14,6 +14,8 @@ import { metaModule } from './meta.js';
 import type { Module } from './module.js';
 import { packageModule } from './package.js';
 import { portFreeModule } from './port_free.js';
+import { rawModule } from './raw.js';
+import { scriptModule } from './script.js';
 import { serviceModule } from './service.js';
 import { setFactModule } from './set_fact.js';
 import { shellModule } from './shell.js';
@@ -38,6 +40,8 @@ const all: Module[] = [
   metaModule,
   packageModule,
   portFreeModule,
+  rawModule,
+  scriptModule,
   serviceModule,
   setFactModule,
   shellModule,
@@ -61,6 +65,8 @@ const ANSIBLE_BUILTINS = new Set([
   'lineinfile',
   'meta',
   'package',
+  'raw',
+  'script',
   'service',
   'set_fact',
   'shell',

@@ -1,0 +1,63 @@
+// raw: sends a command line through the connection as it is: no quoting, no guards, no module machinery
+// (what Ansible uses to bootstrap hosts, and what works on network devices and Windows shells). As Ansible's
+// raw, it never runs in check mode (unless the task says check_mode: false) and always reports changed.
+import { shq } from '../connection/become.js';
+import type { Module } from './module.js';
+
+const lines = (s: string) => (s === '' ? [] : s.replace(/\r?\n$/, '').split(/\r?\n/));
+
+export const rawModule: Module = {
+  name: 'raw',
+  summary: 'Send a command line through the connection as it is (no quoting, no module machinery)',
+  freeForm: 'free_form',
+  args: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['free_form'],
+    properties: {
+      free_form: { type: 'string', minLength: 1, description: 'The command line, sent unchanged' },
+      executable: {
+        type: 'string',
+        minLength: 1,
+        description: 'The shell to run the line with (absolute path): the line becomes its -c argument',
+      },
+    },
+  },
+  check: 'probe',
+  async run(ctx, args) {
+    const cmd = String(args.free_form);
+    if (ctx.check)
+      return {
+        changed: false,
+        skipped: true,
+        msg: 'check mode: raw never runs in check mode (as in Ansible); give the task check_mode: false to run it anyway',
+      };
+    const executable = typeof args.executable === 'string' ? args.executable : undefined;
+    const warnings: string[] = [];
+    // Ansible's raw ignores the environment keyword (there is no module wrapper to set it); so do we.
+    if (ctx.env && Object.keys(ctx.env).length > 0)
+      warnings.push('raw does not support the environment keyword: it was not applied (as in Ansible)');
+    if (ctx.secrets.mask(cmd) !== cmd)
+      warnings.push(
+        "the command line holds a secret value: a program it starts with the secret among its arguments shows it in the host's process list",
+      );
+    const r = await ctx.conn.exec(executable ? `${shq(executable)} -c ${shq(cmd)}` : cmd, {
+      timeoutMs: ctx.timeoutMs,
+      signal: ctx.signal,
+      ...(ctx.become ? { become: ctx.become } : {}),
+    });
+    // Ansible's raw keeps stdout as the command printed it (no stripping); the _lines are split.
+    const data = {
+      rc: r.rc,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      stdout_lines: lines(r.stdout),
+      stderr_lines: lines(r.stderr),
+    };
+    const warn = warnings.length > 0 ? { warnings } : {};
+    if (r.timedOut)
+      return { changed: true, failed: true, msg: `timed out after ${ctx.timeoutMs / 1000}s`, data, ...warn };
+    if (r.rc !== 0) return { changed: true, failed: true, msg: 'non-zero return code', data, ...warn };
+    return { changed: true, data, ...warn };
+  },
+};
