@@ -42,6 +42,7 @@ export function buildProgram(): Command {
     .option('--force-handlers', 'run notified handlers even on hosts that failed', false)
     .option('--list-hosts', 'print the hosts each play would run on, then exit')
     .option('--list-tasks', 'print the tasks each play would run, then exit')
+    .option('--list-tags', 'print the tags of each play and its tasks, then exit')
     .option('--syntax-check', 'validate the playbook only, then exit (same as `ewsplay validate`)')
     .addOption(
       new Option('-o, --output <mode>', 'progress output').choices(['auto', 'tree', 'plain']).default('auto'),

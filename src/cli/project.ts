@@ -2,6 +2,7 @@
 // includes, handlers, templates, host patterns), and registers the secrets the inventory holds.
 
 import { loadYamlVars } from '../engine/run.js';
+import { playbookTags } from '../engine/tags.js';
 import { lazyVars } from '../engine/vars.js';
 import { connectionSpec, ignoredConnectionSettings, isSecretVarName } from '../inventory/connection-spec.js';
 import type { Inventory } from '../inventory/inventory.js';
@@ -20,7 +21,7 @@ export interface Project {
   inventory: Inventory;
   templar: TemplateApi;
   loadVarsFile: (file: string) => Promise<Vars>;
-  describe(what: { hosts: boolean; tasks: boolean; limit?: string | undefined }): string;
+  describe(what: { hosts: boolean; tasks: boolean; tags?: boolean; limit?: string | undefined }): string;
 }
 
 export interface ProjectOptions {
@@ -66,39 +67,49 @@ export async function loadProject(
     inventory,
     templar,
     loadVarsFile: (file) => loadYamlVars(file, readVarsFile),
-    describe: ({ hosts, tasks, limit }) => describe(playbook, inventory, { hosts, tasks, limit }),
+    describe: (o) => describe(playbook, inventory, o),
   };
 }
 
 function describe(
   playbook: Playbook,
   inventory: Inventory,
-  o: { hosts: boolean; tasks: boolean; limit?: string | undefined },
+  o: { hosts: boolean; tasks: boolean; tags?: boolean; limit?: string | undefined },
 ): string {
-  const out: string[] = [`playbook: ${playbook.file}`];
+  // The layout of ansible-playbook's --list-hosts / --list-tasks / --list-tags, so the outputs compare.
+  const out: string[] = ['', `playbook: ${playbook.file}`];
   const allowed = o.limit ? new Set(inventory.match(o.limit)) : undefined;
   for (const [i, play] of playbook.plays.entries()) {
-    out.push('', `  play #${i + 1} (${play.hosts}): ${play.name}`);
+    out.push('', `  play #${i + 1} (${play.hosts}): ${play.name}\tTAGS: [${play.tags.join(', ')}]`);
     if (o.hosts) {
       const hosts = inventory.match(play.hosts).filter((h) => !allowed || allowed.has(h));
-      out.push(`    hosts (${hosts.length}):`, ...hosts.map((h) => `      ${h}`));
+      out.push(
+        `    pattern: ['${play.hosts}']`,
+        `    hosts (${hosts.length}):`,
+        ...hosts.map((h) => `      ${h}`),
+      );
     }
     if (o.tasks) {
       out.push('    tasks:');
-      const walk = (nodes: Node[], depth: number) => {
+      // A task's tags with those it inherits from its play and blocks, sorted, as Ansible lists them.
+      const tagsOf = (own: string[], inherited: string[]) => [...new Set([...inherited, ...own])].sort();
+      const walk = (nodes: Node[], inherited: string[]) => {
         for (const n of nodes) {
-          const pad = '      '.padEnd(6 + depth * 2);
-          const tags = [...n.tags].length ? `\tTAGS: [${n.tags.join(', ')}]` : '';
-          if (n.kind === 'task') out.push(`${pad}${n.name ?? n.module}${tags}`);
-          else if (n.kind === 'block') {
-            walk(n.block, depth);
-            walk(n.rescue, depth);
-            walk(n.always, depth);
-          } else if (n.tasks) walk(n.tasks, depth);
-          else out.push(`${pad}include_tasks: ${n.file}${tags}`);
+          const tags = tagsOf(n.tags, inherited);
+          if (n.kind === 'task' && n.implicit) continue;
+          if (n.kind === 'task') out.push(`      ${n.name ?? n.module}\tTAGS: [${tags.join(', ')}]`);
+          else if (n.kind === 'block') for (const list of [n.block, n.rescue, n.always]) walk(list, tags);
+          else if (n.tasks) walk(n.tasks, tags);
+          else out.push(`      include_tasks: ${n.file}\tTAGS: [${tags.join(', ')}]`);
         }
       };
-      walk(play.tasks, 0);
+      walk(play.tasks, play.tags);
+    }
+    if (o.tags) {
+      const tags = playbookTags({ ...playbook, plays: [play] });
+      out.push(
+        `      TASK TAGS: [${tags ? [...tags].sort().join(', ') : '(include_tasks with a templated file: unknown)'}]`,
+      );
     }
   }
   return `${out.join('\n')}\n`;

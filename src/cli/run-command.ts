@@ -31,6 +31,7 @@ export interface RunFlags {
   forceHandlers?: boolean;
   listHosts?: boolean;
   listTasks?: boolean;
+  listTags?: boolean;
   syntaxCheck?: boolean;
   output?: 'auto' | 'tree' | 'plain';
   report?: string;
@@ -72,13 +73,18 @@ export async function runCommand(playbookFile: string, given: RunFlags): Promise
       if (problem) throw problem;
       return project;
     };
-    if (flags.syntaxCheck || flags.listHosts || flags.listTasks) {
+    if (flags.syntaxCheck || flags.listHosts || flags.listTasks || flags.listTags) {
       for (const site of sites) {
         const project = await load(site);
         if (flags.syntaxCheck) continue;
         if (multi) process.stdout.write(`\nsite: ${site.name}\n`);
         process.stdout.write(
-          project.describe({ hosts: !!flags.listHosts, tasks: !!flags.listTasks, limit: options.limit }),
+          project.describe({
+            hosts: !!flags.listHosts,
+            tasks: !!flags.listTasks,
+            tags: !!flags.listTags,
+            limit: options.limit,
+          }),
         );
       }
       if (flags.syntaxCheck) process.stdout.write(`playbook: ${playbookFile}: syntax ok\n`);
@@ -150,7 +156,8 @@ export async function runCommand(playbookFile: string, given: RunFlags): Promise
  */
 async function withAnsibleDefaults(flags: RunFlags): Promise<RunFlags> {
   const cfg = await announcedAnsibleDefaults(flags.verbose);
-  if (cfg.hostKeyCheckingOff && !flags.acceptNewHostKeys)
+  const listing = flags.syntaxCheck || flags.listHosts || flags.listTasks || flags.listTags;
+  if (cfg.hostKeyCheckingOff && !flags.acceptNewHostKeys && !listing)
     process.stderr.write(
       '[WARNING]: host_key_checking is off in the Ansible configuration: ewsplay still checks host keys (pass --accept-new-host-keys to record the keys of hosts not seen before; a changed key is always refused)\n',
     );
@@ -254,7 +261,7 @@ function runOptions(flags: RunFlags): RunOptions {
 /** -k and -K: asked once, up front, as ansible-playbook does; the answers are secrets like any other. */
 async function askPasswords(flags: RunFlags, options: RunOptions, secrets: Secrets): Promise<void> {
   if (!flags.askPass && !flags.askBecomePass) return;
-  if (flags.syntaxCheck || flags.listHosts || flags.listTasks) return;
+  if (flags.syntaxCheck || flags.listHosts || flags.listTasks || flags.listTags) return;
   if (!canPrompt())
     throw new UsageError(
       `${flags.askPass ? '-k/--ask-pass' : '-K/--ask-become-pass'} needs a terminal to ask on`,

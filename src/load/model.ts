@@ -40,6 +40,8 @@ export interface TaskNode extends NodeCommon {
   /** loop_control's index_var, extended (ansible_loop) and pause. */
   loopControl?: LoopControl;
   register?: string;
+  /** Put there by ewsplay, not written (the handler flushes after pre_tasks and tasks): not listed. */
+  implicit?: boolean;
   /** delegate_to (templated): the task runs through this host's connection, with this host's variables. */
   delegateTo?: string;
   /** delegate_facts: facts the task sets go to the delegated host. */

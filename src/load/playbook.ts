@@ -979,6 +979,7 @@ function withHandlerFlushes(pre: Node[], tasks: Node[], post: Node[], pos: Sourc
     vars: {},
     module: 'meta',
     args: { free_form: 'flush_handlers' },
+    implicit: true,
     argsPos: pos,
     loopVar: 'item',
     retries: 0,
