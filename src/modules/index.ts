@@ -7,6 +7,7 @@ import { debugModule } from './debug.js';
 import { ewsEventModule } from './ews_event.js';
 import { exchangeImpersonationModule } from './exchange_impersonation.js';
 import { failModule } from './fail.js';
+import { fetchModule } from './fetch.js';
 import { fileModule } from './file.js';
 import { lineinfileModule } from './lineinfile.js';
 import { manualModule } from './manual.js';
@@ -19,6 +20,7 @@ import { scriptModule } from './script.js';
 import { serviceModule } from './service.js';
 import { setFactModule } from './set_fact.js';
 import { shellModule } from './shell.js';
+import { slurpModule } from './slurp.js';
 import { statModule } from './stat.js';
 import { templateModule } from './template.js';
 import { tlsForwarderModule } from './tls_forwarder.js';
@@ -34,6 +36,7 @@ const all: Module[] = [
   ewsEventModule,
   exchangeImpersonationModule,
   failModule,
+  fetchModule,
   fileModule,
   lineinfileModule,
   manualModule,
@@ -45,6 +48,7 @@ const all: Module[] = [
   serviceModule,
   setFactModule,
   shellModule,
+  slurpModule,
   statModule,
   templateModule,
   tlsForwarderModule,
@@ -61,6 +65,7 @@ const ANSIBLE_BUILTINS = new Set([
   'copy',
   'debug',
   'fail',
+  'fetch',
   'file',
   'lineinfile',
   'meta',
@@ -70,6 +75,7 @@ const ANSIBLE_BUILTINS = new Set([
   'service',
   'set_fact',
   'shell',
+  'slurp',
   'stat',
   'template',
   'wait_for',
