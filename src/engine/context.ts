@@ -66,5 +66,7 @@ export interface RunContext {
   abort: AbortController;
   /** The vars_files of the current play, loaded once per play. */
   playVarsFiles: Vars;
+  /** Loads a vars file (vault-aware): vars_files and include_vars. */
+  loadVarsFile: (file: string) => Promise<Vars>;
   playbookDir: string;
 }

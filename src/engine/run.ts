@@ -61,6 +61,7 @@ export async function runPlaybook(input: RunInput): Promise<RunReport> {
     report,
     abort: input.abort,
     playVarsFiles: {},
+    loadVarsFile: input.loadVarsFile ?? ((file) => loadYamlVars(file)),
     playbookDir: dirname(resolve(playbook.file)),
   };
   const runner = new PlayRunner(rc);
@@ -76,7 +77,7 @@ export async function runPlaybook(input: RunInput): Promise<RunReport> {
       }
       // Hosts that failed or were unreachable in an earlier play stay out, as in Ansible.
       const live = hosts.filter((h) => !rc.hosts.get(h)!.failed && !rc.hosts.get(h)!.unreachable);
-      rc.playVarsFiles = await loadPlayVarsFiles(rc, play, input.loadVarsFile ?? loadYamlVars);
+      rc.playVarsFiles = await loadPlayVarsFiles(rc, play, rc.loadVarsFile);
       if (live.length === 0) {
         input.listener.warn(`play '${play.name}': no hosts left to run on`);
         continue;

@@ -274,6 +274,7 @@ async function runModuleOnce(
     interactive: rc.options.interactive,
     confirm: (q) => hooks.confirm(info, host, q),
     runTasks: (nodes, extra) => hooks.runNested(host, nodes, scope, extra),
+    loadVarsFile: rc.loadVarsFile,
     log: () => undefined,
   };
   const environment = { ...scope.environment, ...task.environment };

@@ -9,6 +9,7 @@ import { exchangeImpersonationModule } from './exchange_impersonation.js';
 import { failModule } from './fail.js';
 import { fetchModule } from './fetch.js';
 import { fileModule } from './file.js';
+import { includeVarsModule } from './include_vars.js';
 import { lineinfileModule } from './lineinfile.js';
 import { manualModule } from './manual.js';
 import { metaModule } from './meta.js';
@@ -38,6 +39,7 @@ const all: Module[] = [
   failModule,
   fetchModule,
   fileModule,
+  includeVarsModule,
   lineinfileModule,
   manualModule,
   metaModule,
@@ -67,6 +69,7 @@ const ANSIBLE_BUILTINS = new Set([
   'fail',
   'fetch',
   'file',
+  'include_vars',
   'lineinfile',
   'meta',
   'package',

@@ -68,6 +68,11 @@ export interface ModuleContext {
   interactive: boolean;
   /** Asks the user a yes/no question on the TTY (only when interactive). */
   confirm(question: string): Promise<boolean>;
+  /**
+   * Loads a control-node vars file as vars_files does (a vault is decrypted and its values become secrets).
+   * Absent outside a run (module tests): include_vars then reads plain YAML.
+   */
+  loadVarsFile?: (file: string) => Promise<Vars>;
   /** Runs nested tasks (manual's `verify:`) on this host with the engine's full semantics. */
   runTasks(nodes: Node[], extraVars?: Vars): Promise<{ ok: boolean; results: ModuleResult[] }>;
   /** Debug log line (masked by the engine). */
