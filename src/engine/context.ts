@@ -58,8 +58,11 @@ export interface RunContext {
   secrets: Secrets;
   listener: RunListener;
   hosts: Map<string, HostState>;
-  /** delegate_to targets the play's hosts do not include (localhost ...), connected once for the run. */
-  delegateConnections: Map<string, Promise<Connection>>;
+  /**
+   * Connections besides each host's own, kept for the run: delegate_to targets outside the plays
+   * (localhost ...), and hosts reached the way a play's connection / remote_user / port say.
+   */
+  extraConnections: Map<string, Promise<Connection>>;
   stats: Map<string, HostStats>;
   report: RunReport;
   /** Aborted on Ctrl-C: every pending remote call stops. */

@@ -8,6 +8,7 @@ import { openConnection } from '../connection/factory.js';
 import { connectionSpec } from '../inventory/connection-spec.js';
 import type { BlockNode, IncludeNode, Node, Play, TaskNode, Vars } from '../load/model.js';
 import { loadTaskFile } from '../load/playbook.js';
+import { resolveModule } from '../modules/index.js';
 import type { ModuleResult } from '../modules/module.js';
 import { forEachLimit, Mutex } from './concurrency.js';
 import type { HostState, RunContext } from './context.js';
@@ -288,8 +289,10 @@ export class PlayRunner {
       if (!tagsSelected([...scope.tags, ...task.tags], this.rc.options.tags)) return;
     }
     // run_once: the first host runs it for the batch (Ansible's order: the batch's first active host).
-    const runHosts = task.runOnce ? hosts.slice(0, 1) : hosts;
-    const factsBefore = task.runOnce && runHosts[0] ? { ...this.state(runHosts[0]).facts } : undefined;
+    // A module that bypasses the host loop (pause) runs so too, as in Ansible.
+    const runOnce = task.runOnce || resolveModule(task.module)?.runOnce === true;
+    const runHosts = runOnce ? hosts.slice(0, 1) : hosts;
+    const factsBefore = runOnce && runHosts[0] ? { ...this.state(runHosts[0]).facts } : undefined;
     const info = this.taskInfo(task, handler, runHosts, scope);
     const report: TaskReport = {
       task: info.name,

@@ -56,7 +56,7 @@ export async function runPlaybook(input: RunInput): Promise<RunReport> {
     secrets: input.secrets,
     listener: input.listener,
     hosts: new Map(),
-    delegateConnections: new Map(),
+    extraConnections: new Map(),
     stats: new Map(),
     report,
     abort: input.abort,
@@ -87,7 +87,7 @@ export async function runPlaybook(input: RunInput): Promise<RunReport> {
   } finally {
     report.interrupted = input.abort.signal.aborted;
     await Promise.all(
-      [...[...rc.hosts.values()].map((s) => s.connection), ...rc.delegateConnections.values()].map(
+      [...[...rc.hosts.values()].map((s) => s.connection), ...rc.extraConnections.values()].map(
         async (connection) => {
           const c = await connection?.catch(() => undefined);
           await c?.close().catch(() => undefined);

@@ -12,6 +12,9 @@ export interface Scope {
   noLog?: boolean;
   timeout?: number;
   environment?: Vars;
+  diff?: boolean;
+  throttle?: number;
+  anyErrorsFatal?: boolean;
   /** Handlers and nested verify tasks do not emit progress of their own. */
   silent: boolean;
 }
@@ -35,6 +38,12 @@ export function childScope(parent: Scope, node: NodeCommon, extraVars?: Vars): S
   if (noLog !== undefined) s.noLog = noLog;
   const timeout = node.timeout ?? parent.timeout;
   if (timeout !== undefined) s.timeout = timeout;
+  const diff = node.diff ?? parent.diff;
+  if (diff !== undefined) s.diff = diff;
+  const throttle = node.throttle ?? parent.throttle;
+  if (throttle !== undefined) s.throttle = throttle;
+  const anyErrorsFatal = node.anyErrorsFatal ?? parent.anyErrorsFatal;
+  if (anyErrorsFatal !== undefined) s.anyErrorsFatal = anyErrorsFatal;
   if (node.environment || parent.environment) s.environment = { ...parent.environment, ...node.environment };
   return s;
 }

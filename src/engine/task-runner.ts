@@ -262,7 +262,7 @@ async function runModuleOnce(
     host,
     conn,
     check,
-    diff: rc.options.diff,
+    diff: diffWanted(rc, task, scope),
     vars,
     secrets: rc.secrets,
     signal: controller.signal,
@@ -351,6 +351,11 @@ function applyOverrides(rc: RunContext, task: TaskNode, vars: Vars, registered: 
   }
 }
 
+/** --diff, unless the task, a block around it or the play says `diff:`. */
+function diffWanted(rc: RunContext, task: TaskNode, scope: Scope): boolean {
+  return task.diff ?? scope.diff ?? rc.options.diff;
+}
+
 /** The host a delegate_to names for these variables (undefined: the task runs on its own host). */
 export function delegateOf(rc: RunContext, task: TaskNode, host: string, vars: Vars): string | undefined {
   if (task.delegateTo === undefined) return undefined;
@@ -391,7 +396,7 @@ function finish(
     out.msg = NO_LOG_MSG;
   } else {
     if (msg) out.msg = rc.secrets.mask(msg);
-    if (result.diff) out.diff = rc.secrets.maskDeep(result.diff);
+    if (result.diff && diffWanted(rc, task, scope)) out.diff = rc.secrets.maskDeep(result.diff);
     if (result.data) out.data = rc.secrets.maskDeep(plain(result.data) as Vars);
     if (result.details !== undefined) out.details = rc.secrets.maskDeep(plain(result.details));
   }

@@ -40,7 +40,19 @@ export const COMMON_KEYWORDS: Record<string, Keyword> = {
   vars: kw({ type: 'object' }, 'a mapping of variables', 'Variables for this task or block'),
   become: kw(boolean, 'true or false', 'Run with privilege escalation (sudo)'),
   become_user: kw(string, 'a user name', 'User to become (default root)'),
+  become_method: kw(
+    { type: 'string', enum: ['sudo'] },
+    "'sudo' (the one become method ewsplay has)",
+    'How to become another user: sudo',
+  ),
   check_mode: kw(boolean, 'true or false', 'true: always check mode; false: run for real even under --check'),
+  diff: kw(boolean, 'true or false', 'true: show the diff of this task even without --diff; false: never'),
+  throttle: kw(
+    { type: 'integer', minimum: 1 },
+    'a whole number (at least 1)',
+    'At most this many hosts run the task at once (below --forks)',
+  ),
+  any_errors_fatal: kw(boolean, 'true or false', 'A host failing this task stops the play for all hosts'),
   ignore_errors: kw(boolean, 'true or false', 'A failure is reported but the host goes on'),
   no_log: kw(boolean, 'true or false', 'Hide the arguments and results of this task in all output'),
   timeout: kw(
@@ -213,7 +225,39 @@ export const PLAY_KEYWORDS: Record<string, Keyword> = {
   ),
   become: COMMON_KEYWORDS.become!,
   become_user: COMMON_KEYWORDS.become_user!,
+  become_method: COMMON_KEYWORDS.become_method!,
   environment: COMMON_KEYWORDS.environment!,
+  connection: kw(
+    {
+      type: 'string',
+      enum: ['ssh', 'local', 'smart', 'paramiko', 'ansible.builtin.ssh', 'ansible.builtin.local'],
+    },
+    "'ssh' or 'local'",
+    "How to reach the play's hosts where the inventory sets no ansible_connection",
+  ),
+  remote_user: kw(string, 'a user name', 'SSH login user where the inventory sets no ansible_user'),
+  port: kw(
+    { type: 'integer', minimum: 1, maximum: 65535 },
+    'a port number',
+    'SSH port where the inventory sets no ansible_port',
+  ),
+  strategy: kw(
+    { type: 'string', enum: ['linear', 'ansible.builtin.linear'] },
+    "'linear' (every host finishes a task before the next starts: the one strategy ewsplay has)",
+    'Task order across hosts: linear',
+  ),
+  order: kw(
+    { type: 'string', enum: ['inventory', 'reverse_inventory', 'sorted', 'reverse_sorted', 'shuffle'] },
+    'inventory, reverse_inventory, sorted, reverse_sorted or shuffle',
+    'Order in which the hosts of the play are taken',
+  ),
+  collections: kw(
+    { type: 'array', items: string },
+    'a list of collection names',
+    'Accepted for Ansible compatibility: modules are found by their short or ansible.builtin names',
+  ),
+  diff: COMMON_KEYWORDS.diff!,
+  throttle: COMMON_KEYWORDS.throttle!,
   serial: kw(
     {
       anyOf: [

@@ -22,6 +22,12 @@ export interface NodeCommon {
   timeout?: number;
   /** `environment:` of the task's commands (values templated at run time). */
   environment?: Vars;
+  /** `diff:` shows (true) or hides (false) this task's diff whatever --diff says. */
+  diff?: boolean;
+  /** At most this many hosts at once. */
+  throttle?: number;
+  /** A host failing here stops the play for all hosts. */
+  anyErrorsFatal?: boolean;
 }
 
 export interface TaskNode extends NodeCommon {
@@ -108,6 +114,14 @@ export interface Play {
   anyErrorsFatal: boolean;
   maxFailPercentage?: number;
   checkMode?: boolean;
+  /** connection, remote_user, port: used where the inventory sets no ansible_connection, _user, _port. */
+  connection?: string;
+  remoteUser?: string;
+  port?: number;
+  /** The order hosts are taken in (Ansible's `order:`). */
+  order?: 'inventory' | 'reverse_inventory' | 'sorted' | 'reverse_sorted' | 'shuffle';
+  diff?: boolean;
+  throttle?: number;
   tags: string[];
   tasks: Node[];
   handlers: TaskNode[];

@@ -75,6 +75,12 @@ function foreignKeyHint(key: string): string | undefined {
   if (key.startsWith('with_'))
     return "write the loop as 'loop:' (with_items and with_list are understood; other with_* lookups are not)";
   if (key === 'include') return "use 'include_tasks:' or 'import_tasks:'";
+  if (key === 'module_defaults')
+    return 'not supported: write the arguments on each task (a YAML anchor can share them)';
+  if (key === 'become_flags')
+    return 'not supported: ewsplay runs sudo with its own flags (-S -k, password on stdin)';
+  if (key === 'connection' || key === 'remote_user' || key === 'port')
+    return 'set it on the play, or as ansible_connection / ansible_user / ansible_port in the inventory; to run one task on the control node, use delegate_to: localhost';
   if (key === 'roles' || key === 'include_role' || key === 'import_role')
     return 'ewsplay has no roles: put the tasks in a file under tasks/ and use include_tasks';
   return undefined;
@@ -314,6 +320,12 @@ class Loader {
       serial: values.get('serial') as number | string | undefined,
       maxFailPercentage: values.get('max_fail_percentage') as number | undefined,
       checkMode: values.get('check_mode') as boolean | undefined,
+      connection: values.get('connection') as string | undefined,
+      remoteUser: values.get('remote_user') as string | undefined,
+      port: values.get('port') as number | undefined,
+      order: values.get('order') as Play['order'],
+      diff: values.get('diff') as boolean | undefined,
+      throttle: values.get('throttle') as number | undefined,
       hostsPos: hostsValue === undefined ? undefined : src.pos(mapPair(map, 'hosts')!.value as YamlNode),
     });
     this.checkNotify(play);
@@ -609,17 +621,17 @@ class Loader {
     let moduleGuessed = hasAction;
     for (const { key, pair } of unknown) {
       const pos = src.pos(pair);
+      const foreign = foreignKeyHint(key);
+      if (foreign) {
+        this.problem(pos, `unknown task keyword '${key}'`, foreign);
+        continue;
+      }
       if (PLAY_KEYWORDS[key] && !ALL_TASK_KEYWORDS.has(key)) {
         this.problem(
           pos,
           `'${key}' is a play keyword, not a task keyword`,
           'check the indentation of this task and its play',
         );
-        continue;
-      }
-      const foreign = foreignKeyHint(key);
-      if (foreign) {
-        this.problem(pos, `unknown task keyword '${key}'`, foreign);
         continue;
       }
       const keyword = closest(key, ALL_TASK_KEYWORDS);
@@ -1053,6 +1065,9 @@ function commonOf(values: Map<string, unknown>, pos: SourcePos): NodeCommon {
     noLog: values.get('no_log') as boolean | undefined,
     timeout: values.get('timeout') as number | undefined,
     environment: values.get('environment') as Vars | undefined,
+    diff: values.get('diff') as boolean | undefined,
+    throttle: values.get('throttle') as number | undefined,
+    anyErrorsFatal: values.get('any_errors_fatal') as boolean | undefined,
   });
   return common;
 }

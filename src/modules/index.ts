@@ -15,6 +15,7 @@ import { manualModule } from './manual.js';
 import { metaModule } from './meta.js';
 import type { Module } from './module.js';
 import { packageModule } from './package.js';
+import { pauseModule } from './pause.js';
 import { portFreeModule } from './port_free.js';
 import { rawModule } from './raw.js';
 import { scriptModule } from './script.js';
@@ -44,6 +45,7 @@ const all: Module[] = [
   manualModule,
   metaModule,
   packageModule,
+  pauseModule,
   portFreeModule,
   rawModule,
   scriptModule,
@@ -73,6 +75,7 @@ const ANSIBLE_BUILTINS = new Set([
   'lineinfile',
   'meta',
   'package',
+  'pause',
   'raw',
   'script',
   'service',

@@ -91,6 +91,11 @@ export interface Module {
   aliases?: Record<string, string>;
   /** Args holding nested task lists (manual's verify): the loader parses them as tasks. */
   taskListArgs?: string[];
+  /**
+   * Runs once per task for the batch, not once per host, as if the task said run_once: true (Ansible's
+   * pause bypasses the host loop so): the batch's first host runs it, every host gets its result.
+   */
+  runOnce?: boolean;
   /** full: predicts exactly in check mode; probe: predicts via creates/removes/unless or skips. */
   check: 'full' | 'probe';
   run(ctx: ModuleContext, args: Record<string, unknown>): Promise<ModuleResult>;

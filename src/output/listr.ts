@@ -97,7 +97,7 @@ export class ListrOutput implements RunListener {
       for (const item of r.items ?? [])
         if (showsMessage(item, this.o.verbose)) this.write(`  ${host} (item=${item.label}): ${item.msg}`);
       if (!r.items && showsMessage(r, this.o.verbose)) this.write(`  ${host}: ${r.msg}`);
-      if (this.o.diff) for (const d of r.diff ?? []) this.write(renderDiff(d, this.o.color));
+      for (const d of r.diff ?? []) this.write(renderDiff(d, this.o.color));
     }
   }
 

@@ -41,7 +41,8 @@ export class PlainOutput implements RunListener {
     if (!r.items && showsMessage(r, this.o.verbose)) this.write(indent(r.msg!));
     for (const w of r.warnings ?? [])
       this.write(this.o.color ? color.magenta(`[WARNING]: ${w}`) : `[WARNING]: ${w}`);
-    if (this.o.diff) for (const d of r.diff ?? []) this.write(renderDiff(d, this.o.color));
+    // A diff is in the result only where --diff or the task's `diff:` asked for it.
+    for (const d of r.diff ?? []) this.write(renderDiff(d, this.o.color));
   }
 
   async taskEnd(): Promise<void> {}
