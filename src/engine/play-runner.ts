@@ -12,6 +12,7 @@ import { resolveModule } from '../modules/index.js';
 import type { ModuleResult } from '../modules/module.js';
 import { forEachLimit, Mutex } from './concurrency.js';
 import type { HostState, RunContext } from './context.js';
+import { gatherPlayFacts } from './facts.js';
 import { loopControlVars } from './loop-vars.js';
 import type { HostTaskResult, TaskInfo, TaskReport } from './results.js';
 import { childScope, type Scope } from './scope.js';
@@ -60,6 +61,7 @@ export class PlayRunner {
       if (play.becomeUser !== undefined) scope.becomeUser = play.becomeUser;
       if (play.environment !== undefined) scope.environment = play.environment;
       try {
+        await this.gatherFacts(play, batch, scope);
         await this.runSteps(play, index, batch, scope);
       } catch (e) {
         if (!(e instanceof PlayAborted)) throw e;
@@ -68,6 +70,27 @@ export class PlayRunner {
       await this.runHandlers(play, batch, scope);
       if (this.rc.abort.signal.aborted) return;
     }
+  }
+
+  /** gather_facts: Ansible's implicit "Gathering Facts" task before the batch's first task (rules in facts.ts). */
+  private async gatherFacts(play: Play, batch: string[], scope: Scope): Promise<void> {
+    const startAt = this.started ? undefined : this.rc.options.startAtTask;
+    await gatherPlayFacts(
+      this.rc,
+      play,
+      batch.filter((h) => this.active(h)),
+      startAt,
+      async (task, hosts) => {
+        // As in Ansible, a play that holds the --start-at-task task gathers facts before it: not skipped here.
+        const started = this.started;
+        this.started = true;
+        try {
+          await this.runTask(play, task, hosts, scope);
+        } finally {
+          this.started = started;
+        }
+      },
+    );
   }
 
   /** The play's top-level entries, each reported as a step (start, end, outcome in the run report). */

@@ -276,7 +276,11 @@ export const PLAY_KEYWORDS: Record<string, Keyword> = {
   ),
   check_mode: COMMON_KEYWORDS.check_mode!,
   tags: COMMON_KEYWORDS.tags!,
-  gather_facts: kw(boolean, 'true or false', 'Accepted for Ansible compatibility; ewsplay gathers no facts'),
+  gather_facts: kw(
+    boolean,
+    'true or false',
+    "Gather the hosts' facts (ansible_hostname, ansible_facts.distribution ...) before the first task: true always, false never; not set: only when the play's tasks, handlers or variables mention a fact or it includes a file with a templated name (facts gathered earlier in the run are reused)",
+  ),
   pre_tasks: kw(
     { type: 'array' },
     'a list of tasks',

@@ -105,6 +105,8 @@ export interface Play {
   hostsPos?: SourcePos;
   vars: Vars;
   varsFiles: string[];
+  /** gather_facts as written: true, false, or undefined (gather when the play uses a fact; see engine/facts.ts). */
+  gatherFacts?: boolean;
   become?: boolean;
   becomeUser?: string;
   /** `environment:` of every task of the play (a block's or task's own wins, name by name). */

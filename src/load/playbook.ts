@@ -320,6 +320,7 @@ class Loader {
       serial: values.get('serial') as number | string | undefined,
       maxFailPercentage: values.get('max_fail_percentage') as number | undefined,
       checkMode: values.get('check_mode') as boolean | undefined,
+      gatherFacts: values.get('gather_facts') as boolean | undefined,
       connection: values.get('connection') as string | undefined,
       remoteUser: values.get('remote_user') as string | undefined,
       port: values.get('port') as number | undefined,

@@ -21,6 +21,7 @@ import { rawModule } from './raw.js';
 import { scriptModule } from './script.js';
 import { serviceModule } from './service.js';
 import { setFactModule } from './set_fact.js';
+import { setupModule } from './setup.js';
 import { shellModule } from './shell.js';
 import { slurpModule } from './slurp.js';
 import { statModule } from './stat.js';
@@ -51,6 +52,7 @@ const all: Module[] = [
   scriptModule,
   serviceModule,
   setFactModule,
+  setupModule,
   shellModule,
   slurpModule,
   statModule,
@@ -80,6 +82,7 @@ const ANSIBLE_BUILTINS = new Set([
   'script',
   'service',
   'set_fact',
+  'setup',
   'shell',
   'slurp',
   'stat',
