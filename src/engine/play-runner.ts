@@ -53,10 +53,12 @@ export class PlayRunner {
     this.rc.listener.playStart(play.name, hosts, check);
     this.playEnded = false;
     for (const h of hosts) this.state(h).ended = false;
-    for (const batch of batches(hosts, play.serial)) {
+    for (const batch of batches(ordered(hosts, play.order), play.serial)) {
       if (this.playEnded) break;
       this.batch = batch;
       const scope: Scope = { when: [], tags: [...play.tags], vars: {}, silent: false };
+      if (play.diff !== undefined) scope.diff = play.diff;
+      if (play.throttle !== undefined) scope.throttle = play.throttle;
       if (play.become !== undefined) scope.become = play.become;
       if (play.becomeUser !== undefined) scope.becomeUser = play.becomeUser;
       if (play.environment !== undefined) scope.environment = play.environment;
@@ -330,7 +332,9 @@ export class PlayRunner {
     this.rc.listener.taskStart(info, runHosts);
     const hooks = this.hooks(play);
     let newlyFailed = 0;
-    await forEachLimit(runHosts, this.rc.options.forks, async (host) => {
+    const throttle = task.throttle ?? scope.throttle;
+    const limit = throttle === undefined ? this.rc.options.forks : Math.min(throttle, this.rc.options.forks);
+    await forEachLimit(runHosts, limit, async (host) => {
       const result = await runTaskOnHost(this.rc, play, task, host, scope, info, hooks);
       report.hosts[host] = result;
       if (this.record(host, task, result)) newlyFailed++;
@@ -339,7 +343,7 @@ export class PlayRunner {
     await this.rc.listener.taskEnd(info);
     if (factsBefore && runHosts[0]) this.shareRunOnce(runHosts[0], factsBefore, hosts.slice(1));
     if (task.module === 'meta') this.metaAction(String(task.args.free_form), report);
-    if (newlyFailed > 0) this.checkFailureLimits(play, task);
+    if (newlyFailed > 0) this.checkFailureLimits(play, task, task.anyErrorsFatal ?? scope.anyErrorsFatal);
   }
 
   /** meta's action, for the hosts where it applied (its `when:` held). */
@@ -393,9 +397,9 @@ export class PlayRunner {
     }
   }
 
-  private checkFailureLimits(play: Play, task: TaskNode): void {
+  private checkFailureLimits(play: Play, task: TaskNode, anyErrorsFatal?: boolean): void {
     const failed = this.batch.filter((h) => !this.active(h)).length;
-    if (play.anyErrorsFatal) {
+    if (anyErrorsFatal ?? play.anyErrorsFatal) {
       for (const h of this.batch) if (this.active(h)) this.state(h).failed = true;
       throw new PlayAborted(
         `any_errors_fatal: play '${play.name}' stopped after task '${task.name ?? task.module}' failed`,
@@ -521,6 +525,17 @@ export class PlayRunner {
   }
 
   private connection(host: string): Promise<Connection> {
+    const play = this.currentPlay ? playConnectionVars(this.currentPlay) : {};
+    if (Object.keys(play).length > 0) {
+      // The play's connection / remote_user / port, where the inventory sets nothing (its variables win).
+      const key = `${host}\0${JSON.stringify(play)}`;
+      let conn = this.rc.extraConnections.get(key);
+      if (!conn) {
+        conn = this.openConnection(host, { ...play, ...this.rc.inventory.hostVars(host) });
+        this.rc.extraConnections.set(key, conn);
+      }
+      return conn;
+    }
     const state = this.state(host);
     state.connection ??= this.openConnection(host, this.rc.inventory.hostVars(host));
     return state.connection;
@@ -533,7 +548,7 @@ export class PlayRunner {
    */
   private delegateConnection(host: string): Promise<Connection> {
     if (this.rc.hosts.has(host)) return this.connection(host);
-    let conn = this.rc.delegateConnections.get(host);
+    let conn = this.rc.extraConnections.get(host);
     if (!conn) {
       let vars: Vars = {};
       try {
@@ -542,7 +557,7 @@ export class PlayRunner {
         // Not in the inventory: connection defaults.
       }
       conn = this.openConnection(host, vars);
-      this.rc.delegateConnections.set(host, conn);
+      this.rc.extraConnections.set(host, conn);
     }
     return conn;
   }
@@ -572,6 +587,37 @@ export class PlayRunner {
 function handlerListen(handler: TaskNode): string[] {
   const listen = (handler as TaskNode & { listen?: string[] }).listen;
   return listen ?? [];
+}
+
+/** A play's connection keywords as the inventory variables they default. */
+function playConnectionVars(play: Play): Vars {
+  const vars: Vars = {};
+  if (play.connection !== undefined) vars.ansible_connection = play.connection;
+  if (play.remoteUser !== undefined) vars.ansible_user = play.remoteUser;
+  if (play.port !== undefined) vars.ansible_port = play.port;
+  return vars;
+}
+
+/** The play's hosts in the order its `order:` asks for (inventory order by default). */
+export function ordered(hosts: string[], order: Play['order']): string[] {
+  switch (order) {
+    case 'reverse_inventory':
+      return [...hosts].reverse();
+    case 'sorted':
+      return [...hosts].sort();
+    case 'reverse_sorted':
+      return [...hosts].sort().reverse();
+    case 'shuffle': {
+      const out = [...hosts];
+      for (let i = out.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [out[i], out[j]] = [out[j]!, out[i]!];
+      }
+      return out;
+    }
+    default:
+      return hosts;
+  }
 }
 
 /** Splits hosts into serial batches (a number or a percentage); no serial: one batch. */
