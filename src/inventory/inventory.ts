@@ -56,7 +56,10 @@ export interface GroupEntry {
 }
 
 export interface InventoryOptions {
-  /** Reads a group_vars/host_vars file's text (the vault's reader decrypts age files). */
+  /**
+   * Reads an inventory or group_vars/host_vars file's text (the vault's reader decrypts vault files and
+   * `!vault` values).
+   */
   readVarsFile?: (file: string) => Promise<string>;
 }
 
@@ -78,7 +81,8 @@ export async function loadInventory(sources: string[], options: InventoryOptions
       );
     }
     const files = info.isDirectory() ? await inventoryFilesIn(path, problems) : [path];
-    const texts = await allInOrder(files.map((f) => readFile(f, 'utf8')));
+    const read = options.readVarsFile ?? ((f: string) => readFile(f, 'utf8'));
+    const texts = await allInOrder(files.map((f) => read(f)));
     for (const [i, file] of files.entries()) parseInventoryFile(file, texts[i]!, graph, problems);
     baseDirs.push(info.isDirectory() ? path : dirname(path));
   }

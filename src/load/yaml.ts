@@ -113,6 +113,21 @@ export function parseYaml(file: string, text: string, problems: Problem[]): Yaml
     return { file, line, col };
   };
   const seen = new Set<string>();
+  // An unknown tag is only a warning to the parser, and the value would be its text: a `!vault` value would
+  // reach a task as ciphertext. Playbooks and task files are read without the vault password.
+  for (const warning of doc.warnings) {
+    if (warning.code !== 'TAG_RESOLVE_FAILED') continue;
+    const vault = text.startsWith('!vault', warning.pos[0]);
+    problems.push({
+      ...pos(warning.pos[0]),
+      message: vault
+        ? '!vault values are read from vars files, not from playbooks or task files'
+        : `unknown YAML tag '${text.slice(warning.pos[0], warning.pos[1])}'`,
+      hint: vault
+        ? 'move the variable to a vars file (vars_files, group_vars or host_vars), where the vault password opens it'
+        : 'remove the tag; ewsplay knows the standard YAML tags (!!str, !!int ...)',
+    });
+  }
   for (const error of doc.errors) {
     const { offset, ...problem } = syntaxProblem(error, text);
     const at = pos(offset);

@@ -1,10 +1,12 @@
-// Vault files as variables: a vars file (vars_files, group_vars, host_vars) whose bytes are an age file is
-// decrypted on reading, and every value in it becomes a secret. Loaders stay the same: they get text.
+// Vault files as variables: a vars file (vars_files, group_vars, host_vars) whose bytes are an age file or an
+// Ansible vault is decrypted on reading, and every value in it becomes a secret; `!vault` values inside a
+// plain file are decrypted in place and become secrets. Loaders stay the same: they get text.
 import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import { UsageError } from '../load/problems.js';
 import type { Secrets } from '../template/secrets.js';
 import { decryptVault, isVault } from './age.js';
+import { decryptAnsibleVault, hasInlineVaults, isAnsibleVault, openInlineVaults } from './ansible-vault.js';
 import type { PassphraseSource } from './passphrase.js';
 
 /** Reads a vars file's text (what the YAML loaders parse). */
@@ -18,16 +20,28 @@ export function vaultReader(passphrase: PassphraseSource, secrets: Secrets): Rea
   const decrypt = async (file: string, data: Buffer): Promise<string> => {
     const key = await passphrase(`the vault ${file}`);
     secrets.add(key);
-    const text = await decryptVault(data, key, file);
+    const text = isAnsibleVault(data)
+      ? decryptAnsibleVault(data.toString('utf8'), key, file)
+      : await decryptVault(data, key, file);
     registerValues(text, file, secrets);
     return text;
   };
+  const openInline = async (file: string, text: string): Promise<string> => {
+    const key = await passphrase(`the !vault values of ${file}`);
+    secrets.add(key);
+    return openInlineVaults(text, (vault, line) => {
+      const plain = decryptAnsibleVault(vault, key, `${file}:${line}`);
+      secrets.add(plain);
+      return plain;
+    });
+  };
   return async (file) => {
     const data = await readFile(file);
-    if (!isVault(data)) return data.toString('utf8');
+    const whole = isVault(data) || isAnsibleVault(data);
+    if (!whole && !hasInlineVaults(data.toString('utf8'))) return data.toString('utf8');
     let text = cache.get(file);
     if (!text) {
-      text = decrypt(file, data);
+      text = whole ? decrypt(file, data) : openInline(file, data.toString('utf8'));
       cache.set(file, text);
     }
     return text;
