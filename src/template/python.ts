@@ -10,6 +10,32 @@ export function pyTruthy(v: unknown): boolean {
   return Boolean(v);
 }
 
+/**
+ * Python's `==`: lists and dicts by value, a number and a bool by number (True == 1), None only with None,
+ * and never a string with a number ('1' == 1 is False, where JavaScript's == says true).
+ */
+export function pyEq(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || a === undefined || b === null || b === undefined) return a == null && b == null;
+  const numeric = (v: unknown) => typeof v === 'number' || typeof v === 'boolean';
+  if (numeric(a) && numeric(b)) return Number(a) === Number(b);
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((v, i) => pyEq(v, b[i]));
+  }
+  if (typeof a === 'object' && typeof b === 'object' && !Buffer.isBuffer(a) && !Buffer.isBuffer(b)) {
+    const ka = Object.keys(a as object);
+    const kb = Object.keys(b as object);
+    if (ka.length !== kb.length) return false;
+    return ka.every(
+      (k) =>
+        Object.hasOwn(b as object, k) &&
+        pyEq((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+    );
+  }
+  return false;
+}
+
 /** str(value) as Python prints it: True/False/None, lists and dicts in repr form. */
 export function pyStr(v: unknown): string {
   if (typeof v === 'string') return v;

@@ -4,12 +4,14 @@
 //   `default`/`d`/`mandatory` filter and the subject of `is defined` / `is undefined`.
 // - Python truthiness: `if`, `not`, `and`, `or` and inline ifs test with TRUTHY_FN, so [] and {} are false,
 //   and `a or b` / `a and b` return an operand as Python does.
+// - Python equality: `==` and `!=` compare lists and dicts by value, and '1' is not 1 (EQ_FN).
 // - `True`/`False`/`None` are literals; tests take keyword arguments.
 import type { NjNode, Nunjucks } from './nunjucks.js';
 
 export const STRICT_FN = '__ews_strict';
 export const TRUTHY_FN = '__ews_truthy';
 export const TEST_FN = '__ews_test';
+export const EQ_FN = '__ews_eq';
 
 const LENIENT_FILTERS = new Set(['default', 'd', 'mandatory']);
 const LENIENT_TESTS = new Set(['defined', 'undefined']);
@@ -74,6 +76,16 @@ export function strictify(nj: Nunjucks, root: NjNode): NjNode {
       case 'Not':
         n.target = truthy(n.target as NjNode);
         return n;
+      case 'Compare': {
+        n.expr = walk(n.expr as NjNode, false);
+        const ops = n.ops as NjNode[];
+        for (const op of ops) op.expr = walk(op.expr as NjNode, false);
+        // A single `==` / `!=` becomes a call (chains such as a < b < c keep nunjucks' operators).
+        const [op] = ops;
+        if (ops.length !== 1 || !op || (op.type !== '==' && op.type !== '!=')) return n;
+        const eq = call(EQ_FN, n, [n.expr as NjNode, op.expr as NjNode]);
+        return op.type === '==' ? eq : node('Not', n, eq);
+      }
       case 'And':
       case 'Or': {
         // Python: `a and b` is b when a is truthy, else a; `a or b` is a when a is truthy, else b.

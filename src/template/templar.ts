@@ -9,9 +9,9 @@ import { TemplateError } from './errors.js';
 import { filters } from './filters.js';
 import { type NjEnvironment, type NjNode, type NjTemplate, type Nunjucks, nunjucks } from './nunjucks.js';
 import { preprocess } from './preprocess.js';
-import { type Kwargs, NOT_FOUND, pyMember, pyRepr, pyStr, pyTruthy, splitKwargs } from './python.js';
+import { type Kwargs, NOT_FOUND, pyEq, pyMember, pyRepr, pyStr, pyTruthy, splitKwargs } from './python.js';
 import { toDict } from './set-filters.js';
-import { STRICT_FN, strictify, TEST_FN, TRUTHY_FN } from './strict.js';
+import { EQ_FN, STRICT_FN, strictify, TEST_FN, TRUTHY_FN } from './strict.js';
 import { tests } from './tests.js';
 
 export { TemplateError } from './errors.js';
@@ -81,6 +81,7 @@ function getEngine(): Engine {
     return value;
   });
   env.addGlobal(TRUTHY_FN, pyTruthy);
+  env.addGlobal(EQ_FN, pyEq);
   env.addGlobal(TEST_FN, (name: string, value: unknown, ...args: unknown[]) => {
     const test = env.getTest(name) as (...a: unknown[]) => unknown;
     return test(value, ...args) === true;

@@ -109,6 +109,19 @@ describe('evaluate (when: style)', () => {
     expect(ev('port')).toBe(8443);
   });
 
+  it("compares as Python does: lists and dicts by value, '1' is not 1, True is 1", () => {
+    expect(ev("hosts == ['ex1', 'ex2']")).toBe(true);
+    expect(ev("hosts != ['ex1', 'ex2']")).toBe(false);
+    expect(ev("hosts == ['ex2', 'ex1']")).toBe(false);
+    expect(ev('empty == []')).toBe(true);
+    expect(ev("{'a': [1, {'b': 2}]} == {'a': [1, {'b': 2}]}")).toBe(true);
+    expect(ev("{'a': 1} == {'a': 1, 'b': 2}")).toBe(false);
+    expect(ev("result.rc == '0'")).toBe(false);
+    expect(ev('result.rc == 0')).toBe(true);
+    expect(ev('True == 1 and None == None and not (None == 0)')).toBe(true);
+    expect(ev('1 < port < 9000')).toBe(true);
+  });
+
   it('accepts non-string conditions and "{{ }}" conditions', () => {
     expect(t.evaluate(true as unknown as string, vars)).toBe(true);
     expect(ev('{{ port > 1 }}')).toBe(true);
