@@ -17,6 +17,7 @@ import { reportError } from './errors.js';
 import { parseExtraVars } from './extra-vars.js';
 import { VERSION } from './main.js';
 import { loadProject } from './project.js';
+import { varsPrompter } from './vars-prompt.js';
 
 export interface RunFlags {
   inventory?: string[];
@@ -73,6 +74,7 @@ export async function runCommand(playbookFile: string, given: RunFlags): Promise
       if (problem) throw problem;
       return project;
     };
+    const askPrompts = varsPrompter(options.extraVars, secrets);
     if (flags.syntaxCheck || flags.listHosts || flags.listTasks || flags.listTags) {
       for (const site of sites) {
         const project = await load(site);
@@ -130,7 +132,11 @@ export async function runCommand(playbookFile: string, given: RunFlags): Promise
         version: VERSION,
         command: lockCommand(playbookFile, flags),
         abort,
-        load,
+        load: async (site) => {
+          const project = await load(site);
+          await askPrompts(project.playbook);
+          return project;
+        },
         listener,
         out: stream,
         warn: (m) => process.stderr.write(`[WARNING]: ${secrets.mask(m)}\n`),

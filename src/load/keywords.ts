@@ -218,6 +218,29 @@ export const PLAY_KEYWORDS: Record<string, Keyword> = {
     'Hosts or groups to run on (Ansible host patterns)',
   ),
   vars: kw({ type: 'object' }, 'a mapping of variables', 'Play variables'),
+  vars_prompt: kw(
+    {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
+        properties: {
+          name: { type: 'string', pattern: IDENTIFIER, description: 'The variable the answer goes to' },
+          prompt: { type: 'string', description: 'The question (default: the name)' },
+          private: {
+            type: 'boolean',
+            description: 'Do not echo the answer (default true); the answer is a secret',
+          },
+          default: { type: ['string', 'number', 'boolean'], description: 'Taken when the answer is empty' },
+          confirm: { type: 'boolean', description: 'Ask twice; the answers must match' },
+          unsafe: { type: 'boolean', description: 'Keep {{ }} in the answer as typed (not templated)' },
+        },
+      },
+    },
+    'a list of prompts, each with a name (and prompt, private, default, confirm)',
+    'Questions asked once before the run starts (skipped for a variable given with -e); the answers are play variables',
+  ),
   vars_files: kw(
     stringOrList,
     'a file name or a list of file names',

@@ -105,6 +105,8 @@ export interface Play {
   hostsPos?: SourcePos;
   vars: Vars;
   varsFiles: string[];
+  /** vars_prompt: asked before the run; the answers join `vars`. */
+  varsPrompt?: VarsPrompt[];
   /** gather_facts as written: true, false, or undefined (gather when the play uses a fact; see engine/facts.ts). */
   gatherFacts?: boolean;
   become?: boolean;
@@ -127,6 +129,15 @@ export interface Play {
   tags: string[];
   tasks: Node[];
   handlers: TaskNode[];
+}
+
+export interface VarsPrompt {
+  name: string;
+  prompt?: string;
+  private?: boolean;
+  default?: string | number | boolean;
+  confirm?: boolean;
+  unsafe?: boolean;
 }
 
 export interface Playbook {

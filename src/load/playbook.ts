@@ -36,6 +36,7 @@ import type {
   Playbook,
   TaskNode,
   Vars,
+  VarsPrompt,
 } from './model.js';
 import { type Problem, type SourcePos, UserError } from './problems.js';
 import { defaultRegistry, type ModuleRegistry } from './registry.js';
@@ -321,6 +322,7 @@ class Loader {
       maxFailPercentage: values.get('max_fail_percentage') as number | undefined,
       checkMode: values.get('check_mode') as boolean | undefined,
       gatherFacts: values.get('gather_facts') as boolean | undefined,
+      varsPrompt: values.get('vars_prompt') as VarsPrompt[] | undefined,
       connection: values.get('connection') as string | undefined,
       remoteUser: values.get('remote_user') as string | undefined,
       port: values.get('port') as number | undefined,
