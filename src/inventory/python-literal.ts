@@ -1,6 +1,8 @@
 // Python's ast.literal_eval for inventory values, as Ansible's INI inventory reads them: numbers, strings,
 // True/False/None, lists, tuples, dicts and sets of those; a trailing `# comment` is allowed. Anything else
 // (`yes`, `0644`, `web01`) is not a literal and stays the text it was.
+import { decodePyEscapes } from '../util/python-escapes.js';
+
 export function pythonLiteral(text: string): unknown {
   const parser = new LiteralParser(text);
   try {
@@ -14,20 +16,6 @@ export function pythonLiteral(text: string): unknown {
 }
 
 class NotALiteral extends Error {}
-
-const ESCAPES: Record<string, string> = {
-  '\\': '\\',
-  "'": "'",
-  '"': '"',
-  a: '\x07',
-  b: '\b',
-  f: '\f',
-  n: '\n',
-  r: '\r',
-  t: '\t',
-  v: '\v',
-  '\n': '',
-};
 
 class LiteralParser {
   private i = 0;
@@ -117,40 +105,15 @@ class LiteralParser {
     const triple = this.s.startsWith(quote.repeat(3), this.i);
     const close = triple ? quote.repeat(3) : quote;
     this.i += close.length;
-    let out = '';
-    for (;;) {
-      if (this.i >= this.s.length) throw new NotALiteral();
-      if (this.s.startsWith(close, this.i)) {
-        this.i += close.length;
-        return out;
-      }
-      const c = this.s[this.i]!;
-      if (c === '\\' && !raw) {
-        const e = this.s[this.i + 1] ?? '';
-        const hex = /^(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([0-7]{1,3}))/.exec(
-          this.s.slice(this.i + 1),
-        );
-        if (hex) {
-          const code =
-            hex[4] !== undefined
-              ? Number.parseInt(hex[4], 8)
-              : Number.parseInt(hex[1] ?? hex[2] ?? hex[3]!, 16);
-          out += String.fromCodePoint(code);
-          this.i += 1 + hex[0].length;
-        } else if (e in ESCAPES) {
-          out += ESCAPES[e];
-          this.i += 2;
-        } else {
-          out += `\\${e}`;
-          this.i += 2;
-        }
-      } else if (c === '\n' && !triple) {
-        throw new NotALiteral();
-      } else {
-        out += c;
-        this.i++;
-      }
+    // The body up to the closing quote (a backslash escapes the next character), then its escapes.
+    let end = this.i;
+    for (; !this.s.startsWith(close, end); end++) {
+      if (end >= this.s.length || (this.s[end] === '\n' && !triple)) throw new NotALiteral();
+      if (this.s[end] === '\\') end++;
     }
+    const body = this.s.slice(this.i, end);
+    this.i = end + close.length;
+    return raw ? body : decodePyEscapes(body.replace(/\\\n/g, ''));
   }
 
   private number(): number {

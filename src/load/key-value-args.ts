@@ -3,6 +3,7 @@
 // Splitting and unquoting follow Ansible's splitter (split_args, parse_kv): words are separated by spaces
 // outside quotes and outside {{ }}, {% %} and {# #}; values are strings, converted to the argument's type
 // the way Ansible's argument spec converts them.
+import { decodePyEscapes } from '../util/python-escapes.js';
 
 /** Options of command and shell that Ansible takes out of the free-form string (parse_kv's check_raw). */
 export const COMMAND_OPTIONS: ReadonlySet<string> = new Set([
@@ -73,33 +74,6 @@ export function splitArgs(text: string): Word[] {
   return words;
 }
 
-const ESCAPES: Record<string, string> = {
-  '\\': '\\',
-  "'": "'",
-  '"': '"',
-  a: '\x07',
-  b: '\b',
-  f: '\f',
-  n: '\n',
-  r: '\r',
-  t: '\t',
-  v: '\v',
-};
-
-/** Python's string escapes, as Ansible decodes them in key=value words (\n, \", \x41, \u00e9, \101). */
-export function decodeEscapes(word: string): string {
-  return word.replace(
-    /\\(U[0-9a-fA-F]{8}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[0-7]{1,3}|[\\'"abfnrtv])/g,
-    (_, e: string) => {
-      const head = e[0]!;
-      if (head === 'U' || head === 'u' || head === 'x')
-        return String.fromCodePoint(Number.parseInt(e.slice(1), 16));
-      if (/[0-7]/.test(head)) return String.fromCodePoint(Number.parseInt(e, 8));
-      return ESCAPES[e]!;
-    },
-  );
-}
-
 function unquote(value: string): string {
   const q = value[0];
   const quoted = value.length > 1 && (q === '"' || q === "'") && value.at(-1) === q && value.at(-2) !== '\\';
@@ -116,7 +90,8 @@ export function parseKeyValue(text: string, only?: ReadonlySet<string>): KeyValu
   const cut: Word[] = [];
   const words = splitArgs(text);
   for (const word of words) {
-    const decoded = decodeEscapes(word.text);
+    // Python's escapes are decoded in the word, as Ansible's parse_kv does.
+    const decoded = decodePyEscapes(word.text);
     // The first '=' not escaped by a backslash, never at the very start (Ansible's rule).
     let eq = -1;
     for (let i = 1; i < decoded.length; i++)

@@ -1,15 +1,14 @@
 // Ansible's short form of module arguments: the expectations are what Ansible's parse_kv and argument spec
 // give for the same strings.
 import { describe, expect, it } from 'vitest';
-
 import {
   COMMAND_OPTIONS,
   convertArg,
-  decodeEscapes,
   KeyValueSyntaxError,
   parseKeyValue,
   splitArgs,
 } from '../../../src/load/key-value-args.js';
+import { decodePyEscapes } from '../../../src/util/python-escapes.js';
 
 const options = (text: string, only?: ReadonlySet<string>) =>
   Object.fromEntries([...parseKeyValue(text, only).options].map(([k, v]) => [k, v.value]));
@@ -54,7 +53,7 @@ describe('parseKeyValue', () => {
 
   it("decodes Python's escapes in values", () => {
     expect(options('msg="a\\tb\\nc\\u00e9"')).toEqual({ msg: 'a\tb\nc\u00e9' });
-    expect(decodeEscapes('\\x41\\101\\\\')).toEqual('AA\\');
+    expect(decodePyEscapes('\\x41\\101\\\\')).toEqual('AA\\');
   });
 
   it('keeps the command line of command and shell and takes out only their options', () => {
