@@ -621,15 +621,22 @@ export function ordered(hosts: string[], order: Play['order']): string[] {
 }
 
 /** Splits hosts into serial batches (a number or a percentage); no serial: one batch. */
-export function batches(hosts: string[], serial: number | string | undefined): string[][] {
+export function batches(
+  hosts: string[],
+  serial: number | string | (number | string)[] | undefined,
+): string[][] {
   if (serial === undefined || hosts.length === 0) return [hosts];
-  let size: number;
-  if (typeof serial === 'string' && serial.endsWith('%')) {
-    size = Math.max(1, Math.floor((hosts.length * Number.parseFloat(serial)) / 100));
-  } else {
-    size = Math.max(1, Number(serial));
-  }
+  // A list gives the sizes of the first batches; its last size repeats (Ansible's `serial: [1, 5, '20%']`).
+  const sizes = (Array.isArray(serial) ? serial : [serial]).map((s) =>
+    typeof s === 'string' && s.endsWith('%')
+      ? Math.max(1, Math.floor((hosts.length * Number.parseFloat(s)) / 100))
+      : Math.max(1, Number(s)),
+  );
   const out: string[][] = [];
-  for (let i = 0; i < hosts.length; i += size) out.push(hosts.slice(i, i + size));
+  for (let i = 0, n = 0; i < hosts.length; n++) {
+    const size = sizes[Math.min(n, sizes.length - 1)]!;
+    out.push(hosts.slice(i, i + size));
+    i += size;
+  }
   return out;
 }

@@ -139,6 +139,16 @@ export const TASK_KEYWORDS: Record<string, Keyword> = {
     'true or false',
     'With delegate_to: the facts the task sets go to the delegated host instead',
   ),
+  async: kw(
+    { type: 'integer', minimum: 1 },
+    'a whole number of seconds',
+    'The task may run this long (with poll > 0, the same as timeout:); fire-and-forget (poll: 0) is not supported',
+  ),
+  poll: kw(
+    { type: 'integer', minimum: 0 },
+    'a whole number of seconds',
+    'Accepted with async (ewsplay follows the task itself, so the interval is not used); 0 is refused',
+  ),
   run_once: kw(
     boolean,
     'true or false',
@@ -286,10 +296,20 @@ export const PLAY_KEYWORDS: Record<string, Keyword> = {
       anyOf: [
         { type: 'integer', minimum: 1 },
         { type: 'string', pattern: '^[0-9]+%$' },
+        {
+          type: 'array',
+          minItems: 1,
+          items: {
+            anyOf: [
+              { type: 'integer', minimum: 1 },
+              { type: 'string', pattern: '^[0-9]+%$' },
+            ],
+          },
+        },
       ],
     },
-    "a number of hosts or a percentage like '30%'",
-    'Work through the hosts in batches of this size',
+    "a number of hosts, a percentage like '30%', or a list of them like [1, 5, '20%']",
+    'Work through the hosts in batches of this size (a list: the first batches, its last size repeating)',
   ),
   any_errors_fatal: kw(boolean, 'true or false', 'One failed host stops the play for all hosts'),
   max_fail_percentage: kw(

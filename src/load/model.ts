@@ -114,7 +114,7 @@ export interface Play {
   /** `environment:` of every task of the play (a block's or task's own wins, name by name). */
   environment?: Vars;
   /** Number of hosts per batch, or percentage string like '30%'. */
-  serial?: number | string;
+  serial?: number | string | (number | string)[];
   anyErrorsFatal: boolean;
   maxFailPercentage?: number;
   checkMode?: boolean;

@@ -318,7 +318,7 @@ class Loader {
       become: values.get('become') as boolean | undefined,
       becomeUser: values.get('become_user') as string | undefined,
       environment: values.get('environment') as Vars | undefined,
-      serial: values.get('serial') as number | string | undefined,
+      serial: values.get('serial') as Play['serial'],
       maxFailPercentage: values.get('max_fail_percentage') as number | undefined,
       checkMode: values.get('check_mode') as boolean | undefined,
       gatherFacts: values.get('gather_facts') as boolean | undefined,
@@ -535,6 +535,17 @@ class Loader {
       values.get('args') as Vars | undefined,
     );
     if (!args) return undefined;
+    // async with poll > 0 waits for the task, as ewsplay always does: async is then its time limit.
+    const asyncSec = values.get('async') as number | undefined;
+    if (asyncSec !== undefined) {
+      if (values.get('poll') === 0)
+        this.problem(
+          src.pos(keywords.get('poll')!),
+          'poll: 0 (fire and forget) is not supported: nobody would collect the result of the task',
+          'use poll > 0 (ewsplay waits up to async seconds), or a command that puts itself in the background (nohup ... &)',
+        );
+      common.timeout = Math.min(common.timeout ?? asyncSec, asyncSec);
+    }
     const until = values.get('until');
     const loopControl = loopControlOf(values.get('loop_control'));
     const task: TaskNode = {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ordered } from '../../../src/engine/play-runner.js';
+import { batches, ordered } from '../../../src/engine/play-runner.js';
 import { loadPlaybook } from '../../../src/load/playbook.js';
 import type { UserError } from '../../../src/load/problems.js';
 import { Scratch } from './harness.js';
@@ -32,6 +32,13 @@ describe('play keywords', () => {
     expect(ordered(hosts, 'reverse_inventory')).toEqual(['a', 'c', 'b']);
     expect(ordered(hosts, 'inventory')).toEqual(hosts);
     expect(ordered(hosts, 'shuffle').sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it("serial as a list: the first batches' sizes, the last one repeating (percentages of the play's hosts)", () => {
+    const hosts = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'h7', 'h8', 'h9', 'h10'];
+    expect(batches(hosts, [1, 3, '20%']).map((b) => b.length)).toEqual([1, 3, 2, 2, 2]);
+    expect(batches(hosts, '25%').map((b) => b.length)).toEqual([2, 2, 2, 2, 2]);
+    expect(batches(hosts, ['1%'])).toHaveLength(10);
   });
 
   it('order: serial batches follow it', async () => {
@@ -104,6 +111,30 @@ describe('task keywords', () => {
     - shell: echo "{{ inventory_hostname }}" >> ${log}
 `);
     expect(() => readFileSync(log, 'utf8')).toThrow();
+  });
+
+  it('async with poll > 0 is the time limit of the task; poll: 0 is a load-time problem', async () => {
+    const s = new Scratch(['a']);
+    const started = Date.now();
+    const { events } = await s.run(`
+- hosts: all
+  tasks:
+    - name: slow
+      shell: sleep 5
+      async: 1
+      poll: 1
+`);
+    expect(events.statusOf('slow', 'a')).toBe('failed');
+    expect(events.resultOf('slow', 'a')?.msg).toMatch(/timed out after 1s/);
+    expect(Date.now() - started).toBeLessThan(4000);
+    const file = s.write(
+      'playbooks/fire.yml',
+      '- hosts: all\n  tasks:\n    - shell: sleep 60\n      async: 100\n      poll: 0\n',
+    );
+    const error = await loadPlaybook(file).catch((e: unknown) => e);
+    expect((error as UserError).problems.map((p) => `${p.line}:${p.col} ${p.message}`)).toEqual([
+      '5:7 poll: 0 (fire and forget) is not supported: nobody would collect the result of the task',
+    ]);
   });
 
   it('become_method other than sudo and strategy other than linear are load-time problems', async () => {
