@@ -1,14 +1,12 @@
 // delegate_to over SSH on real sshd hosts: every host writes through the first host's connection, with its
 // own variables; check mode changes nothing, the second run changes nothing, the output names the delegate.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
 import { snapshotTree } from '../unit/modules/context.js';
-
-const BIN = resolve(import.meta.dirname, '../../bin/ewsplay.js');
+import { ewsplayIn } from './cli.js';
 
 let lab: SshdLab;
 let dir: string;
@@ -34,13 +32,7 @@ afterAll(async () => {
   await lab?.stop();
 });
 
-function ewsplay(args: string[]): Promise<{ rc: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: 60_000 }, (err, stdout, stderr) =>
-      done({ rc: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const ewsplay = (args: string[]) => ewsplayIn(dir, args);
 
 describe('delegate_to over SSH', () => {
   it("writes through the delegate's connection; check and second runs change nothing", async () => {

@@ -1,16 +1,15 @@
 // Facts over SSH on real sshd hosts, through the CLI: a plain Ansible playbook that uses ansible_hostname and
 // ansible_facts without gather_facts gathers them; check mode changes nothing, the second run changes nothing.
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
 import { distributionFacts, parseOsRelease } from '../../src/modules/setup-facts.js';
 import { snapshotTree } from '../unit/modules/context.js';
+import { changedPerHost, ewsplayIn } from './cli.js';
 
-const BIN = resolve(import.meta.dirname, '../../bin/ewsplay.js');
 const PLAYBOOK = `- hosts: all
   tasks:
     - name: describe the host
@@ -35,20 +34,7 @@ afterAll(async () => {
   await lab?.stop();
 });
 
-function ewsplay(args: string[]): Promise<{ rc: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: 60_000 }, (err, stdout, stderr) =>
-      done({ rc: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-function changedPerHost(stdout: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const m of stdout.matchAll(/^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0/gm))
-    out[m[1]!] = Number(m[2]);
-  return out;
-}
+const ewsplay = (args: string[]) => ewsplayIn(dir, args);
 
 describe('facts over SSH', () => {
   it('gathers when the play uses facts; check mode changes nothing; the second run changes nothing', async () => {

@@ -1,14 +1,13 @@
 // The file module's state: link over SSH on real sshd hosts, through the CLI: check mode predicts and
 // changes nothing, the first run changes each host, the second run changes none.
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
 import { snapshotTree } from '../unit/modules/context.js';
+import { changedPerHost, ewsplayIn } from './cli.js';
 
-const BIN = resolve(import.meta.dirname, '../../bin/ewsplay.js');
 // Ansible's own example form: a relative src, stored as given.
 const PLAYBOOK = `- hosts: all
   gather_facts: false
@@ -31,21 +30,7 @@ afterAll(async () => {
   await lab?.stop();
 });
 
-function ewsplay(args: string[]): Promise<{ rc: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: 60_000 }, (err, stdout, stderr) =>
-      done({ rc: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-/** changed=N of each host's recap line. */
-function changedPerHost(stdout: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const m of stdout.matchAll(/^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0/gm))
-    out[m[1]!] = Number(m[2]);
-  return out;
-}
+const ewsplay = (args: string[]) => ewsplayIn(dir, args);
 
 describe('file state=link over SSH', () => {
   it('check mode changes nothing; the first run links every host; the second run changes nothing', async () => {

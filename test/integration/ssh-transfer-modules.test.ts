@@ -1,15 +1,14 @@
 // raw, script, fetch and slurp over SSH on real sshd hosts, through the CLI: check mode changes nothing on the
 // hosts or on the control node, the first run changes each host, the second run changes none.
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
 import { snapshotTree } from '../unit/modules/context.js';
+import { changedPerHost, ewsplayIn } from './cli.js';
 
-const BIN = resolve(import.meta.dirname, '../../bin/ewsplay.js');
 const PLAYBOOK = `- hosts: all
   gather_facts: false
   tasks:
@@ -52,20 +51,7 @@ afterAll(async () => {
   await lab?.stop();
 });
 
-function ewsplay(args: string[]): Promise<{ rc: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: dir, timeout: 60_000 }, (err, stdout, stderr) =>
-      done({ rc: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-function changedPerHost(stdout: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const m of stdout.matchAll(/^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0/gm))
-    out[m[1]!] = Number(m[2]);
-  return out;
-}
+const ewsplay = (args: string[]) => ewsplayIn(dir, args);
 
 /** The control node's playbook directory, without ewsplay's own run records (.ewsplay/). */
 const controlTree = async () =>
