@@ -760,7 +760,7 @@ class Loader {
   ): { args: Vars; positions: Map<string, SourcePos> } | undefined {
     let parsed: KeyValueArgs;
     try {
-      parsed = parseKeyValue(text, module.freeForm ? COMMAND_OPTIONS : undefined);
+      parsed = parseKeyValue(text, module.commandLine ? COMMAND_OPTIONS : undefined);
     } catch (e) {
       if (!(e instanceof KeyValueSyntaxError)) throw e;
       // Deviation from Ansible, which refuses the task: an apostrophe in a shell script's comment is not a

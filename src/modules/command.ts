@@ -8,6 +8,7 @@ export const commandModule: Module = {
   name: 'command',
   summary: 'Run a program with arguments on the host, without a shell (creates, removes, chdir, stdin)',
   freeForm: 'cmd',
+  commandLine: true,
   args: {
     type: 'object',
     additionalProperties: false,

@@ -85,8 +85,13 @@ export interface Module {
   summary: string;
   /** JSON Schema of the args (validated at load time). */
   args: ArgsSchema;
-  /** Free-form modules (command, shell) accept a string: it becomes this argument. */
+  /** Free-form modules (command, shell, include_vars) accept a string: its words that are not key=value become this argument. */
   freeForm?: string;
+  /**
+   * The free form is a command line (command, shell, raw, script, as Ansible's FREEFORM_ACTIONS): only the
+   * command options (creates=, chdir= ...) are taken out of it; `FOO=bar ./run` stays the command.
+   */
+  commandLine?: boolean;
   /** Other names of arguments, as Ansible documents them (alias -> argument): file's `dest` and `name` for `path`. */
   aliases?: Record<string, string>;
   /** Args holding nested task lists (manual's verify): the loader parses them as tasks. */

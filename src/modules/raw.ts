@@ -10,6 +10,7 @@ export const rawModule: Module = {
   name: 'raw',
   summary: 'Send a command line through the connection as it is (no quoting, no module machinery)',
   freeForm: 'free_form',
+  commandLine: true,
   args: {
     type: 'object',
     additionalProperties: false,

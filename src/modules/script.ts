@@ -31,6 +31,7 @@ export const scriptModule: Module = {
   name: 'script',
   summary: 'Copy a control-node script to the host, run it with its arguments, remove it (creates, removes)',
   freeForm: 'cmd',
+  commandLine: true,
   args: {
     type: 'object',
     additionalProperties: false,

@@ -8,6 +8,7 @@ export const shellModule: Module = {
   name: 'shell',
   summary: 'Run a command line through the shell on the host (creates, removes, chdir, stdin)',
   freeForm: 'cmd',
+  commandLine: true,
   args: {
     type: 'object',
     additionalProperties: false,

@@ -150,3 +150,28 @@ describe('loadTaskFile', () => {
     expect(await loadTaskFile(join(dir, 'empty.yml'))).toEqual([]);
   });
 });
+
+describe("Ansible's short form of arguments", () => {
+  it('takes only the command options out of a command line; other free-form modules take every key=value', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ewsplay-load-'));
+    writeFileSync(
+      join(dir, 'short.yml'),
+      [
+        '- shell: FOO=bar ./configure --prefix=/opt creates=Makefile chdir=/src',
+        '- raw: FOO=bar ./run executable=/bin/sh',
+        '- include_vars: vars/app.yml name=app',
+        '- file: path=/opt/app state=directory mode=0755',
+        '- debug: msg="hello {{ who }}" verbosity=1',
+        '',
+      ].join('\n'),
+    );
+    const tasks = (await loadTaskFile(join(dir, 'short.yml'))) as TaskNode[];
+    expect(tasks.map((t) => t.args)).toEqual([
+      { cmd: 'FOO=bar ./configure --prefix=/opt', creates: 'Makefile', chdir: '/src' },
+      { free_form: 'FOO=bar ./run', executable: '/bin/sh' },
+      { file: 'vars/app.yml', name: 'app' },
+      { path: '/opt/app', state: 'directory', mode: '0755' },
+      { msg: 'hello {{ who }}', verbosity: 1 },
+    ]);
+  });
+});
