@@ -18,6 +18,7 @@ import { packageModule } from './package.js';
 import { pauseModule } from './pause.js';
 import { portFreeModule } from './port_free.js';
 import { rawModule } from './raw.js';
+import { replaceModule } from './replace.js';
 import { scriptModule } from './script.js';
 import { serviceModule } from './service.js';
 import { setFactModule } from './set_fact.js';
@@ -49,6 +50,7 @@ const all: Module[] = [
   pauseModule,
   portFreeModule,
   rawModule,
+  replaceModule,
   scriptModule,
   serviceModule,
   setFactModule,
@@ -79,6 +81,7 @@ const ANSIBLE_BUILTINS = new Set([
   'package',
   'pause',
   'raw',
+  'replace',
   'script',
   'service',
   'set_fact',
