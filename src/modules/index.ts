@@ -1,5 +1,6 @@
 // The module registry. The engine and the schema generator look modules up here; nothing else names them.
 import { assertModule } from './assert.js';
+import { blockinfileModule } from './blockinfile.js';
 import { calendarSyncModule } from './calendar_sync.js';
 import { commandModule } from './command.js';
 import { copyModule } from './copy.js';
@@ -33,6 +34,7 @@ import { waitForModule } from './wait_for.js';
 
 const all: Module[] = [
   assertModule,
+  blockinfileModule,
   calendarSyncModule,
   commandModule,
   copyModule,
@@ -69,6 +71,7 @@ export const modules: ReadonlyMap<string, Module> = new Map(all.map((m) => [m.na
 /** Core modules that Ansible also has answer to their ansible.builtin.* / ansible.legacy.* names. */
 const ANSIBLE_BUILTINS = new Set([
   'assert',
+  'blockinfile',
   'command',
   'copy',
   'debug',
