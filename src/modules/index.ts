@@ -10,6 +10,7 @@ import { exchangeImpersonationModule } from './exchange_impersonation.js';
 import { failModule } from './fail.js';
 import { fetchModule } from './fetch.js';
 import { fileModule } from './file.js';
+import { findModule } from './find.js';
 import { includeVarsModule } from './include_vars.js';
 import { lineinfileModule } from './lineinfile.js';
 import { manualModule } from './manual.js';
@@ -44,6 +45,7 @@ const all: Module[] = [
   failModule,
   fetchModule,
   fileModule,
+  findModule,
   includeVarsModule,
   lineinfileModule,
   manualModule,
@@ -78,6 +80,7 @@ const ANSIBLE_BUILTINS = new Set([
   'fail',
   'fetch',
   'file',
+  'find',
   'include_vars',
   'lineinfile',
   'meta',
