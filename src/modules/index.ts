@@ -28,6 +28,7 @@ import { setupModule } from './setup.js';
 import { shellModule } from './shell.js';
 import { slurpModule } from './slurp.js';
 import { statModule } from './stat.js';
+import { tempfileModule } from './tempfile.js';
 import { templateModule } from './template.js';
 import { tlsForwarderModule } from './tls_forwarder.js';
 import { tlsProbeModule } from './tls_probe.js';
@@ -62,6 +63,7 @@ const all: Module[] = [
   shellModule,
   slurpModule,
   statModule,
+  tempfileModule,
   templateModule,
   tlsForwarderModule,
   tlsProbeModule,
@@ -95,6 +97,7 @@ const ANSIBLE_BUILTINS = new Set([
   'shell',
   'slurp',
   'stat',
+  'tempfile',
   'template',
   'wait_for',
 ]);
