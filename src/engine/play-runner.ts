@@ -18,7 +18,7 @@ import type { HostTaskResult, TaskInfo, TaskReport } from './results.js';
 import { childScope, type Scope } from './scope.js';
 import { playbookSteps, type StepInfo, type StepReport } from './steps.js';
 import { tagsSelected } from './tags.js';
-import { flattenOnce, runTaskOnHost, type TaskHooks, truthy } from './task-runner.js';
+import { type FreshConnection, flattenOnce, runTaskOnHost, type TaskHooks, truthy } from './task-runner.js';
 import { lazyVars, plain } from './vars.js';
 
 /**
@@ -430,8 +430,8 @@ export class PlayRunner {
 
   private hooks(play: Play): TaskHooks {
     return {
-      connection: (host) => this.connection(host),
-      delegateConnection: (host) => this.delegateConnection(host),
+      connection: (host, fresh) => this.connection(host, fresh),
+      delegateConnection: (host, fresh) => this.delegateConnection(host, fresh),
       templateVars: (host, scope, taskVars) => this.templateVars(host, scope, taskVars),
       confirm: (info, host, question) =>
         operatorPrompts.run(() => this.rc.listener.confirm(info, host, question)),
@@ -524,20 +524,24 @@ export class PlayRunner {
     return this.hostvarsProxy;
   }
 
-  private connection(host: string): Promise<Connection> {
+  /** The host's connection, opened once and kept; `fresh` replaces it (wait_for_connection's retries). */
+  private connection(host: string, fresh?: FreshConnection): Promise<Connection> {
     const play = this.currentPlay ? playConnectionVars(this.currentPlay) : {};
     if (Object.keys(play).length > 0) {
       // The play's connection / remote_user / port, where the inventory sets nothing (its variables win).
       const key = `${host}\0${JSON.stringify(play)}`;
       let conn = this.rc.extraConnections.get(key);
-      if (!conn) {
-        conn = this.openConnection(host, { ...play, ...this.rc.inventory.hostVars(host) });
+      if (!conn || fresh) {
+        dropConnection(conn);
+        conn = this.openConnection(host, { ...play, ...this.rc.inventory.hostVars(host) }, fresh);
         this.rc.extraConnections.set(key, conn);
       }
       return conn;
     }
     const state = this.state(host);
-    state.connection ??= this.openConnection(host, this.rc.inventory.hostVars(host));
+    if (fresh) dropConnection(state.connection);
+    if (!state.connection || fresh)
+      state.connection = this.openConnection(host, this.rc.inventory.hostVars(host), fresh);
     return state.connection;
   }
 
@@ -546,23 +550,24 @@ export class PlayRunner {
    * kept for the run (localhost is Ansible's implicit local host; any other name is reached over SSH with
    * no inventory variables, as Ansible does).
    */
-  private delegateConnection(host: string): Promise<Connection> {
-    if (this.rc.hosts.has(host)) return this.connection(host);
+  private delegateConnection(host: string, fresh?: FreshConnection): Promise<Connection> {
+    if (this.rc.hosts.has(host)) return this.connection(host, fresh);
     let conn = this.rc.extraConnections.get(host);
-    if (!conn) {
+    if (!conn || fresh) {
+      dropConnection(conn);
       let vars: Vars = {};
       try {
         vars = this.rc.inventory.hostVars(host);
       } catch {
         // Not in the inventory: connection defaults.
       }
-      conn = this.openConnection(host, vars);
+      conn = this.openConnection(host, vars, fresh);
       this.rc.extraConnections.set(host, conn);
     }
     return conn;
   }
 
-  private async openConnection(host: string, hostVars: Vars): Promise<Connection> {
+  private async openConnection(host: string, hostVars: Vars, fresh?: FreshConnection): Promise<Connection> {
     const spec = connectionSpec(
       host,
       lazyVars(hostVars, this.rc.templar),
@@ -574,6 +579,7 @@ export class PlayRunner {
       },
       (name) => (this.rc.hosts.has(host) ? this.rc.inventory.varSource(host, name) : undefined),
     );
+    if (fresh?.connectTimeoutMs !== undefined) spec.connectTimeoutMs = fresh.connectTimeoutMs;
     try {
       return await openConnection(spec, { signal: this.rc.abort.signal, secrets: this.rc.secrets });
     } catch (e) {
@@ -582,6 +588,11 @@ export class PlayRunner {
         : new UnreachableError(e instanceof Error ? e.message : String(e));
     }
   }
+}
+
+/** Closes a connection that is being replaced (one that never opened has nothing to close). */
+function dropConnection(conn: Promise<Connection> | undefined): void {
+  conn?.then((c) => c.close()).catch(() => undefined);
 }
 
 function handlerListen(handler: TaskNode): string[] {

@@ -18,9 +18,10 @@ export const NO_LOG_MSG = "the output has been hidden due to the 'no_log: true' 
 
 /** Hooks the play runner gives the task runner (nested task lists, operator prompts, connections). */
 export interface TaskHooks {
-  connection(host: string): Promise<Connection>;
+  /** The host's cached connection; with `fresh`, a new one in its place (wait_for_connection). */
+  connection(host: string, fresh?: FreshConnection): Promise<Connection>;
   /** delegate_to: an inventory host's connection, or one opened for a name the inventory lacks (localhost). */
-  delegateConnection(host: string): Promise<Connection>;
+  delegateConnection(host: string, fresh?: FreshConnection): Promise<Connection>;
   templateVars(host: string, scope: Scope, taskVars?: Vars): Vars;
   runNested(
     host: string,
@@ -29,6 +30,11 @@ export interface TaskHooks {
     extraVars?: Vars,
   ): Promise<{ ok: boolean; results: ModuleResult[] }>;
   confirm(info: TaskInfo, host: string, question: string): Promise<boolean>;
+}
+
+/** Asks for a new connection that replaces the cached one, its opening bounded by connectTimeoutMs. */
+export interface FreshConnection {
+  connectTimeoutMs?: number;
 }
 
 interface Attempt {
@@ -246,7 +252,9 @@ async function runModuleOnce(
   const invalid = rendered ? renderedArgsProblem(module, args, task.pos) : undefined;
   if (invalid) return { changed: false, failed: true, msg: invalid };
   const delegate = delegateOf(rc, task, host, vars);
-  const conn = await (delegate ? hooks.delegateConnection(delegate) : hooks.connection(host));
+  const connect = (fresh?: FreshConnection) =>
+    delegate ? hooks.delegateConnection(delegate, fresh) : hooks.connection(host, fresh);
+  const conn = module.connection === 'self' ? selfConnecting(delegate ?? host) : await connect();
   const timeoutSec = task.timeout ?? scope.timeout ?? rc.options.taskTimeoutSec;
   const cliBecome = rc.options.become;
   const become =
@@ -277,6 +285,8 @@ async function runModuleOnce(
     loadVarsFile: rc.loadVarsFile,
     log: () => undefined,
   };
+  if (module.connection === 'self')
+    ctx.connect = ({ fresh, connectTimeoutMs } = {}) => connect(fresh ? { connectTimeoutMs } : undefined);
   const environment = { ...scope.environment, ...task.environment };
   if (Object.keys(environment).length > 0) {
     const rendered = plain(rc.templar.render(environment, vars)) as Vars;
@@ -299,7 +309,7 @@ async function runModuleOnce(
   let timer: NodeJS.Timeout | undefined;
   try {
     // The module gets the timeout for its own commands; this guard is the backstop for anything that hangs.
-    return await Promise.race([
+    const result = await Promise.race([
       module.run(ctx, args),
       new Promise<ModuleResult>((resolve) => {
         timer = setTimeout(
@@ -311,10 +321,33 @@ async function runModuleOnce(
         );
       }),
     ]);
+    // add_host / group_by: applied per attempt and per loop item, as Ansible's strategy applies each result.
+    if (result.inventory && !result.failed) {
+      result.changed = rc.inventory.addDynamic(result.inventory, task.pos);
+      if (!rc.hosts.has(result.inventory.host)) rc.hosts.set(result.inventory.host, newHostState());
+    }
+    return result;
   } finally {
     clearTimeout(timer);
     rc.abort.signal.removeEventListener('abort', onAbort);
   }
+}
+
+/** ctx.conn of a module that connects through ctx.connect: any use of it is a bug in that module. */
+function selfConnecting(host: string): Connection {
+  const refuse = () =>
+    Promise.reject(
+      new Error(`internal error: this module reaches ${host} through ctx.connect, not ctx.conn`),
+    );
+  return {
+    host,
+    kind: 'ssh',
+    exec: refuse,
+    put: refuse,
+    get: refuse,
+    forwardOut: refuse,
+    close: async () => {},
+  };
 }
 
 function toRegistered(result: ModuleResult, check: boolean): Vars {

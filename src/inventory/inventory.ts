@@ -12,9 +12,10 @@
 import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { type Problem, type SourcePos, UsageError, UserError } from '../load/problems.js';
 import { allInOrder } from '../util/all-in-order.js';
-import { type GroupNode, type HostNode, InventoryGraph } from './graph.js';
+import { type GroupNode, type HostNode, InventoryGraph, setVar } from './graph.js';
 import { ipv4, ipv6, parseAddress } from './host-range.js';
 import { PatternMatcher } from './patterns.js';
 import { loadVarsFiles, type VarLayer, varsFilesIn } from './vars-files.js';
@@ -53,6 +54,18 @@ export interface GroupEntry {
   hosts: string[];
   /** Direct child groups, in definition order. */
   children: string[];
+}
+
+/** What add_host and group_by change in the run's inventory (Ansible's add_host / add_group results). */
+export interface DynamicChange {
+  /** The host: created when new (add_host), or the task's own host (group_by). */
+  host: string;
+  /** Groups the host joins, created when new. */
+  groups: string[];
+  /** group_by's parents: each of `groups` becomes their child (parents created when new). */
+  parents?: string[];
+  /** add_host: variables merged into the host's own inline variables (later keys replace, no deep merge). */
+  vars?: Record<string, unknown>;
 }
 
 export interface InventoryOptions {
@@ -174,7 +187,7 @@ function mergeInto(target: VarLayer, layer: VarLayer | undefined): void {
 }
 
 export class Inventory {
-  private readonly matcher: PatternMatcher;
+  private matcher: PatternMatcher;
   private readonly groupHosts = new Map<string, string[]>();
   private readonly hostGroups = new Map<string, GroupNode[]>();
   private readonly groupLevelVars = new Map<string, VarLayer>();
@@ -186,13 +199,79 @@ export class Inventory {
     private readonly graph: InventoryGraph,
     private readonly sourceVars: SourceVars[],
   ) {
-    this.matcher = new PatternMatcher({
+    this.matcher = this.newMatcher();
+  }
+
+  private newMatcher(): PatternMatcher {
+    return new PatternMatcher({
       groupNames: () => this.groups(),
       hostNames: () => this.hostNamesInOrder(),
       hasHost: (name) => this.graph.hosts.has(name),
       hostsOfGroup: (name) => this.hostsOfGroup(name),
       implicitHost: (name) => this.implicitHost(name),
     });
+  }
+
+  /**
+   * add_host and group_by: changes this run's in-memory inventory, as Ansible's add_dynamic_host and
+   * add_group do (later plays' `hosts:` patterns see the change). Returns whether anything changed: then
+   * every cache goes, since memberships, pattern matches and merged variables may all differ.
+   */
+  addDynamic(change: DynamicChange, pos: SourcePos): boolean {
+    const graph = this.graph;
+    let changed = false;
+    const groupNamed = (name: string): GroupNode => {
+      let group = graph.groups.get(name);
+      if (!group) {
+        if (graph.hosts.has(name))
+          throw new Error(`'${name}' is a host of the inventory: it cannot be made a group too`);
+        group = graph.addGroup(name, pos);
+        changed = true;
+      }
+      return group;
+    };
+    let host = graph.hosts.get(change.host);
+    if (!host) {
+      if (graph.groups.has(change.host))
+        throw new Error(`'${change.host}' is a group of the inventory: it cannot be added as a host too`);
+      // The implicit localhost keeps its local connection once it becomes a real host.
+      const implicit = this.implicitLocalhost === change.host;
+      host = graph.addHost(change.host, pos, undefined);
+      if (implicit) setVar(host.vars, 'ansible_connection', 'local', pos);
+      changed = true;
+    }
+    for (const [name, value] of Object.entries(change.vars ?? {})) {
+      if (name in host.vars.vars && isDeepStrictEqual(host.vars.vars[name], value)) continue;
+      setVar(host.vars, name, value, pos);
+      changed = true;
+    }
+    for (const name of change.groups) {
+      const group = groupNamed(name);
+      for (const parentName of change.parents ?? []) {
+        const parent = groupNamed(parentName);
+        if (parent.children.includes(group)) continue;
+        const cycle = graph.addChild(parent, group);
+        if (cycle)
+          throw new Error(
+            `making '${name}' a child of '${parentName}' would close a cycle: ${cycle.join(' -> ')}`,
+          );
+        changed = true;
+      }
+      if (!group.hosts.includes(host)) {
+        graph.addHostToGroup(host, group);
+        changed = true;
+      }
+    }
+    if (changed) {
+      graph.reconcile();
+      this.groupHosts.clear();
+      this.hostGroups.clear();
+      this.groupLevelVars.clear();
+      this.merged.clear();
+      this.groupsMagic = undefined;
+      this.matcher = this.newMatcher();
+    }
+    return changed;
   }
 
   /** Every host, in Ansible's order for the pattern `all`. */

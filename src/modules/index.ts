@@ -1,4 +1,5 @@
 // The module registry. The engine and the schema generator look modules up here; nothing else names them.
+import { addHostModule } from './add_host.js';
 import { assertModule } from './assert.js';
 import { blockinfileModule } from './blockinfile.js';
 import { calendarSyncModule } from './calendar_sync.js';
@@ -35,6 +36,7 @@ import { tlsProbeModule } from './tls_probe.js';
 import { waitForModule } from './wait_for.js';
 
 const all: Module[] = [
+  addHostModule,
   assertModule,
   blockinfileModule,
   calendarSyncModule,
@@ -74,6 +76,7 @@ export const modules: ReadonlyMap<string, Module> = new Map(all.map((m) => [m.na
 
 /** Core modules that Ansible also has answer to their ansible.builtin.* / ansible.legacy.* names. */
 const ANSIBLE_BUILTINS = new Set([
+  'add_host',
   'assert',
   'blockinfile',
   'command',

@@ -1,6 +1,7 @@
 // The module contract. Modules read the current state, compare, and act only when different and not in
 // check mode. They never print: they return results, and the engine and output decide what is shown.
 import type { Connection } from '../connection/connection.js';
+import type { DynamicChange } from '../inventory/inventory.js';
 import type { Node, Vars } from '../load/model.js';
 import type { SourcePos } from '../load/problems.js';
 import type { Secrets } from '../template/secrets.js';
@@ -24,6 +25,11 @@ export interface ModuleResult {
   data?: Record<string, unknown>;
   /** set_fact: variables to set on the host. */
   facts?: Vars;
+  /**
+   * add_host and group_by: a change to the run's in-memory inventory. The engine applies it (unless the
+   * result failed) and sets `changed` to whether the inventory changed, as Ansible's strategy does.
+   */
+  inventory?: DynamicChange;
   /** Extra human detail for reports (raw output of a batch, per-mailbox outcome, ...). */
   details?: unknown;
   /** The message is output for people (debug): shown when the run is at least this verbose (-v count). Other
@@ -77,6 +83,11 @@ export interface ModuleContext {
   runTasks(nodes: Node[], extraVars?: Vars): Promise<{ ok: boolean; results: ModuleResult[] }>;
   /** Debug log line (masked by the engine). */
   log(line: string): void;
+  /**
+   * Modules with `connection: 'self'` (wait_for_connection): the host's connection, the cached one or, with
+   * `fresh`, a new one that replaces it (the cached one closed), its opening bounded by `connectTimeoutMs`.
+   */
+  connect?: (opts?: { fresh?: boolean; connectTimeoutMs?: number }) => Promise<Connection>;
 }
 
 export interface Module {
@@ -101,6 +112,11 @@ export interface Module {
    * pause bypasses the host loop so): the batch's first host runs it, every host gets its result.
    */
   runOnce?: boolean;
+  /**
+   * 'self': the engine does not connect before running the module (ctx.conn refuses every call); the
+   * module connects through ctx.connect, so a host that does not answer yet is not unreachable at once.
+   */
+  connection?: 'self';
   /** full: predicts exactly in check mode; probe: predicts via creates/removes/unless or skips. */
   check: 'full' | 'probe';
   run(ctx: ModuleContext, args: Record<string, unknown>): Promise<ModuleResult>;
