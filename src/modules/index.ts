@@ -12,6 +12,7 @@ import { failModule } from './fail.js';
 import { fetchModule } from './fetch.js';
 import { fileModule } from './file.js';
 import { findModule } from './find.js';
+import { groupByModule } from './group_by.js';
 import { includeVarsModule } from './include_vars.js';
 import { lineinfileModule } from './lineinfile.js';
 import { manualModule } from './manual.js';
@@ -49,6 +50,7 @@ const all: Module[] = [
   fetchModule,
   fileModule,
   findModule,
+  groupByModule,
   includeVarsModule,
   lineinfileModule,
   manualModule,
@@ -86,6 +88,7 @@ const ANSIBLE_BUILTINS = new Set([
   'fetch',
   'file',
   'find',
+  'group_by',
   'include_vars',
   'lineinfile',
   'meta',
