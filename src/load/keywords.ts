@@ -215,6 +215,27 @@ export const INCLUDE_VALUE: Keyword = kw(
   'Task file, looked up beside this file, then in tasks/',
 );
 
+/** Keywords beside `import_playbook:` (Ansible's PlaybookInclude): they apply to every imported play. */
+export const IMPORT_PLAYBOOK_KEYWORDS: Record<string, Keyword> = {
+  name: kw(string, 'a string', 'A label for the import (not shown)'),
+  vars: kw(
+    { type: 'object' },
+    'a mapping of variables',
+    "Variables given to every imported play (they win over the play's own vars)",
+  ),
+  tags: COMMON_KEYWORDS.tags!,
+  when: kw(
+    conditions,
+    'a condition (a string) or a list of conditions',
+    'Added to the conditions of every task of the imported plays (not their handlers)',
+  ),
+};
+export const IMPORT_PLAYBOOK_VALUE: Keyword = kw(
+  { type: 'string', minLength: 1 },
+  'a playbook file name',
+  'Playbook whose plays run here, relative to this playbook',
+);
+
 export const PLAY_KEYWORDS: Record<string, Keyword> = {
   name: kw(string, 'a string', 'Shown in progress output (default: the hosts pattern)'),
   hosts: kw(

@@ -19,6 +19,8 @@ import {
   BLOCK_SECTIONS,
   HANDLER_KEYWORDS,
   IMPORT_KEYWORDS,
+  IMPORT_PLAYBOOK_KEYWORDS,
+  IMPORT_PLAYBOOK_VALUE,
   INCLUDE_ACTIONS,
   INCLUDE_KEYWORDS,
   INCLUDE_VALUE,
@@ -76,6 +78,8 @@ function foreignKeyHint(key: string): string | undefined {
   if (key.startsWith('with_'))
     return "write the loop as 'loop:' (with_items and with_list are understood; other with_* lookups are not)";
   if (key === 'include') return "use 'include_tasks:' or 'import_tasks:'";
+  if (key === 'import_playbook' || key === 'ansible.builtin.import_playbook')
+    return "import_playbook goes at the top level of a playbook, as a list item of its own ('- import_playbook: other.yml'), not inside a play";
   if (key === 'module_defaults')
     return 'not supported: write the arguments on each task (a YAML anchor can share them)';
   if (key === 'become_flags')
@@ -93,11 +97,13 @@ class Loader {
   private readonly taskFiles = new Map<string, Node[]>();
   /** Task files being loaded, outermost first: an include of one of them is a cycle. */
   private readonly stack: string[] = [];
+  /** Playbook files being loaded (absolute), outermost first: an import of one of them is a cycle. */
+  private readonly playbookStack: string[] = [];
   private readonly moduleKeys: string[];
 
   constructor(
     private readonly registry: ModuleRegistry,
-    private readonly playbookDir: string,
+    private playbookDir: string,
   ) {
     this.moduleKeys = registry.keys();
   }
@@ -136,9 +142,15 @@ class Loader {
   }
 
   async playbook(file: string): Promise<Playbook> {
-    const playbook: Playbook = { file, plays: [] };
-    const loaded = await this.read(file);
-    if (!loaded) return playbook;
+    const plays = await this.plays(file);
+    return { file, plays: plays ?? [] };
+  }
+
+  /** The plays of a playbook file, its import_playbook entries inlined in order; undefined when unreadable. */
+  private async plays(file: string, from?: SourcePos): Promise<Play[] | undefined> {
+    const loaded = await this.read(file, from);
+    if (!loaded) return undefined;
+    const plays: Play[] = [];
     const { src } = loaded;
     const root = src.doc.contents;
     if (root === null || (isScalar(root) && root.value === null)) {
@@ -147,7 +159,7 @@ class Loader {
         'the playbook is empty',
         "a playbook is a list of plays: start with '- hosts: all'",
       );
-      return playbook;
+      return plays;
     }
     if (!isSeq(root)) {
       const looksLikePlay = isMap(root) && mapPair(root, 'hosts') !== undefined;
@@ -158,17 +170,109 @@ class Loader {
           ? "start the play with '- ' to make it a list item: '- hosts: ...'"
           : "a playbook is a list of plays: '- hosts: all' then 'tasks:'",
       );
-      return playbook;
+      return plays;
     }
-    for (const item of root.items) {
-      if (!isMap(item)) {
-        this.problem(src.pos(item as YamlNode), `a play must be a mapping, got ${kindOf(src.value(item))}`);
+    // Relative names inside this playbook (task files, roles) are looked up from its own directory, as
+    // Ansible sets its base directory to the imported playbook's.
+    const outerDir = this.playbookDir;
+    const path = resolve(file);
+    if (this.playbookStack.length > 0) this.playbookDir = dirname(path);
+    this.playbookStack.push(path);
+    try {
+      for (const item of root.items) {
+        if (!isMap(item)) {
+          this.problem(src.pos(item as YamlNode), `a play must be a mapping, got ${kindOf(src.value(item))}`);
+          continue;
+        }
+        const importPair =
+          mapPair(item, 'import_playbook') ?? mapPair(item, 'ansible.builtin.import_playbook');
+        if (importPair) {
+          plays.push(...(await this.importPlaybook(loaded, item, importPair)));
+          continue;
+        }
+        const play = await this.play(loaded, item);
+        if (play) plays.push(play);
+      }
+    } finally {
+      this.playbookStack.pop();
+      this.playbookDir = outerDir;
+    }
+    return plays;
+  }
+
+  /**
+   * `- import_playbook: other.yml`: the other playbook's plays, in order, with the import's vars (winning over
+   * each play's own), tags (added) and when (put before the conditions of each play's tasks, as Ansible does).
+   */
+  private async importPlaybook(loaded: LoadedSource, map: YAMLMap, pair: Pair): Promise<Play[]> {
+    const { src } = loaded;
+    const present = new Map<string, Pair>();
+    for (const p of map.items as Pair[]) {
+      const key = pairKey(p);
+      if (p === pair) continue;
+      if (key === undefined || !IMPORT_PLAYBOOK_KEYWORDS[key]) {
+        this.problem(
+          src.pos(p),
+          key === 'hosts' || (key !== undefined && PLAY_KEYWORDS[key])
+            ? `'${key}' cannot go with import_playbook: an import is not a play`
+            : `'${key ?? '?'}' is not allowed on import_playbook`,
+          `beside import_playbook go only ${Object.keys(IMPORT_PLAYBOOK_KEYWORDS).join(', ')}; put a play in its own list item`,
+        );
         continue;
       }
-      const play = await this.play(loaded, item);
-      if (play) playbook.plays.push(play);
+      if (p.value === null || src.value(p.value) === null) continue;
+      if (key === 'when') markExpressions(loaded, p.value);
+      present.set(key, p);
     }
-    return playbook;
+    const values = this.keywords(loaded, IMPORT_PLAYBOOK_KEYWORDS, present);
+    const { ok, value } = this.keyword(loaded, 'import_playbook', IMPORT_PLAYBOOK_VALUE, pair);
+    if (!ok) return [];
+    const name = value as string;
+    const at = src.pos((pair.value as YamlNode | null) ?? pair);
+    if (name.includes('{{')) {
+      this.problem(
+        at,
+        'import_playbook needs a fixed file name',
+        'name the playbook as written on disk; ewsplay imports playbooks while loading, before any variable exists',
+      );
+      return [];
+    }
+    const found = isAbsolute(name) ? name : resolve(dirname(this.playbookStack.at(-1)!), name);
+    if (!existsSync(found)) {
+      this.problem(at, `playbook '${name}' not found`, `looked in: ${displayName(found)}`);
+      return [];
+    }
+    const cycleStart = this.playbookStack.indexOf(found);
+    if (cycleStart >= 0) {
+      const chain = [...this.playbookStack.slice(cycleStart), found].map(displayName);
+      this.problem(
+        at,
+        `import_playbook cycle: ${chain.join(' -> ')}`,
+        'a playbook must not import itself, directly or not',
+      );
+      return [];
+    }
+    const plays = (await this.plays(found, at)) ?? [];
+    const vars = (values.get('vars') as Vars | undefined) ?? {};
+    const tags = tagsOf(values.get('tags'));
+    const when = conditionsOf(values.get('when'));
+    const importedDir = dirname(found);
+    return plays.map((play) => {
+      const out: Play = {
+        ...play,
+        vars: { ...play.vars, ...vars },
+        tags: [...new Set([...play.tags, ...tags])],
+        // vars_files are read relative to the main playbook at run time: anchor the imported play's own.
+        varsFiles: play.varsFiles.map((f) =>
+          isAbsolute(f) || f.includes('{{') || importedDir === this.playbookDir ? f : join(importedDir, f),
+        ),
+      };
+      if (when.length > 0)
+        out.tasks = play.tasks.map((n) =>
+          n.kind === 'task' && n.implicit ? n : { ...n, when: [...when, ...n.when] },
+        );
+      return out;
+    });
   }
 
   /** A task file's tasks, loaded once per path; undefined when it cannot be read or is part of a cycle. */
@@ -337,9 +441,7 @@ class Loader {
 
   private unknownPlayKeyword(src: YamlSource, pair: Pair, key: string): void {
     const pos = src.pos(pair);
-    if (key === 'import_playbook')
-      this.problem(pos, "'import_playbook' is not supported", 'run each playbook with its own command');
-    else if (this.registry.resolve(key) || ALL_TASK_KEYWORDS.has(key))
+    if (this.registry.resolve(key) || ALL_TASK_KEYWORDS.has(key))
       this.problem(
         pos,
         `unknown play keyword '${key}'`,
@@ -937,6 +1039,7 @@ function tableSchema(table: Record<string, Keyword>): object {
 export function loaderSchemas(registry: ModuleRegistry): object[] {
   const tables = [
     PLAY_KEYWORDS,
+    IMPORT_PLAYBOOK_KEYWORDS,
     TASK_KEYWORDS,
     HANDLER_KEYWORDS,
     BLOCK_KEYWORDS,
@@ -946,6 +1049,7 @@ export function loaderSchemas(registry: ModuleRegistry): object[] {
   return [
     ...tables.map(tableSchema),
     INCLUDE_VALUE.schema,
+    IMPORT_PLAYBOOK_VALUE.schema,
     ...[...registry.modules.values()].map(loaderArgsSchema),
   ];
 }

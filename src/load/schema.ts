@@ -7,6 +7,8 @@ import type { Module } from '../modules/module.js';
 import {
   BLOCK_SECTIONS,
   HANDLER_KEYWORDS,
+  IMPORT_PLAYBOOK_KEYWORDS,
+  IMPORT_PLAYBOOK_VALUE,
   INCLUDE_ACTIONS,
   INCLUDE_VALUE,
   type JsonSchema,
@@ -142,13 +144,27 @@ function playbookSchema(registry: ModuleRegistry): JsonSchema {
     required: ['hosts'],
     additionalProperties: false,
   };
+  const importPlaybook: JsonSchema = {
+    type: 'object',
+    properties: {
+      import_playbook: IMPORT_PLAYBOOK_VALUE.schema,
+      ...keywordSchemas(IMPORT_PLAYBOOK_KEYWORDS),
+    },
+    required: ['import_playbook'],
+    additionalProperties: false,
+  };
   return {
     $schema: DRAFT,
     title: 'ewsplay playbook',
-    description: 'A list of plays (Ansible playbook format)',
+    description: 'A list of plays and import_playbook entries (Ansible playbook format)',
     type: 'array',
-    items: { $ref: '#/$defs/play' },
-    $defs: { play, handler: taskSchema(registry, HANDLER_KEYWORDS), ...commonDefs(registry) },
+    items: { anyOf: [{ $ref: '#/$defs/play' }, { $ref: '#/$defs/import_playbook' }] },
+    $defs: {
+      play,
+      import_playbook: importPlaybook,
+      handler: taskSchema(registry, HANDLER_KEYWORDS),
+      ...commonDefs(registry),
+    },
   };
 }
 
