@@ -12,6 +12,7 @@ import { failModule } from './fail.js';
 import { fetchModule } from './fetch.js';
 import { fileModule } from './file.js';
 import { findModule } from './find.js';
+import { getUrlModule } from './get_url.js';
 import { groupByModule } from './group_by.js';
 import { includeVarsModule } from './include_vars.js';
 import { lineinfileModule } from './lineinfile.js';
@@ -50,6 +51,7 @@ const all: Module[] = [
   fetchModule,
   fileModule,
   findModule,
+  getUrlModule,
   groupByModule,
   includeVarsModule,
   lineinfileModule,
@@ -88,6 +90,7 @@ const ANSIBLE_BUILTINS = new Set([
   'fetch',
   'file',
   'find',
+  'get_url',
   'group_by',
   'include_vars',
   'lineinfile',
