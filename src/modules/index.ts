@@ -36,6 +36,7 @@ import { templateModule } from './template.js';
 import { tlsForwarderModule } from './tls_forwarder.js';
 import { tlsProbeModule } from './tls_probe.js';
 import { waitForModule } from './wait_for.js';
+import { waitForConnectionModule } from './wait_for_connection.js';
 
 const all: Module[] = [
   addHostModule,
@@ -74,6 +75,7 @@ const all: Module[] = [
   tlsForwarderModule,
   tlsProbeModule,
   waitForModule,
+  waitForConnectionModule,
 ];
 
 export const modules: ReadonlyMap<string, Module> = new Map(all.map((m) => [m.name, m]));
@@ -109,6 +111,7 @@ const ANSIBLE_BUILTINS = new Set([
   'tempfile',
   'template',
   'wait_for',
+  'wait_for_connection',
 ]);
 
 /** Resolves a task key to a module, accepting Ansible's FQCN aliases. */
