@@ -35,6 +35,7 @@ import { tempfileModule } from './tempfile.js';
 import { templateModule } from './template.js';
 import { tlsForwarderModule } from './tls_forwarder.js';
 import { tlsProbeModule } from './tls_probe.js';
+import { uriModule } from './uri.js';
 import { waitForModule } from './wait_for.js';
 import { waitForConnectionModule } from './wait_for_connection.js';
 
@@ -74,6 +75,7 @@ const all: Module[] = [
   templateModule,
   tlsForwarderModule,
   tlsProbeModule,
+  uriModule,
   waitForModule,
   waitForConnectionModule,
 ];
@@ -110,6 +112,7 @@ const ANSIBLE_BUILTINS = new Set([
   'stat',
   'tempfile',
   'template',
+  'uri',
   'wait_for',
   'wait_for_connection',
 ]);
