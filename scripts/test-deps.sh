@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages the integration tests use are present (real sshd, socat, openssl, ss, sudo,
-# age for the vault's interoperability test, curl for the migration preflight's web checks).
+# age for the vault's interoperability test, curl for the migration preflight's web checks and get_url/uri,
+# wget, zip, unzip, bzip2 and xz for get_url's fallback and unarchive's formats).
 # As root it installs what is missing; otherwise it says what to install and stops.
 set -euo pipefail
 missing=()
@@ -15,6 +16,11 @@ need dpkg-deb dpkg
 need age age
 need script bsdutils
 need curl curl
+need wget wget
+need zip zip
+need unzip unzip
+need bzip2 bzip2
+need xz xz-utils
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "The integration tests need these Debian packages: ${missing[*]}" >&2

@@ -35,6 +35,7 @@ import { tempfileModule } from './tempfile.js';
 import { templateModule } from './template.js';
 import { tlsForwarderModule } from './tls_forwarder.js';
 import { tlsProbeModule } from './tls_probe.js';
+import { unarchiveModule } from './unarchive.js';
 import { uriModule } from './uri.js';
 import { waitForModule } from './wait_for.js';
 import { waitForConnectionModule } from './wait_for_connection.js';
@@ -75,6 +76,7 @@ const all: Module[] = [
   templateModule,
   tlsForwarderModule,
   tlsProbeModule,
+  unarchiveModule,
   uriModule,
   waitForModule,
   waitForConnectionModule,
@@ -112,6 +114,7 @@ const ANSIBLE_BUILTINS = new Set([
   'stat',
   'tempfile',
   'template',
+  'unarchive',
   'uri',
   'wait_for',
   'wait_for_connection',
