@@ -1,6 +1,7 @@
 // The module registry. The engine and the schema generator look modules up here; nothing else names them.
 import { addHostModule } from './add_host.js';
 import { assertModule } from './assert.js';
+import { authorizedKeyModule } from './authorized_key.js';
 import { blockinfileModule } from './blockinfile.js';
 import { calendarSyncModule } from './calendar_sync.js';
 import { commandModule } from './command.js';
@@ -43,6 +44,7 @@ import { waitForConnectionModule } from './wait_for_connection.js';
 const all: Module[] = [
   addHostModule,
   assertModule,
+  authorizedKeyModule,
   blockinfileModule,
   calendarSyncModule,
   commandModule,
@@ -120,10 +122,15 @@ const ANSIBLE_BUILTINS = new Set([
   'wait_for_connection',
 ]);
 
+/** Modules of the ansible.posix collection that ewsplay has: they answer to their ansible.posix.* names. */
+const ANSIBLE_POSIX = new Set(['authorized_key']);
+
 /** Resolves a task key to a module, accepting Ansible's FQCN aliases. */
 export function resolveModule(key: string): Module | undefined {
   const m = /^ansible\.(?:builtin|legacy)\.(\w+)$/.exec(key);
   if (m?.[1]) return ANSIBLE_BUILTINS.has(m[1]) ? modules.get(m[1]) : undefined;
+  const posix = /^ansible\.posix\.(\w+)$/.exec(key);
+  if (posix?.[1]) return ANSIBLE_POSIX.has(posix[1]) ? modules.get(posix[1]) : undefined;
   return modules.get(key);
 }
 
@@ -131,5 +138,6 @@ export function resolveModule(key: string): Module | undefined {
 export function moduleKeys(): string[] {
   const keys = [...modules.keys()];
   for (const b of ANSIBLE_BUILTINS) keys.push(`ansible.builtin.${b}`, `ansible.legacy.${b}`);
+  for (const p of ANSIBLE_POSIX) keys.push(`ansible.posix.${p}`);
   return keys;
 }
