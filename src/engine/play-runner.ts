@@ -7,7 +7,7 @@ import { UnreachableError } from '../connection/connection.js';
 import { openConnection } from '../connection/factory.js';
 import { connectionSpec } from '../inventory/connection-spec.js';
 import type { BlockNode, IncludeNode, Node, Play, TaskNode, Vars } from '../load/model.js';
-import { loadTaskFile } from '../load/playbook.js';
+import { loadRuntimeRole, loadTaskFile } from '../load/playbook.js';
 import { resolveModule } from '../modules/index.js';
 import type { ModuleResult } from '../modules/module.js';
 import { forEachLimit, Mutex } from './concurrency.js';
@@ -15,7 +15,7 @@ import type { HostState, RunContext } from './context.js';
 import { gatherPlayFacts } from './facts.js';
 import { loopControlVars } from './loop-vars.js';
 import type { HostTaskResult, TaskInfo, TaskReport } from './results.js';
-import { childScope, type Scope } from './scope.js';
+import { childScope, roleScope, type Scope } from './scope.js';
 import { playbookSteps, type StepInfo, type StepReport } from './steps.js';
 import { tagsSelected } from './tags.js';
 import { type FreshConnection, flattenOnce, runTaskOnHost, type TaskHooks, truthy } from './task-runner.js';
@@ -228,7 +228,12 @@ export class PlayRunner {
       }
     }
     for (const { file, item, hosts: groupHosts } of groups.values()) {
-      const nodes = inc.tasks && !inc.file.includes('{{') ? inc.tasks : await this.loadInclude(inc, file);
+      const nodes =
+        inc.tasks && !inc.file.includes('{{')
+          ? inc.tasks
+          : inc.includeRole
+            ? await this.loadRole(play, inc, file)
+            : await this.loadInclude(inc, file);
       const inner: Scope = {
         ...scope,
         when: [],
@@ -258,8 +263,23 @@ export class PlayRunner {
     const found = candidates.find((c) => existsSync(c)) ?? resolve(candidates[0]!);
     const cached = this.includeCache.get(found);
     if (cached) return cached;
-    const loading = loadTaskFile(found);
+    const loading = loadTaskFile(found, { playbookDir: this.rc.playbookDir });
     this.includeCache.set(found, loading);
+    return loading;
+  }
+
+  /** include_role with a templated name: the role loaded once per rendered name; its handlers join the play's. */
+  private async loadRole(play: Play, inc: IncludeNode, name: string): Promise<Node[]> {
+    const key = `role\0${JSON.stringify({ ...inc.includeRole, name })}`;
+    let loading = this.includeCache.get(key);
+    if (!loading) {
+      loading = loadRuntimeRole({ ...inc.includeRole, name }, inc.pos, this.rc.playbookDir).then((r) => {
+        const known = new Set(play.handlers.map((h) => h.pos.file));
+        play.handlers.push(...r.handlers.filter((h) => !known.has(h.pos.file)));
+        return r.block ? [r.block] : [];
+      });
+      this.includeCache.set(key, loading);
+    }
     return loading;
   }
 
@@ -424,7 +444,7 @@ export class PlayRunner {
       if (notified.length === 0) continue;
       for (const h of notified) for (const n of names) this.state(h).notified.delete(n);
       if (this.rc.options.forceHandlers) for (const h of notified) this.state(h).failed = false;
-      await this.runTask(play, handler, notified, scope, true);
+      await this.runTask(play, handler, notified, roleScope(scope, handler.role), true);
     }
   }
 
@@ -487,6 +507,9 @@ export class PlayRunner {
     const inv = this.rc.inventory;
     const state = this.state(host);
     return {
+      // Role defaults are the lowest of all variables (Ansible's order).
+      ...this.currentPlay?.roleDefaults,
+      ...scope.roleDefaults,
       ...inv.hostVars(host),
       ...inv.magicVars(host),
       playbook_dir: this.rc.playbookDir,
@@ -498,6 +521,8 @@ export class PlayRunner {
       hostvars: this.hostvars(),
       ...this.currentPlay?.vars,
       ...this.rc.playVarsFiles,
+      ...this.currentPlay?.roleVars,
+      ...scope.roleVars,
       ...scope.vars,
       ...state.facts,
     };

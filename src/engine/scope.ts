@@ -1,10 +1,13 @@
 // Keywords a block or include passes down to the tasks inside it (Ansible's inheritance).
-import type { NodeCommon, Vars } from '../load/model.js';
+import type { NodeCommon, RoleInfo, Vars } from '../load/model.js';
 
 export interface Scope {
   when: string[];
   tags: string[];
   vars: Vars;
+  /** Inside a role: its defaults (below the inventory) and its vars (above the play's vars_files). */
+  roleDefaults?: Vars;
+  roleVars?: Vars;
   become?: boolean;
   becomeUser?: string;
   checkMode?: boolean;
@@ -23,9 +26,13 @@ export function childScope(parent: Scope, node: NodeCommon, extraVars?: Vars): S
   const s: Scope = {
     when: [...parent.when, ...node.when],
     tags: [...parent.tags, ...node.tags],
-    vars: { ...parent.vars, ...node.vars, ...extraVars },
+    vars: { ...parent.vars, ...(node.role ? roleScopeVars(node.role) : {}), ...node.vars, ...extraVars },
     silent: parent.silent,
   };
+  const roleDefaults = node.role ? { ...parent.roleDefaults, ...node.role.defaults } : parent.roleDefaults;
+  if (roleDefaults) s.roleDefaults = roleDefaults;
+  const roleVars = node.role ? { ...parent.roleVars, ...node.role.vars } : parent.roleVars;
+  if (roleVars) s.roleVars = roleVars;
   const become = node.become ?? parent.become;
   if (become !== undefined) s.become = become;
   const becomeUser = node.becomeUser ?? parent.becomeUser;
@@ -46,4 +53,27 @@ export function childScope(parent: Scope, node: NodeCommon, extraVars?: Vars): S
   if (anyErrorsFatal !== undefined) s.anyErrorsFatal = anyErrorsFatal;
   if (node.environment || parent.environment) s.environment = { ...parent.environment, ...node.environment };
   return s;
+}
+
+/** A scope entered for a role's handler: the role's variables and parameters, nothing else of the handler. */
+export function roleScope(parent: Scope, role: RoleInfo | undefined): Scope {
+  return role
+    ? childScope(parent, { pos: { file: '', line: 0, col: 0 }, when: [], tags: [], vars: {}, role })
+    : parent;
+}
+
+/**
+ * A role's parameters and Ansible's magic variables of roles (role_name, role_path: where copy and template
+ * look first, ansible_parent_role_names / _paths). Parameters sit with block vars here (Ansible puts them
+ * above registered results and set_fact).
+ */
+function roleScopeVars(role: RoleInfo): Vars {
+  return {
+    ...role.params,
+    role_name: role.name,
+    ansible_role_name: role.name,
+    role_path: role.path,
+    ansible_parent_role_names: role.parents.map((p) => p.name),
+    ansible_parent_role_paths: role.parents.map((p) => p.path),
+  };
 }

@@ -30,7 +30,9 @@ export interface StepReport {
 export function stepName(node: Node): string {
   if (node.name) return node.name;
   if (node.kind === 'task') return node.module;
-  if (node.kind === 'include') return `include_tasks: ${node.file}`;
+  if (node.kind === 'include')
+    return node.includeRole ? `include_role: ${node.file}` : `include_tasks: ${node.file}`;
+  if (node.role) return `role: ${node.role.name}`;
   return `block at line ${node.pos.line}`;
 }
 

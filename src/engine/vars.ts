@@ -1,7 +1,8 @@
 // Variables as Ansible users expect them: lazily templated (a var may reference another var), merged in
 // one documented order (see README, "Variable precedence"):
-//   inventory (all < parent group < child group < host, incl. group_vars/host_vars)
-//   < play vars < vars_files < block vars < task vars < registered/set_fact < extra vars
+//   role defaults < inventory (all < parent group < child group < host, incl. group_vars/host_vars)
+//   < play vars < vars_files < role vars < role params, block vars < task vars < registered/set_fact
+//   < extra vars
 import type { Vars } from '../load/model.js';
 import type { TemplateApi } from '../modules/module.js';
 

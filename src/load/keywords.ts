@@ -215,6 +215,46 @@ export const INCLUDE_VALUE: Keyword = kw(
   'Task file, looked up beside this file, then in tasks/',
 );
 
+/** A role of `roles:` or of a role's meta dependencies: the role, and keywords its tasks inherit. Any other
+ * key is a role parameter, as in Ansible. */
+export const ROLE_KEYWORDS: Record<string, Keyword> = {
+  ...COMMON_KEYWORDS,
+  role: kw({ type: 'string', minLength: 1 }, 'a role name', 'The role: a directory under roles/ (or a path)'),
+  name: kw({ type: 'string', minLength: 1 }, 'a role name', 'The role (the same as role:)'),
+  vars: kw({ type: 'object' }, 'a mapping of variables', "The role's parameters (variables of its tasks)"),
+};
+export const ROLE_ACTIONS = ['include_role', 'import_role'] as const;
+const roleFile = (what: string): JsonSchema => ({
+  type: 'string',
+  minLength: 1,
+  description: `File of the role's ${what}/ to load instead of main.yml`,
+});
+export const ROLE_ACTION_VALUE: Keyword = kw(
+  {
+    type: 'object',
+    required: ['name'],
+    additionalProperties: false,
+    properties: {
+      name: { type: 'string', minLength: 1, description: 'The role (include_role: may be a template)' },
+      tasks_from: roleFile('tasks'),
+      vars_from: roleFile('vars'),
+      defaults_from: roleFile('defaults'),
+      handlers_from: roleFile('handlers'),
+      allow_duplicates: {
+        type: 'boolean',
+        description: 'false: run the role only once per play with the same parameters (default true)',
+      },
+      public: {
+        type: 'boolean',
+        description: "include_role: true exposes the role's defaults and vars to the rest of the play",
+      },
+      rolespec_validate: { type: 'boolean', description: 'Accepted; argument specs are not checked' },
+    },
+  },
+  'a mapping with the role name (name:) and optionally tasks_from, vars_from, defaults_from, handlers_from',
+  'Role to run here: its tasks, with its defaults, vars and handlers',
+);
+
 /** Keywords beside `import_playbook:` (Ansible's PlaybookInclude): they apply to every imported play. */
 export const IMPORT_PLAYBOOK_KEYWORDS: Record<string, Keyword> = {
   name: kw(string, 'a string', 'A label for the import (not shown)'),
@@ -357,4 +397,20 @@ export const PLAY_KEYWORDS: Record<string, Keyword> = {
     'Tasks run after the tasks and their handlers; handlers they notify run at the end',
   ),
   handlers: kw({ type: 'array' }, 'a list of handlers', 'Tasks run at the end of the play when notified'),
+  roles: kw(
+    {
+      type: 'array',
+      items: {
+        anyOf: [
+          { type: 'string', minLength: 1 },
+          {
+            type: 'object',
+            properties: Object.fromEntries(Object.entries(ROLE_KEYWORDS).map(([k, v]) => [k, v.schema])),
+          },
+        ],
+      },
+    },
+    "a list of roles: names, or mappings with 'role:' (and vars, tags, when ...)",
+    'Roles run after pre_tasks (and their handlers) and before tasks; each once per play unless its parameters differ',
+  ),
 };

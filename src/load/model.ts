@@ -28,6 +28,23 @@ export interface NodeCommon {
   throttle?: number;
   /** A host failing here stops the play for all hosts. */
   anyErrorsFatal?: boolean;
+  /** Entering this node enters a role: a role's block (roles:, import_role, a dependency), or a role's handler. */
+  role?: RoleInfo;
+}
+
+/** A role as the engine needs it: its variables and where its files are. */
+export interface RoleInfo {
+  name: string;
+  /** The role's directory (Ansible's role_path): copy and template look in its files/ and templates/ first. */
+  path: string;
+  /** defaults/main.yml (its dependencies' first): the lowest of all variables. */
+  defaults: Vars;
+  /** vars/main.yml (its dependencies' first): above the play's vars and vars_files. */
+  vars: Vars;
+  /** The role's parameters: `vars:` and any other key of its roles: or dependencies entry. */
+  params: Vars;
+  /** The roles that pulled this one in as a dependency, closest first. */
+  parents: { name: string; path: string }[];
 }
 
 export interface TaskNode extends NodeCommon {
@@ -75,8 +92,10 @@ export interface BlockNode extends NodeCommon {
 /** include_tasks: resolved at run time (the file name may be templated); import_tasks is inlined at load as a block. */
 export interface IncludeNode extends NodeCommon {
   kind: 'include';
-  /** File name as written (may contain templates). */
+  /** File name as written (may contain templates); for include_role, the role's name. */
   file: string;
+  /** include_role: the role to run (its name may be templated); `tasks` then holds the role's block. */
+  includeRole?: RoleFiles & { name: string };
   /** When the name has no template, the loader already loaded and validated the file. */
   tasks?: Node[];
   loop?: unknown;
@@ -84,6 +103,14 @@ export interface IncludeNode extends NodeCommon {
   loopFlatten?: boolean;
   loopVar: string;
   loopControl?: LoopControl;
+}
+
+/** include_role / import_role's tasks_from, vars_from, defaults_from and handlers_from. */
+export interface RoleFiles {
+  tasksFrom?: string;
+  varsFrom?: string;
+  defaultsFrom?: string;
+  handlersFrom?: string;
 }
 
 export interface LoopControl {
@@ -129,6 +156,9 @@ export interface Play {
   tags: string[];
   tasks: Node[];
   handlers: TaskNode[];
+  /** Defaults and vars of the roles of roles: and import_role (Ansible exposes them to the whole play). */
+  roleDefaults?: Vars;
+  roleVars?: Vars;
 }
 
 export interface VarsPrompt {

@@ -1,7 +1,7 @@
 // Playbooks and task files -> the model the engine runs. The task shape (which key is the module, which are
 // keywords) is checked here by hand so messages are precise; ajv checks each module's arguments and each
 // keyword's value. Every problem of every file read is collected, then reported at once.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, Pair, Scalar, YAMLMap, type Node as YamlNode } from 'yaml';
@@ -26,6 +26,9 @@ import {
   INCLUDE_VALUE,
   type Keyword,
   PLAY_KEYWORDS,
+  ROLE_ACTION_VALUE,
+  ROLE_ACTIONS,
+  ROLE_KEYWORDS,
   TASK_KEYWORDS,
 } from './keywords.js';
 import type {
@@ -36,6 +39,8 @@ import type {
   NodeCommon,
   Play,
   Playbook,
+  RoleFiles,
+  RoleInfo,
   TaskNode,
   Vars,
   VarsPrompt,
@@ -49,6 +54,8 @@ export interface LoadOptions {
   registry?: ModuleRegistry;
   /** Directory whose tasks/ and ../tasks/ hold included task files (default: the loaded file's directory). */
   playbookDir?: string;
+  /** Ansible's roles_path: directories searched for roles after roles/ beside the playbook. */
+  rolesPath?: string[];
 }
 
 /** A file the loader read, with the scalars that are bare expressions (when:, until: ...) rather than templates. */
@@ -86,8 +93,7 @@ function foreignKeyHint(key: string): string | undefined {
     return 'not supported: ewsplay runs sudo with its own flags (-S -k, password on stdin)';
   if (key === 'connection' || key === 'remote_user' || key === 'port')
     return 'set it on the play, or as ansible_connection / ansible_user / ansible_port in the inventory; to run one task on the control node, use delegate_to: localhost';
-  if (key === 'roles' || key === 'include_role' || key === 'import_role')
-    return 'ewsplay has no roles: put the tasks in a file under tasks/ and use include_tasks';
+  if (key === 'roles') return "'roles' is a play keyword: list the roles there, or use import_role in a task";
   return undefined;
 }
 
@@ -100,10 +106,18 @@ class Loader {
   /** Playbook files being loaded (absolute), outermost first: an import of one of them is a cycle. */
   private readonly playbookStack: string[] = [];
   private readonly moduleKeys: string[];
+  /** The roles of the play being loaded (or of one include_role loaded at run time). */
+  private playRoles: PlayRoles = newPlayRoles();
+  /** Roles being loaded, outermost first: their dependency chain, and a dependency cycle. */
+  private readonly roleStack: { name: string; path: string }[] = [];
+  /** A role's files read once (vars, defaults, meta), by path. */
+  private readonly roleFiles = new Map<string, Promise<Vars | undefined>>();
 
   constructor(
     private readonly registry: ModuleRegistry,
     private playbookDir: string,
+    /** Ansible's roles_path (ansible.cfg), searched after roles/ beside the playbook. */
+    private readonly rolesPath: string[] = [],
   ) {
     this.moduleKeys = registry.keys();
   }
@@ -387,7 +401,7 @@ class Loader {
         [handlersNode, handlersPair] = [pair.value, pair];
         continue;
       }
-      if (TASK_SECTIONS.includes(key)) {
+      if (TASK_SECTIONS.includes(key) || key === 'roles') {
         taskSections.set(key, pair);
         continue;
       }
@@ -401,12 +415,25 @@ class Loader {
       ? hostsValue.join(',')
       : ((hostsValue as string | undefined) ?? '');
     const sections: Record<string, Node[]> = {};
-    for (const key of TASK_SECTIONS) {
+    const playRoles = newPlayRoles();
+    this.playRoles = playRoles;
+    // Ansible's order: pre_tasks, roles, tasks, post_tasks (roles: and their dependencies once per play).
+    for (const key of ['pre_tasks', 'roles', 'tasks', 'post_tasks']) {
       const pair = taskSections.get(key);
-      sections[key] = pair ? await this.section(loaded, pair.value, `'${key}'`, false) : [];
+      if (key === 'roles') sections[key] = pair ? await this.playRolesSection(loaded, pair) : [];
+      else sections[key] = pair ? await this.section(loaded, pair.value, `'${key}'`, false) : [];
     }
-    const tasks = withHandlerFlushes(sections.pre_tasks!, sections.tasks!, sections.post_tasks!, pos);
-    const handlers = handlersPair ? await this.handlers(loaded, handlersNode) : [];
+    const tasks = withHandlerFlushes(
+      sections.pre_tasks!,
+      [...sections.roles!, ...sections.tasks!],
+      sections.post_tasks!,
+      pos,
+    );
+    // Roles' handlers come before the play's own, as Ansible compiles them.
+    const handlers = [
+      ...playRoles.handlers,
+      ...(handlersPair ? await this.handlers(loaded, handlersNode) : []),
+    ];
     const play: Play = {
       name: (values.get('name') as string | undefined) ?? hosts,
       pos,
@@ -434,6 +461,8 @@ class Loader {
       diff: values.get('diff') as boolean | undefined,
       throttle: values.get('throttle') as number | undefined,
       hostsPos: hostsValue === undefined ? undefined : src.pos(mapPair(map, 'hosts')!.value as YamlNode),
+      roleDefaults: Object.keys(playRoles.defaults).length > 0 ? playRoles.defaults : undefined,
+      roleVars: Object.keys(playRoles.vars).length > 0 ? playRoles.vars : undefined,
     });
     this.checkNotify(play);
     return play;
@@ -511,6 +540,7 @@ class Loader {
     const modules: { key: string; module: Module; pair: Pair }[] = [];
     const sections = new Map<string, Pair>();
     const includes: { key: string; pair: Pair }[] = [];
+    const roleActions: { key: RoleAction; pair: Pair }[] = [];
     const keywords = new Map<string, Pair>();
     const unknown: { key: string; pair: Pair }[] = [];
     let localAction: Pair | undefined;
@@ -532,13 +562,18 @@ class Loader {
       if (module) modules.push({ key, module, pair });
       else if ((BLOCK_SECTIONS as readonly string[]).includes(key)) sections.set(key, pair);
       else if ((INCLUDE_ACTIONS as readonly string[]).includes(key)) includes.push({ key, pair });
+      else if (roleActionOf(key)) roleActions.push({ key: roleActionOf(key)!, pair });
       else if (ALL_TASK_KEYWORDS.has(key)) keywords.set(key, pair);
       else unknown.push({ key, pair });
     }
     this.unknownTaskKeys(
       src,
       unknown,
-      modules.length > 0 || sections.has('block') || includes.length > 0 || brokenLocalAction,
+      modules.length > 0 ||
+        sections.has('block') ||
+        includes.length > 0 ||
+        roleActions.length > 0 ||
+        brokenLocalAction,
     );
     if (brokenLocalAction) return undefined;
     if (localAction && keywords.has('delegate_to'))
@@ -552,9 +587,15 @@ class Loader {
       ...modules.map((m) => m.key),
       ...(sections.has('block') ? ['block'] : []),
       ...includes.map((i) => i.key),
+      ...roleActions.map((i) => i.key),
     ];
     if (actions.length > 1) {
-      const second = [...modules.map((m) => m.pair), sections.get('block'), ...includes.map((i) => i.pair)]
+      const second = [
+        ...modules.map((m) => m.pair),
+        sections.get('block'),
+        ...includes.map((i) => i.pair),
+        ...roleActions.map((i) => i.pair),
+      ]
         .filter((p): p is Pair => p !== undefined)
         .sort((a, b) => src.pos(a).line - src.pos(b).line || src.pos(a).col - src.pos(b).col)[1]!;
       const names = actions.map((a) => `'${a}'`);
@@ -587,7 +628,9 @@ class Loader {
         ? 'task'
         : sections.has('block')
           ? 'block'
-          : (includes[0]!.key as 'include_tasks' | 'import_tasks');
+          : roleActions.length > 0
+            ? roleActions[0]!.key
+            : (includes[0]!.key as 'include_tasks' | 'import_tasks');
     const allowed =
       kind === 'task'
         ? handler
@@ -595,7 +638,7 @@ class Loader {
           : TASK_KEYWORDS
         : kind === 'block'
           ? BLOCK_KEYWORDS
-          : kind === 'include_tasks'
+          : kind === 'include_tasks' || kind === 'include_role'
             ? INCLUDE_KEYWORDS
             : IMPORT_KEYWORDS;
     const present = new Map<string, Pair>();
@@ -624,6 +667,8 @@ class Loader {
       };
       return block;
     }
+    if (kind === 'import_role' || kind === 'include_role')
+      return this.roleAction(loaded, roleActions[0]!.pair, kind, common, values, keywords);
     if (kind !== 'task') {
       return this.include(loaded, includes[0]!.pair, kind, common, values, keywords);
     }
@@ -963,9 +1008,12 @@ class Loader {
 
   /** Finds and loads an included task file (beside the including file, then tasks/ and ../tasks/). */
   private async includedFile(fromFile: string, name: string, at: SourcePos): Promise<Node[] | undefined> {
+    const role = this.roleStack.at(-1);
     const candidates = isAbsolute(name)
       ? [name]
       : [
+          // Inside a role, its tasks/ comes first (Ansible's search in the current role).
+          ...(role ? [join(role.path, 'tasks', name)] : []),
           join(dirname(fromFile), name),
           join(this.playbookDir, 'tasks', name),
           join(this.playbookDir, '..', 'tasks', name),
@@ -987,6 +1035,373 @@ class Loader {
       return undefined;
     }
     return this.taskFile(found, at);
+  }
+
+  /** `roles:` of a play: each entry a role's block, in order; a role already run with the same parameters is left out. */
+  private async playRolesSection(loaded: LoadedSource, pair: Pair): Promise<Node[]> {
+    const { src } = loaded;
+    const node = pair.value;
+    if (node === null || node === undefined || (isScalar(node) && node.value === null)) return [];
+    if (!isSeq(node)) {
+      this.problem(
+        src.pos(node as YamlNode),
+        `'roles' must be a list of roles, got ${kindOf(src.value(node))}`,
+        "start each role with '- ' (a list item): '- common' or '- role: common'",
+      );
+      return [];
+    }
+    const nodes: Node[] = [];
+    for (const item of node.items) {
+      const request = this.roleEntry(loaded, item as YamlNode, 'roles');
+      if (!request) continue;
+      const block = await this.role({ ...request, dedupe: true, expose: true });
+      if (block) nodes.push(block);
+    }
+    return nodes;
+  }
+
+  /** One role of `roles:` or of meta dependencies: a name, or a mapping with role:/name:, keywords and parameters. */
+  private roleEntry(loaded: LoadedSource, item: YamlNode, where: string): RoleRequest | undefined {
+    const { src } = loaded;
+    const value = src.value(item);
+    const at = src.pos(item);
+    if (typeof value === 'string' && value !== '')
+      return { name: value, at, params: {}, common: { pos: at, when: [], tags: [], vars: {} } };
+    if (!isMap(item)) {
+      this.problem(
+        at,
+        `a role in '${where}' must be a role name or a mapping with 'role:', got ${kindOf(value)}`,
+        "e.g. '- common' or '- role: common' with 'vars:' below it",
+      );
+      return undefined;
+    }
+    const present = new Map<string, Pair>();
+    const params: Vars = {};
+    for (const pair of item.items as Pair[]) {
+      const key = pairKey(pair);
+      if (key === undefined) {
+        this.problem(src.pos(pair), 'a role key must be a plain name');
+        continue;
+      }
+      // Any key that is not a keyword is a parameter of the role, as Ansible reads `- { role: x, port: 80 }`.
+      if (!ROLE_KEYWORDS[key]) {
+        params[key] = src.value(pair.value);
+        continue;
+      }
+      if (pair.value === null || src.value(pair.value) === null) continue;
+      if (EXPRESSION_KEYWORDS.has(key)) markExpressions(loaded, pair.value);
+      present.set(key, pair);
+    }
+    if (present.has('role') && present.has('name'))
+      this.problem(src.pos(present.get('name')!), "a role takes 'role:' or 'name:', not both");
+    const values = this.keywords(loaded, ROLE_KEYWORDS, present);
+    const name = (values.get('role') ?? values.get('name')) as string | undefined;
+    if (name === undefined) {
+      if (!present.has('role') && !present.has('name'))
+        this.problem(at, `a role in '${where}' needs 'role:' (the role's name)`, "e.g. '- role: common'");
+      return undefined;
+    }
+    values.delete('name');
+    const common = commonOf(values, at);
+    const namePair = present.get('role') ?? present.get('name')!;
+    return {
+      name,
+      at: src.pos(namePair.value as YamlNode),
+      params: { ...params, ...common.vars },
+      common: { ...common, vars: {} },
+    };
+  }
+
+  /** The directory of a role: roles/ beside the playbook, beside the depending role, roles_path, the playbook's directory. */
+  private findRole(name: string, at: SourcePos): string | undefined {
+    const parent = this.roleStack.at(-1);
+    const candidates = isAbsolute(name)
+      ? [name]
+      : [
+          join(this.playbookDir, 'roles', name),
+          ...(parent ? [join(dirname(parent.path), name)] : []),
+          ...this.rolesPath.map((dir) => resolve(this.playbookDir, dir, name)),
+          join(this.playbookDir, name),
+        ].map((c) => resolve(c));
+    const found = candidates.find((c) => isDirectory(c));
+    if (found) return found;
+    const known = isDirectory(join(this.playbookDir, 'roles'))
+      ? readdirSync(join(this.playbookDir, 'roles')).filter((d) =>
+          isDirectory(join(this.playbookDir, 'roles', d)),
+        )
+      : [];
+    const looked = `looked in: ${[...new Set(candidates)].map(displayName).join(', ')}`;
+    this.problem(at, `role '${name}' not found`, didYouMean(name, known) ?? looked);
+    return undefined;
+  }
+
+  /**
+   * A role's block: its dependencies' blocks (meta/main.yml), then its tasks; its handlers join the play's.
+   * undefined when it cannot be loaded, or when it already ran in this play with the same parameters.
+   */
+  private async role(
+    request: RoleRequest & { dedupe: boolean; expose: boolean },
+  ): Promise<BlockNode | undefined> {
+    const path = this.findRole(request.name, request.at);
+    if (!path) return undefined;
+    const cycleStart = this.roleStack.findIndex((r) => r.path === path);
+    if (cycleStart >= 0) {
+      const chain = [...this.roleStack.slice(cycleStart).map((r) => r.name), request.name];
+      this.problem(
+        request.at,
+        `role dependency cycle: ${chain.join(' -> ')}`,
+        "a role must not depend on itself, directly or not: check the roles' meta/main.yml",
+      );
+      return undefined;
+    }
+    const meta = await this.roleMeta(path);
+    const files = request.files ?? {};
+    // Ansible runs a role of roles: (or a dependency) once per play unless its parameters differ or its
+    // meta says allow_duplicates.
+    const identity = JSON.stringify([path, request.params, files]);
+    if (request.dedupe && !meta.allowDuplicates) {
+      if (this.playRoles.seen.has(identity)) return undefined;
+      this.playRoles.seen.add(identity);
+    }
+    this.roleStack.push({ name: request.name, path });
+    try {
+      const deps: BlockNode[] = [];
+      for (const dep of meta.dependencies) {
+        const block = await this.role({ ...dep, dedupe: true, expose: request.expose });
+        if (block) deps.push(block);
+      }
+      const depDefaults = Object.assign({}, ...deps.map((d) => d.role!.defaults)) as Vars;
+      const depVars = Object.assign({}, ...deps.map((d) => d.role!.vars)) as Vars;
+      const defaults = await this.roleVarsFile(path, 'defaults', files.defaultsFrom, request.at);
+      const vars = await this.roleVarsFile(path, 'vars', files.varsFrom, request.at);
+      const info: RoleInfo = {
+        name: request.name,
+        path,
+        defaults: { ...depDefaults, ...defaults },
+        vars: { ...depVars, ...vars },
+        params: request.params,
+        parents: this.roleStack
+          .slice(0, -1)
+          .reverse()
+          .map((r) => ({ ...r })),
+      };
+      const tasksFile = roleFile(path, 'tasks', files.tasksFrom);
+      if (files.tasksFrom && !tasksFile) this.roleFileMissing(request, path, 'tasks', files.tasksFrom);
+      const tasks = tasksFile ? ((await this.taskFile(tasksFile, request.at)) ?? []) : [];
+      await this.roleHandlers(path, files.handlersFrom, info, request);
+      if (request.expose) {
+        Object.assign(this.playRoles.defaults, info.defaults);
+        Object.assign(this.playRoles.vars, info.vars);
+      }
+      return {
+        kind: 'block',
+        ...request.common,
+        role: info,
+        block: [...deps, ...tasks],
+        rescue: [],
+        always: [],
+      };
+    } finally {
+      this.roleStack.pop();
+    }
+  }
+
+  private roleFileMissing(request: RoleRequest, path: string, dir: string, name: string): void {
+    this.problem(
+      request.at,
+      `role '${request.name}' has no ${dir} file '${name}'`,
+      `looked in ${displayName(join(path, dir))}/ for ${name}, ${name}.yml and ${name}.yaml`,
+    );
+  }
+
+  /** defaults/ or vars/ of a role: a mapping of variables (main.yml unless *_from names another file). */
+  private async roleVarsFile(
+    path: string,
+    dir: string,
+    from: string | undefined,
+    at: SourcePos,
+  ): Promise<Vars> {
+    const file = roleFile(path, dir, from);
+    if (!file) {
+      if (from)
+        this.problem(at, `role has no ${dir} file '${from}'`, `looked in ${displayName(join(path, dir))}/`);
+      return {};
+    }
+    let loading = this.roleFiles.get(file);
+    if (!loading) {
+      loading = this.mappingFile(file, at, `a role's ${dir} file`);
+      this.roleFiles.set(file, loading);
+    }
+    return (await loading) ?? {};
+  }
+
+  /** A YAML file that must hold a mapping (role vars, defaults, meta); undefined when unreadable. */
+  private async mappingFile(file: string, at: SourcePos, what: string): Promise<Vars | undefined> {
+    const loaded = await this.read(file, at);
+    if (!loaded) return undefined;
+    const value = loaded.src.value(loaded.src.doc.contents);
+    if (value === null || value === undefined) return {};
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      this.problem(
+        loaded.src.pos(loaded.src.doc.contents),
+        `${what} must be a mapping, got ${kindOf(value)}`,
+        "write one 'name: value' per line",
+      );
+      return undefined;
+    }
+    return value as Vars;
+  }
+
+  /** meta/main.yml: dependencies (run first) and allow_duplicates; galaxy_info and the rest are not read. */
+  private async roleMeta(path: string): Promise<{ dependencies: RoleRequest[]; allowDuplicates: boolean }> {
+    const file = roleFile(path, 'meta');
+    const none = { dependencies: [], allowDuplicates: false };
+    if (!file) return none;
+    let loaded = this.sources.find((s) => s.src.file === displayName(file));
+    if (!loaded) {
+      loaded = await this.read(file);
+      if (!loaded) return none;
+    }
+    const { src } = loaded;
+    const root = src.doc.contents;
+    if (root === null || (isScalar(root) && root.value === null)) return none;
+    if (!isMap(root)) {
+      this.problem(src.pos(root), `a role's meta/main.yml must be a mapping, got ${kindOf(src.value(root))}`);
+      return none;
+    }
+    const allow = mapPair(root, 'allow_duplicates');
+    const allowValue = allow ? src.value(allow.value) : false;
+    if (allow && typeof allowValue !== 'boolean' && allowValue !== null)
+      this.problem(src.pos(allow.value as YamlNode), "'allow_duplicates' must be true or false");
+    const depsPair = mapPair(root, 'dependencies');
+    const dependencies: RoleRequest[] = [];
+    const deps = depsPair?.value;
+    if (isSeq(deps)) {
+      for (const item of deps.items) {
+        const request = this.roleEntry(loaded, item as YamlNode, 'dependencies');
+        if (request) dependencies.push(request);
+      }
+    } else if (deps !== undefined && deps !== null && !(isScalar(deps) && deps.value === null))
+      this.problem(
+        src.pos(deps as YamlNode),
+        `'dependencies' must be a list of roles, got ${kindOf(src.value(deps))}`,
+        "e.g. 'dependencies: [common]' or '- role: common' items",
+      );
+    return { dependencies, allowDuplicates: allowValue === true };
+  }
+
+  /** A role's handlers join the play's (once per handlers file), each knowing its role for its variables. */
+  private async roleHandlers(
+    path: string,
+    from: string | undefined,
+    info: RoleInfo,
+    request: RoleRequest,
+  ): Promise<void> {
+    const file = roleFile(path, 'handlers', from);
+    if (!file) {
+      if (from) this.roleFileMissing(request, path, 'handlers', from);
+      return;
+    }
+    if (this.playRoles.handlerFiles.has(file)) return;
+    this.playRoles.handlerFiles.add(file);
+    const loaded = await this.read(file, request.at);
+    if (!loaded) return;
+    const handlers = await this.handlers(loaded, loaded.src.doc.contents);
+    this.playRoles.handlers.push(...handlers.map((h) => ({ ...h, role: info })));
+  }
+
+  /** import_role (the role's block, inlined at load) and include_role (run time; a fixed name is loaded now). */
+  private async roleAction(
+    loaded: LoadedSource,
+    pair: Pair,
+    kind: RoleAction,
+    common: NodeCommon,
+    values: Map<string, unknown>,
+    keywords: Map<string, Pair>,
+  ): Promise<Node | undefined> {
+    const { src } = loaded;
+    const { ok, value } = this.keyword(loaded, kind, ROLE_ACTION_VALUE, pair);
+    if (!ok) return undefined;
+    const spec = value as {
+      name: string;
+      tasks_from?: string;
+      vars_from?: string;
+      defaults_from?: string;
+      handlers_from?: string;
+      allow_duplicates?: boolean;
+      public?: boolean;
+    };
+    const nameNode = isMap(pair.value) ? mapPair(pair.value, 'name')?.value : undefined;
+    const at = src.pos((nameNode as YamlNode | undefined) ?? (pair.value as YamlNode));
+    const files: RoleFiles = {};
+    assignDefined(files, {
+      tasksFrom: spec.tasks_from,
+      varsFrom: spec.vars_from,
+      defaultsFrom: spec.defaults_from,
+      handlersFrom: spec.handlers_from,
+    });
+    const templated = /\{\{|\{%/.test(JSON.stringify([spec.name, files]));
+    if (templated && kind === 'import_role') {
+      this.problem(
+        at,
+        'import_role needs a fixed role name and file names',
+        'use include_role to choose the role at run time',
+      );
+      return undefined;
+    }
+    // Keywords of import_role go to the role's tasks: the block carries them (its own vars are task vars).
+    const request = {
+      name: spec.name,
+      at,
+      params: {},
+      files,
+      common: { ...common, pos: src.pos(pair) },
+      // import_role and include_role run the role each time unless allow_duplicates: false.
+      dedupe: spec.allow_duplicates === false,
+    };
+    if (kind === 'import_role') {
+      const block = await this.role({ ...request, expose: true });
+      return block ?? undefined;
+    }
+    const loopControl = loopControlOf(values.get('loop_control'));
+    const include: IncludeNode = {
+      kind: 'include',
+      ...common,
+      file: spec.name,
+      includeRole: { name: spec.name, ...files },
+      loopVar: loopControl.loopVar,
+    };
+    let tasks: Node[] | undefined;
+    if (!templated) {
+      // The block goes inside the include: its when/tags/vars are the include's, applied once.
+      const block = await this.role({
+        ...request,
+        common: { pos: request.common.pos, when: [], tags: [], vars: {} },
+        expose: spec.public === true,
+      });
+      if (!block) return spec.allow_duplicates === false ? include : undefined;
+      tasks = [block];
+    }
+    assignDefined(include, { tasks, ...this.loopOf(src, keywords), loopControl: loopControl.control });
+    return include;
+  }
+
+  /** include_role with a templated name, at run time: the role's block and handlers. */
+  async runtimeRole(
+    spec: RoleFiles & { name: string },
+    at: SourcePos,
+  ): Promise<{ block?: BlockNode; handlers: TaskNode[] }> {
+    this.playRoles = newPlayRoles();
+    const block = await this.role({
+      name: spec.name,
+      at,
+      params: {},
+      files: spec,
+      common: { pos: at, when: [], tags: [], vars: {} },
+      dedupe: false,
+      expose: false,
+    });
+    return { ...(block ? { block } : {}), handlers: this.playRoles.handlers };
   }
 
   private readonly notifyPositions = new WeakMap<TaskNode, SourcePos[]>();
@@ -1026,6 +1441,53 @@ class Loader {
   }
 }
 
+type RoleAction = (typeof ROLE_ACTIONS)[number];
+
+/** include_role and import_role, by their short or ansible.builtin names. */
+function roleActionOf(key: string): RoleAction | undefined {
+  const short = key.startsWith('ansible.builtin.') ? key.slice('ansible.builtin.'.length) : key;
+  return (ROLE_ACTIONS as readonly string[]).includes(short) ? (short as RoleAction) : undefined;
+}
+
+/** A role asked for by roles:, a dependency, import_role or include_role. */
+interface RoleRequest {
+  name: string;
+  /** Where the role is named, for "not found" and cycles. */
+  at: SourcePos;
+  params: Vars;
+  files?: RoleFiles;
+  /** Keywords of the entry (when, tags, become ...) that the role's tasks inherit. */
+  common: NodeCommon;
+}
+
+/** What the roles of one play add up to while it is loaded. */
+interface PlayRoles {
+  /** Roles of roles: and dependencies already in the play (path and parameters). */
+  seen: Set<string>;
+  handlers: TaskNode[];
+  handlerFiles: Set<string>;
+  defaults: Vars;
+  vars: Vars;
+}
+
+function newPlayRoles(): PlayRoles {
+  return { seen: new Set(), handlers: [], handlerFiles: new Set(), defaults: {}, vars: {} };
+}
+
+/** A role's file: <dir>/main.yml (or main.yaml, main), or the file *_from names (with .yml/.yaml added). */
+function roleFile(path: string, dir: string, from?: string): string | undefined {
+  const names = from ? [from, `${from}.yml`, `${from}.yaml`] : ['main.yml', 'main.yaml', 'main'];
+  return names.map((n) => join(path, dir, n)).find((f) => existsSync(f) && !isDirectory(f));
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** The args schema the loader validates: task-list args are checked as tasks separately, so only their shape here. */
 /** One schema for a whole keyword table (one compile, not one per keyword). */
 function tableSchema(table: Record<string, Keyword>): object {
@@ -1040,6 +1502,7 @@ export function loaderSchemas(registry: ModuleRegistry): object[] {
   const tables = [
     PLAY_KEYWORDS,
     IMPORT_PLAYBOOK_KEYWORDS,
+    ROLE_KEYWORDS,
     TASK_KEYWORDS,
     HANDLER_KEYWORDS,
     BLOCK_KEYWORDS,
@@ -1050,6 +1513,7 @@ export function loaderSchemas(registry: ModuleRegistry): object[] {
     ...tables.map(tableSchema),
     INCLUDE_VALUE.schema,
     IMPORT_PLAYBOOK_VALUE.schema,
+    ROLE_ACTION_VALUE.schema,
     ...[...registry.modules.values()].map(loaderArgsSchema),
   ];
 }
@@ -1201,7 +1665,11 @@ export async function loadPlaybookDetailed(
   file: string,
   opts: LoadOptions = {},
 ): Promise<LoadResult<Playbook>> {
-  const loader = new Loader(opts.registry ?? defaultRegistry, opts.playbookDir ?? dirname(resolve(file)));
+  const loader = new Loader(
+    opts.registry ?? defaultRegistry,
+    opts.playbookDir ?? dirname(resolve(file)),
+    opts.rolesPath,
+  );
   return loader.result(await loader.playbook(file));
 }
 
@@ -1210,8 +1678,25 @@ export async function loadTaskFileDetailed(
   file: string,
   opts: LoadOptions = {},
 ): Promise<LoadResult<Node[]>> {
-  const loader = new Loader(opts.registry ?? defaultRegistry, opts.playbookDir ?? dirname(resolve(file)));
+  const loader = new Loader(
+    opts.registry ?? defaultRegistry,
+    opts.playbookDir ?? dirname(resolve(file)),
+    opts.rolesPath,
+  );
   return loader.result((await loader.taskFile(resolve(file))) ?? []);
+}
+
+/** include_role with a templated name, at run time: the role's block and handlers, or a UserError. */
+export async function loadRuntimeRole(
+  spec: RoleFiles & { name: string },
+  at: SourcePos,
+  playbookDir: string,
+  opts: LoadOptions = {},
+): Promise<{ block?: BlockNode; handlers: TaskNode[] }> {
+  const loader = new Loader(opts.registry ?? defaultRegistry, playbookDir, opts.rolesPath);
+  const { value, problems } = loader.result(await loader.runtimeRole(spec, at));
+  if (problems.length > 0) throw new UserError(problems);
+  return value;
 }
 
 /** The playbook, or a UserError listing every problem of every file it reads. */

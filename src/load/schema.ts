@@ -14,6 +14,8 @@ import {
   type JsonSchema,
   type Keyword,
   PLAY_KEYWORDS,
+  ROLE_ACTION_VALUE,
+  ROLE_ACTIONS,
   TASK_KEYWORDS,
 } from './keywords.js';
 import { defaultRegistry, type ModuleRegistry } from './registry.js';
@@ -99,7 +101,7 @@ function taskSchema(registry: ModuleRegistry, keywords: Record<string, Keyword>)
     const module = registry.resolve(key);
     if (module) moduleProps[key] = { $ref: `#/$defs/${defName(module)}` };
   }
-  const actions = [...registry.keys(), BLOCK_SECTIONS[0], ...INCLUDE_ACTIONS];
+  const actions = [...registry.keys(), BLOCK_SECTIONS[0], ...INCLUDE_ACTIONS, ...ROLE_ACTIONS];
   return {
     type: 'object',
     properties: {
@@ -110,6 +112,8 @@ function taskSchema(registry: ModuleRegistry, keywords: Record<string, Keyword>)
       always: { $ref: '#/$defs/tasks', description: 'Run after the block, failed or not' },
       include_tasks: { ...INCLUDE_VALUE.schema, description: 'Task file loaded at run time' },
       import_tasks: { ...INCLUDE_VALUE.schema, description: 'Task file inlined at load time' },
+      include_role: { ...ROLE_ACTION_VALUE.schema, description: 'Role run here, chosen at run time' },
+      import_role: { ...ROLE_ACTION_VALUE.schema, description: 'Role inlined here at load time' },
     },
     additionalProperties: false,
     // Exactly one action per task: one module, or a block, or an include.

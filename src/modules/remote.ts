@@ -285,6 +285,14 @@ export function diffText(content: Buffer | undefined, size: number | undefined, 
   return content.toString('utf8');
 }
 
+/** The directories of the task's role and of the roles above it, nearest first (none outside roles). */
+function roleDirs(vars: Record<string, unknown>): string[] {
+  const own = vars.role_path;
+  if (typeof own !== 'string') return [];
+  const parents = vars.ansible_parent_role_paths;
+  return [own, ...(Array.isArray(parents) ? parents.filter((p): p is string => typeof p === 'string') : [])];
+}
+
 /**
  * Finds a control-node file named by a relative `src:`: in `<dir>/<kind>/` then `<dir>/` for the playbook's
  * directory and the task file's directory, then in `<playbook dir>/../<kind>/` (Ansible's search order, roughly).
@@ -297,6 +305,9 @@ export async function readControlFile(
   const candidates: string[] = [];
   if (isAbsolute(src)) candidates.push(src);
   else {
+    // Inside a role, Ansible looks in the role first, then in the roles that depend on it (role_path and
+    // ansible_parent_role_paths, set by the engine for a role's tasks and handlers).
+    for (const dir of roleDirs(ctx.vars)) candidates.push(join(dir, kind, src), join(dir, src));
     for (const dir of new Set([ctx.baseDir, dirname(resolve(ctx.baseDir, ctx.pos.file))]))
       candidates.push(join(dir, kind, src), join(dir, src));
     candidates.push(join(ctx.baseDir, '..', kind, src));
