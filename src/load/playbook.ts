@@ -1379,8 +1379,9 @@ class Loader {
         common: { pos: request.common.pos, when: [], tags: [], vars: {} },
         expose: spec.public === true,
       });
-      if (!block) return spec.allow_duplicates === false ? include : undefined;
-      tasks = [block];
+      // No block: a problem was reported, or (allow_duplicates: false) the role already ran in this play.
+      if (!block && spec.allow_duplicates !== false) return undefined;
+      tasks = block ? [block] : [];
     }
     assignDefined(include, { tasks, ...this.loopOf(src, keywords), loopControl: loopControl.control });
     return include;

@@ -104,4 +104,32 @@ describe('roles in a run', () => {
       'none extra show',
     ]);
   });
+
+  it('include_role with a templated name loads the role at run time; its handlers run when notified', async () => {
+    const s = new Scratch(['alpha']);
+    s.write(
+      'playbooks/roles/svc/tasks/main.yml',
+      '- name: svc file\n  copy: { content: "{{ svc_text }}\\n", dest: svc.txt }\n  notify: svc handler\n',
+    );
+    s.write('playbooks/roles/svc/defaults/main.yml', 'svc_text: from svc defaults\n');
+    s.write(
+      'playbooks/roles/svc/handlers/main.yml',
+      '- name: svc handler\n  copy: { content: "{{ role_name }}\\n", dest: handled.txt }\n',
+    );
+    const text = [
+      '- hosts: all',
+      '  gather_facts: false',
+      '  tasks:',
+      '    - include_role: { name: "{{ which }}" }',
+      '      vars: { which: svc }',
+      '      when: which is defined',
+    ].join('\n');
+    const { report, events } = await s.run(text);
+    expect(events.events.filter((e) => e.result.status === 'failed')).toEqual([]);
+    expect(readFileSync(join(s.hostDir('alpha'), 'svc.txt'), 'utf8')).toBe('from svc defaults\n');
+    expect(readFileSync(join(s.hostDir('alpha'), 'handled.txt'), 'utf8')).toBe('svc\n');
+    expect(report.steps?.map((st) => st.name)).toEqual(['include_role: {{ which }}']);
+    const again = await s.run(text);
+    expect(again.report.stats.alpha).toMatchObject({ changed: 0, failed: 0 });
+  });
 });
