@@ -14,6 +14,7 @@ import { fetchModule } from './fetch.js';
 import { fileModule } from './file.js';
 import { findModule } from './find.js';
 import { getUrlModule } from './get_url.js';
+import { groupModule } from './group.js';
 import { groupByModule } from './group_by.js';
 import { includeVarsModule } from './include_vars.js';
 import { lineinfileModule } from './lineinfile.js';
@@ -57,6 +58,7 @@ const all: Module[] = [
   fileModule,
   findModule,
   getUrlModule,
+  groupModule,
   groupByModule,
   includeVarsModule,
   lineinfileModule,
@@ -99,6 +101,7 @@ const ANSIBLE_BUILTINS = new Set([
   'file',
   'find',
   'get_url',
+  'group',
   'group_by',
   'include_vars',
   'lineinfile',
