@@ -39,6 +39,7 @@ import { tlsForwarderModule } from './tls_forwarder.js';
 import { tlsProbeModule } from './tls_probe.js';
 import { unarchiveModule } from './unarchive.js';
 import { uriModule } from './uri.js';
+import { userModule } from './user.js';
 import { waitForModule } from './wait_for.js';
 import { waitForConnectionModule } from './wait_for_connection.js';
 
@@ -82,6 +83,7 @@ const all: Module[] = [
   tlsProbeModule,
   unarchiveModule,
   uriModule,
+  userModule,
   waitForModule,
   waitForConnectionModule,
 ];
@@ -121,6 +123,7 @@ const ANSIBLE_BUILTINS = new Set([
   'template',
   'unarchive',
   'uri',
+  'user',
   'wait_for',
   'wait_for_connection',
 ]);
