@@ -27,7 +27,7 @@ import { portFreeModule } from './port_free.js';
 import { rawModule } from './raw.js';
 import { replaceModule } from './replace.js';
 import { scriptModule } from './script.js';
-import { serviceModule } from './service.js';
+import { serviceModule, systemdModule, systemdServiceModule } from './service.js';
 import { setFactModule } from './set_fact.js';
 import { setupModule } from './setup.js';
 import { shellModule } from './shell.js';
@@ -77,6 +77,8 @@ const all: Module[] = [
   shellModule,
   slurpModule,
   statModule,
+  systemdModule,
+  systemdServiceModule,
   tempfileModule,
   templateModule,
   tlsForwarderModule,
@@ -119,6 +121,8 @@ const ANSIBLE_BUILTINS = new Set([
   'shell',
   'slurp',
   'stat',
+  'systemd',
+  'systemd_service',
   'tempfile',
   'template',
   'unarchive',

@@ -1,8 +1,11 @@
 // service (systemd): one round trip reads the unit's state (after a daemon-reload when asked), a second one
 // acts only when something differs. As in Ansible, restarted and reloaded always change; daemon_reload alone
 // does not count as a change (ansible/ansible#77606) and is not run in check mode.
+//
+// The same module answers to systemd and systemd_service (Ansible's service runs its systemd module on a
+// systemd host), which take systemd's extra arguments too: masked, scope, daemon_reexec, no_block, force.
 import { shq } from '../connection/become.js';
-import type { Module, ModuleContext } from './module.js';
+import type { ArgsSchema, Module, ModuleContext, ModuleResult } from './module.js';
 import { taskExecOptions } from './remote.js';
 
 interface UnitState {
@@ -32,16 +35,55 @@ function exec(ctx: ModuleContext, script: string) {
   return ctx.conn.exec(script, taskExecOptions(ctx));
 }
 
-/** The read script: daemon-reload first when asked (Ansible's order), then the unit's properties. */
-export function readScript(unit: string | undefined, daemonReload: boolean): string {
+export type Scope = 'system' | 'user' | 'global';
+
+/** How systemctl is called: Ansible adds --user/--global, --no-block and --force to every call. */
+export interface SystemctlOptions {
+  scope?: Scope;
+  noBlock?: boolean;
+  force?: boolean;
+}
+
+/** `systemctl` with the task's options. */
+export function systemctl(opts: SystemctlOptions = {}): string {
+  return [
+    'systemctl',
+    ...(opts.scope && opts.scope !== 'system' ? [`--${opts.scope}`] : []),
+    ...(opts.noBlock ? ['--no-block'] : []),
+    ...(opts.force ? ['--force'] : []),
+  ].join(' ');
+}
+
+/**
+ * The read script: daemon-reload, then daemon-reexec, first when asked (Ansible's order), then the unit's
+ * properties. A global unit has no running state: only its unit file state is read (is-enabled).
+ */
+export function readScript(
+  unit: string | undefined,
+  daemonReload: boolean,
+  opts: SystemctlOptions & { daemonReexec?: boolean } = {},
+): string {
+  const sc = systemctl({ ...(opts.scope ? { scope: opts.scope } : {}) });
   const lines = [`command -v systemctl >/dev/null 2>&1 || { echo ${NO_SYSTEMCTL} >&2; exit 127; }`];
-  if (daemonReload) lines.push('systemctl daemon-reload || exit $?');
-  if (unit)
-    lines.push(`systemctl show --property=LoadState,ActiveState,SubState,UnitFileState -- ${shq(unit)}`);
+  // As Ansible does: the user's manager is found through XDG_RUNTIME_DIR, which a non-login session lacks.
+  if (opts.scope === 'user')
+    lines.push(
+      '[ -n "$XDG_RUNTIME_DIR" ] || { XDG_RUNTIME_DIR=/run/user/$(id -u); export XDG_RUNTIME_DIR; }',
+    );
+  if (daemonReload) lines.push(`${sc} daemon-reload || exit $?`);
+  if (opts.daemonReexec) lines.push(`${sc} daemon-reexec || exit $?`);
+  if (unit && opts.scope === 'global')
+    lines.push(
+      `f=$(${sc} is-enabled -- ${shq(unit)} 2>/dev/null)`,
+      'case $f in "") echo LoadState=not-found ;; masked*) echo LoadState=masked ;; *) echo LoadState=loaded ;; esac',
+      'echo "UnitFileState=$f"',
+    );
+  else if (unit)
+    lines.push(`${sc} show --property=LoadState,ActiveState,SubState,UnitFileState -- ${shq(unit)}`);
   return lines.join('\n');
 }
 
-function parseShow(stdout: string): UnitState {
+export function parseShow(stdout: string): UnitState {
   const kv = new Map<string, string>();
   for (const line of stdout.split('\n')) {
     const eq = line.indexOf('=');
@@ -55,18 +97,83 @@ function parseShow(stdout: string): UnitState {
   };
 }
 
-export const serviceModule: Module = {
-  name: 'service',
-  summary: 'Start, stop, restart or reload a systemd unit, enable it at boot, reload systemd',
-  args: {
+export interface UnitWant {
+  name: string;
+  state?: 'started' | 'stopped' | 'restarted' | 'reloaded';
+  enabled?: boolean;
+  masked?: boolean;
+  scope?: Scope;
+}
+
+export interface UnitPlan {
+  /** systemctl verbs, in order (mask/unmask, then enable/disable, then the state's). */
+  actions: string[];
+  /** The unit as it will be. */
+  after: UnitState;
+  /** Set when the wanted state cannot be reached: the task fails with it, in check mode too. */
+  error?: string;
+}
+
+/** What systemctl must do to get from `before` to what the task wants (Ansible's systemd order). */
+export function planUnit(before: UnitState, want: UnitWant): UnitPlan {
+  const name = want.name;
+  const after = { ...before };
+  const actions: string[] = [];
+  const fail = (error: string): UnitPlan => ({ actions: [], after: before, error });
+  // A unit may be masked before it is installed, as Ansible allows; everything else needs the unit.
+  const notFound = before.LoadState === 'not-found' || before.LoadState === '';
+  if (notFound && (want.state !== undefined || want.enabled !== undefined || want.masked !== true))
+    return fail(`unit ${name} not found on this host`);
+  if (want.scope === 'global' && want.state !== undefined)
+    return fail('scope global has no running units: it takes enabled and masked, not state');
+
+  if (want.masked !== undefined && (before.UnitFileState === 'masked') !== want.masked) {
+    actions.push(want.masked ? 'mask' : 'unmask');
+    // Unmasked, the unit file's own state shows again; until then it is unknown: "disabled" is the state
+    // systemctl reports for an installed unit nobody enabled.
+    after.UnitFileState = want.masked ? 'masked' : 'disabled';
+    after.LoadState = want.masked ? 'masked' : 'loaded';
+  }
+  if (want.enabled !== undefined && ENABLED.has(after.UnitFileState) !== want.enabled) {
+    if (FIXED.has(after.UnitFileState) || after.UnitFileState === 'masked')
+      return fail(
+        `unit ${name} is ${after.UnitFileState}: it cannot be ${want.enabled ? 'enabled' : 'disabled'}`,
+      );
+    actions.push(want.enabled ? 'enable' : 'disable');
+    after.UnitFileState = want.enabled ? 'enabled' : 'disabled';
+  }
+  const running = RUNNING.has(before.ActiveState);
+  const state = want.state;
+  if (state === 'started' && !running) actions.push('start');
+  else if (state === 'stopped' && (running || before.ActiveState === 'deactivating')) actions.push('stop');
+  else if (state === 'restarted') actions.push('restart');
+  // Ansible: reloading a stopped unit starts it.
+  else if (state === 'reloaded') actions.push(running ? 'reload' : 'start');
+  if (state) after.ActiveState = state === 'stopped' ? 'inactive' : 'active';
+  // A unit stopped now is dead; one started now runs (systemd's SubState for a started service).
+  if (actions.includes('stop')) after.SubState = 'dead';
+  else if (actions.includes('start') || actions.includes('restart')) after.SubState = 'running';
+  return { actions, after };
+}
+
+interface Variant {
+  name: string;
+  summary: string;
+  /** systemd and systemd_service: masked, scope, daemon_reexec, no_block, force. */
+  systemd: boolean;
+}
+
+function argsSchema(systemd: boolean): ArgsSchema {
+  const asks = ['state', 'enabled', 'daemon_reload', ...(systemd ? ['masked', 'daemon_reexec'] : [])];
+  return {
     type: 'object',
     additionalProperties: false,
-    anyOf: [
-      { properties: { state: true }, required: ['state'] },
-      { properties: { enabled: true }, required: ['enabled'] },
-      { properties: { daemon_reload: true }, required: ['daemon_reload'] },
-    ],
-    dependentRequired: { state: ['name'], enabled: ['name'] },
+    anyOf: asks.map((k) => ({ properties: { [k]: true }, required: [k] })),
+    dependentRequired: {
+      state: ['name'],
+      enabled: ['name'],
+      ...(systemd ? { masked: ['name'] } : {}),
+    },
     properties: {
       name: {
         type: 'string',
@@ -85,68 +192,143 @@ export const serviceModule: Module = {
         description:
           'Run systemctl daemon-reload first, so changed unit files are read (not a change by itself)',
       },
+      ...(systemd
+        ? {
+            masked: {
+              type: 'boolean',
+              description: 'Whether the unit is masked (a masked unit cannot start)',
+            },
+            scope: {
+              type: 'string',
+              enum: ['system', 'user', 'global'],
+              default: 'system',
+              description:
+                "The service manager: the system's, the connecting user's (--user) or all users' (--global)",
+            },
+            daemon_reexec: {
+              type: 'boolean',
+              default: false,
+              description: 'Run systemctl daemon-reexec first (after daemon_reload; not a change by itself)',
+            },
+            no_block: {
+              type: 'boolean',
+              default: false,
+              description: 'Do not wait for the start or stop job to finish (systemctl --no-block)',
+            },
+            force: {
+              type: 'boolean',
+              description: 'Replace conflicting symbolic links when enabling (systemctl --force)',
+            },
+          }
+        : {}),
     },
-  },
-  check: 'full',
-  async run(ctx, args) {
-    const name = typeof args.name === 'string' ? args.name : undefined;
-    const state = args.state as 'started' | 'stopped' | 'restarted' | 'reloaded' | undefined;
-    const enabled = typeof args.enabled === 'boolean' ? args.enabled : undefined;
-    const reload = args.daemon_reload === true && !ctx.check;
+  };
+}
 
-    const read = await exec(ctx, readScript(name, reload));
-    if (read.stderr.includes(NO_SYSTEMCTL))
-      return {
-        changed: false,
-        failed: true,
-        msg: 'systemctl not found on this host: is it managed by systemd?',
-      };
-    if (read.timedOut)
-      return { changed: false, failed: true, msg: `timed out after ${ctx.timeoutMs / 1000}s` };
-    if (read.rc !== 0)
-      return {
-        changed: false,
-        failed: true,
-        msg: `systemctl failed: ${read.stderr.trim() || `exit ${read.rc}`}`,
-      };
-    if (!name) return { changed: false, msg: reload ? 'systemd reloaded its unit files' : 'nothing to do' };
+async function runUnit(ctx: ModuleContext, args: Record<string, unknown>): Promise<ModuleResult> {
+  const name = typeof args.name === 'string' ? args.name : undefined;
+  const scope = (typeof args.scope === 'string' ? args.scope : 'system') as Scope;
+  const opts: SystemctlOptions = { scope, noBlock: args.no_block === true, force: args.force === true };
+  const want: UnitWant = {
+    name: name ?? '',
+    scope,
+    ...(typeof args.state === 'string' ? { state: args.state as UnitWant['state'] & string } : {}),
+    ...(typeof args.enabled === 'boolean' ? { enabled: args.enabled } : {}),
+    ...(typeof args.masked === 'boolean' ? { masked: args.masked } : {}),
+  };
+  const reload = args.daemon_reload === true && !ctx.check;
+  const reexec = args.daemon_reexec === true && !ctx.check;
 
-    const before = parseShow(read.stdout);
-    if (before.LoadState === 'not-found' || before.LoadState === '')
-      return { changed: false, failed: true, msg: `unit ${name} not found on this host` };
-    const actions: string[] = [];
-    const after = { ...before };
-    if (enabled !== undefined && ENABLED.has(before.UnitFileState) !== enabled) {
-      if (FIXED.has(before.UnitFileState) || before.UnitFileState === 'masked')
-        return {
-          changed: false,
-          failed: true,
-          msg: `unit ${name} is ${before.UnitFileState}: it cannot be ${enabled ? 'enabled' : 'disabled'}`,
-        };
-      actions.push(enabled ? 'enable' : 'disable');
-      after.UnitFileState = enabled ? 'enabled' : 'disabled';
-    }
-    const running = RUNNING.has(before.ActiveState);
-    if (state === 'started' && !running) actions.push('start');
-    else if (state === 'stopped' && running) actions.push('stop');
-    else if (state === 'restarted') actions.push('restart');
-    // Ansible: reloading a stopped unit starts it.
-    else if (state === 'reloaded') actions.push(running ? 'reload' : 'start');
-    if (state) after.ActiveState = state === 'stopped' ? 'inactive' : 'active';
+  const read = await exec(ctx, readScript(name, reload, { scope, daemonReexec: reexec }));
+  if (read.stderr.includes(NO_SYSTEMCTL))
+    return {
+      changed: false,
+      failed: true,
+      msg: 'systemctl not found on this host: is it managed by systemd?',
+    };
+  if (read.timedOut) return { changed: false, failed: true, msg: `timed out after ${ctx.timeoutMs / 1000}s` };
+  if (read.rc !== 0)
+    return {
+      changed: false,
+      failed: true,
+      msg: `systemctl failed: ${read.stderr.trim() || `exit ${read.rc}`}`,
+    };
+  if (!name) {
+    const done = [reload && 'reloaded its unit files', reexec && 're-executed'].filter(Boolean).join(' and ');
+    return { changed: false, msg: done ? `systemd ${done}` : 'nothing to do' };
+  }
 
-    const data = { name, state: after.ActiveState, enabled: ENABLED.has(after.UnitFileState), status: after };
-    if (actions.length === 0) return { changed: false, data };
-    const what = actions.join(', ');
-    if (ctx.check) return { changed: true, msg: `would ${what} ${name}`, data };
-    const act = await exec(ctx, actions.map((a) => `systemctl ${a} -- ${shq(name)}`).join(' && '));
-    if (act.timedOut) return { changed: true, failed: true, msg: `timed out after ${ctx.timeoutMs / 1000}s` };
-    if (act.rc !== 0)
-      return {
-        changed: true,
-        failed: true,
-        msg: `systemctl ${what} ${name} failed: ${act.stderr.trim() || act.stdout.trim() || `exit ${act.rc}`}`,
-        data,
-      };
-    return { changed: true, msg: `${what} ${name}`, data };
-  },
-};
+  const before = parseShow(read.stdout);
+  const plan = planUnit(before, want);
+  if (plan.error) return { changed: false, failed: true, msg: plan.error };
+  const { actions, after } = plan;
+  const data = {
+    name,
+    state: after.ActiveState,
+    enabled: ENABLED.has(after.UnitFileState),
+    ...(want.masked !== undefined ? { masked: after.UnitFileState === 'masked' } : {}),
+    status: after,
+  };
+  if (actions.length === 0) return { changed: false, data };
+  const what = actions.join(', ');
+  if (ctx.check) return { changed: true, msg: `would ${what} ${name}`, data };
+  const sc = systemctl(opts);
+  const act = await exec(
+    ctx,
+    [
+      ...(scope === 'user'
+        ? ['[ -n "$XDG_RUNTIME_DIR" ] || { XDG_RUNTIME_DIR=/run/user/$(id -u); export XDG_RUNTIME_DIR; }']
+        : []),
+      actions.map((a) => `${sc} ${a} -- ${shq(name)}`).join(' && '),
+    ].join('\n'),
+  );
+  if (act.timedOut) return { changed: true, failed: true, msg: `timed out after ${ctx.timeoutMs / 1000}s` };
+  if (act.rc !== 0)
+    return {
+      changed: true,
+      failed: true,
+      msg: `systemctl ${what} ${name} failed: ${act.stderr.trim() || act.stdout.trim() || `exit ${act.rc}`}`,
+      data,
+    };
+  return { changed: true, msg: `${what} ${name}`, data };
+}
+
+function unitModule(v: Variant): Module {
+  return {
+    name: v.name,
+    summary: v.summary,
+    ...(v.systemd
+      ? {
+          aliases: {
+            service: 'name',
+            unit: 'name',
+            'daemon-reload': 'daemon_reload',
+            'daemon-reexec': 'daemon_reexec',
+          },
+        }
+      : {}),
+    args: argsSchema(v.systemd),
+    check: 'full',
+    run: runUnit,
+  };
+}
+
+export const serviceModule: Module = unitModule({
+  name: 'service',
+  summary: 'Start, stop, restart or reload a systemd unit, enable it at boot, reload systemd',
+  systemd: false,
+});
+
+export const systemdServiceModule: Module = unitModule({
+  name: 'systemd_service',
+  summary:
+    'Start, stop, restart or reload a systemd unit, enable or mask it, in the system or a user manager',
+  systemd: true,
+});
+
+/** Ansible's older name of systemd_service (ansible.builtin.systemd). */
+export const systemdModule: Module = unitModule({
+  name: 'systemd',
+  summary: 'systemd_service by its older name: start, stop, enable or mask a systemd unit',
+  systemd: true,
+});
