@@ -27,3 +27,21 @@ export function changedPerHost(stdout: string): Record<string, number> {
     out[m[1]!] = Number(m[2]);
   return out;
 }
+
+/** Runs `ewsplay run PLAYBOOK EXTRA…` in `dir` against an sshd lab's inventory, trusting its host keys. */
+export function runOnLab(
+  dir: string,
+  lab: { inventoryFile: string; knownHostsFile: string },
+  playbook: string,
+  ...extra: string[]
+): Promise<CliResult> {
+  return ewsplayIn(dir, [
+    'run',
+    playbook,
+    '-i',
+    lab.inventoryFile,
+    '--known-hosts',
+    lab.knownHostsFile,
+    ...extra,
+  ]);
+}

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keygen, type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
 import { snapshotTree } from '../unit/modules/context.js';
-import { changedPerHost, ewsplayIn } from './cli.js';
+import { changedPerHost, runOnLab } from './cli.js';
 
 let lab: SshdLab;
 let dir: string;
@@ -45,16 +45,7 @@ afterAll(async () => {
 
 describe('authorized_key over SSH', () => {
   it('check mode changes nothing; the first run writes every host; the second run changes nothing', async () => {
-    const run = (...extra: string[]) =>
-      ewsplayIn(dir, [
-        'run',
-        'keys.yml',
-        '-i',
-        lab.inventoryFile,
-        '--known-hosts',
-        lab.knownHostsFile,
-        ...extra,
-      ]);
+    const run = (...extra: string[]) => runOnLab(dir, lab, 'keys.yml', ...extra);
     const names = lab.hosts.map((h) => h.name);
     const every = (n: number) => Object.fromEntries(names.map((h) => [h, n]));
     const before = await Promise.all(lab.hosts.map((h) => snapshotTree(h.workDir)));

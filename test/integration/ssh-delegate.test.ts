@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
 import { snapshotTree } from '../unit/modules/context.js';
-import { ewsplayIn } from './cli.js';
+import { runOnLab } from './cli.js';
 
 let lab: SshdLab;
 let dir: string;
@@ -32,22 +32,9 @@ afterAll(async () => {
   await lab?.stop();
 });
 
-const ewsplay = (args: string[]) => ewsplayIn(dir, args);
-
 describe('delegate_to over SSH', () => {
   it("writes through the delegate's connection; check and second runs change nothing", async () => {
-    const run = (...extra: string[]) =>
-      ewsplay([
-        'run',
-        'delegate.yml',
-        '-i',
-        lab.inventoryFile,
-        '--known-hosts',
-        lab.knownHostsFile,
-        '-o',
-        'plain',
-        ...extra,
-      ]);
+    const run = (...extra: string[]) => runOnLab(dir, lab, 'delegate.yml', '-o', 'plain', ...extra);
     const [first, ...others] = lab.hosts;
     const before = await Promise.all(lab.hosts.map((h) => snapshotTree(h.workDir)));
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
 import { snapshotTree } from '../unit/modules/context.js';
 import { startServer, type TestServer } from '../unit/modules/http-server.js';
-import { changedPerHost, ewsplayIn } from './cli.js';
+import { changedPerHost, runOnLab } from './cli.js';
 
 const PLAYBOOK = `- hosts: all
   gather_facts: false
@@ -60,17 +60,7 @@ afterAll(async () => {
 describe('get_url, unarchive and find over SSH', () => {
   it('check mode changes nothing; the first run downloads and unpacks; the second run changes nothing', async () => {
     const run = (...extra: string[]) =>
-      ewsplayIn(dir, [
-        'run',
-        'site.yml',
-        '-i',
-        lab.inventoryFile,
-        '--known-hosts',
-        lab.knownHostsFile,
-        '-e',
-        `release_url=${server.base}/RELEASE.txt`,
-        ...extra,
-      ]);
+      runOnLab(dir, lab, 'site.yml', '-e', `release_url=${server.base}/RELEASE.txt`, ...extra);
     const names = lab.hosts.map((h) => h.name);
     const before = await Promise.all(lab.hosts.map((h) => snapshotTree(h.workDir)));
 

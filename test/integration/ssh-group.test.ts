@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
-import { changedPerHost, ewsplayIn } from './cli.js';
+import { changedPerHost, runOnLab } from './cli.js';
 
 const isRoot = process.getuid?.() === 0;
 const name = `ewsplay-t-${randomBytes(4).toString('hex')}`;
@@ -51,15 +51,7 @@ describe.skipIf(!isRoot)(
 `;
     const run = async (file: string, body: string, ...extra: string[]) => {
       await writeFile(join(dir, file), body);
-      const r = await ewsplayIn(dir, [
-        'run',
-        file,
-        '-i',
-        lab.inventoryFile,
-        '--known-hosts',
-        lab.knownHostsFile,
-        ...extra,
-      ]);
+      const r = await runOnLab(dir, lab, file, ...extra);
       expect(r.rc, r.stdout + r.stderr).toBe(0);
       return changedPerHost(r.stdout)[lab.hosts[0]!.name];
     };

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
 import { snapshotTree } from '../unit/modules/context.js';
-import { changedPerHost, ewsplayIn } from './cli.js';
+import { changedPerHost, runOnLab } from './cli.js';
 
 // Ansible's documented forms: a back-reference replace limited by `after`, and a block with custom markers
 // inserted after a matching line.
@@ -51,16 +51,7 @@ afterAll(async () => {
 
 describe('replace and blockinfile over SSH', () => {
   it('check mode changes nothing; the first run edits every host; the second run changes nothing', async () => {
-    const run = (...extra: string[]) =>
-      ewsplayIn(dir, [
-        'run',
-        'edit.yml',
-        '-i',
-        lab.inventoryFile,
-        '--known-hosts',
-        lab.knownHostsFile,
-        ...extra,
-      ]);
+    const run = (...extra: string[]) => runOnLab(dir, lab, 'edit.yml', ...extra);
     const names = lab.hosts.map((h) => h.name);
     const before = await Promise.all(lab.hosts.map((h) => snapshotTree(h.workDir)));
 

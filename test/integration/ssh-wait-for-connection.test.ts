@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answersSsh, type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
-import { changedPerHost, ewsplayIn } from './cli.js';
+import { changedPerHost, runOnLab } from './cli.js';
 
 const PLAYBOOK = `- hosts: all
   gather_facts: false
@@ -40,14 +40,7 @@ afterAll(async () => {
 describe('wait_for_connection over SSH', () => {
   it('waits through the host going down and coming back, then the next task runs on the new connection', async () => {
     const host = lab.hosts[0]!;
-    const run = ewsplayIn(dir, [
-      'run',
-      'wait.yml',
-      '-i',
-      lab.inventoryFile,
-      '--known-hosts',
-      lab.knownHostsFile,
-    ]);
+    const run = runOnLab(dir, lab, 'wait.yml');
     // Down as soon as the first task has run (the run holds a connection to it), up again 4s later.
     const marker = join(host.workDir, 'before');
     for (let i = 0; i < 200 && !existsSync(marker); i++) await sleep(50);
