@@ -83,7 +83,7 @@ describe('exec', () => {
     expect((await conn.exec('echo still-here')).stdout).toBe('still-here\n');
   });
 
-  it.each([
+  it.each<[string, { maxShells?: number }]>([
     ['a remote shell', {}],
     ['a channel of its own', { maxShells: 0 }],
   ])('keeps env values and stdin out of every process argv on the target (%s)', async (_label, opts) => {
