@@ -23,6 +23,7 @@ import { metaModule } from './meta.js';
 import type { Module } from './module.js';
 import { packageModule } from './package.js';
 import { pauseModule } from './pause.js';
+import { pingModule } from './ping.js';
 import { portFreeModule } from './port_free.js';
 import { rawModule } from './raw.js';
 import { replaceModule } from './replace.js';
@@ -67,6 +68,7 @@ const all: Module[] = [
   metaModule,
   packageModule,
   pauseModule,
+  pingModule,
   portFreeModule,
   rawModule,
   replaceModule,
@@ -112,6 +114,7 @@ const ANSIBLE_BUILTINS = new Set([
   'meta',
   'package',
   'pause',
+  'ping',
   'raw',
   'replace',
   'script',

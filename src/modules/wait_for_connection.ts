@@ -6,13 +6,11 @@
 // Ansible skips it in check mode; so do we.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Module } from './module.js';
+import { PING } from './ping.js';
 import { taskExecOptions } from './remote.js';
 
 const seconds = (description: string, fallback: number) =>
   ({ type: 'number', minimum: 0, default: fallback, description }) as const;
-
-/** Answers the same in sh, PowerShell and cmd: Ansible's ping module stands here. */
-const PING = 'echo pong';
 
 export const waitForConnectionModule: Module = {
   name: 'wait_for_connection',
