@@ -338,7 +338,7 @@ export const PLAY_KEYWORDS: Record<string, Keyword> = {
   strategy: kw(
     { type: 'string', enum: ['linear', 'ansible.builtin.linear'] },
     "'linear' (every host finishes a task before the next starts: the one strategy ewsplay has)",
-    'Task order across hosts: linear',
+    'Task order across hosts: only linear (each task on every host before the next task; free is not supported)',
   ),
   order: kw(
     { type: 'string', enum: ['inventory', 'reverse_inventory', 'sorted', 'reverse_sorted', 'shuffle'] },

@@ -94,6 +94,38 @@ function foreignKeyHint(key: string): string | undefined {
   if (key === 'connection' || key === 'remote_user' || key === 'port')
     return 'set it on the play, or as ansible_connection / ansible_user / ansible_port in the inventory; to run one task on the control node, use delegate_to: localhost';
   if (key === 'roles') return "'roles' is a play keyword: list the roles there, or use import_role in a task";
+  if (key === 'ignore_unreachable')
+    return 'not supported: an unreachable host stays out of the rest of the play; wait_for_connection waits for a host that is expected back';
+  return undefined;
+}
+
+const REPOSITORY_PACKAGES = new Set(['apt', 'yum', 'dnf', 'dnf5', 'zypper', 'apk', 'pip', 'snap']);
+/** ansible.builtin modules ewsplay does not have (the repository package managers above aside). */
+const OTHER_ANSIBLE_BUILTINS = new Set(
+  'apt_key apt_repository assemble async_status cron deb822_repository debconf expect getent git hostname iptables known_hosts mount_facts package_facts reboot rpm_key service_facts subversion sysvinit validate_argument_spec yum_repository'.split(
+    ' ',
+  ),
+);
+
+/**
+ * Hints for Ansible modules ewsplay does not have (under any collection name). `known`: a module Ansible
+ * surely has, whose hint beats a "did you mean" (cron is not a typo of copy).
+ */
+function foreignModuleHint(key: string): { hint: string; known: boolean } | undefined {
+  const name = key.slice(key.lastIndexOf('.') + 1);
+  const instead = `ewsplay has no '${name}' module: run the tool with command or shell (creates:, removes: or changed_when: keep it idempotent); \`ewsplay schema\` lists the modules`;
+  if (REPOSITORY_PACKAGES.has(name))
+    return {
+      hint: "ewsplay's package module installs a .deb or .rpm file (src: or path:); to install packages from a repository by name, use command (e.g. 'command: apt-get install -y NAME' with creates:) or shell with changed_when",
+      known: true,
+    };
+  if (name.startsWith('win_'))
+    return {
+      hint: 'for a Windows host (ansible_shell_type: powershell), run the cmdlet with the powershell module',
+      known: true,
+    };
+  if (OTHER_ANSIBLE_BUILTINS.has(name)) return { hint: instead, known: true };
+  if (/^[a-z_]+$/.test(name) && key.includes('.')) return { hint: instead, known: false };
   return undefined;
 }
 
@@ -796,15 +828,18 @@ class Loader {
         continue;
       }
       const keyword = closest(key, ALL_TASK_KEYWORDS);
-      const module = closest(key, this.moduleKeys);
-      if (keyword && (!module || hasAction)) {
+      const foreignModule = foreignModuleHint(key);
+      const module = foreignModule?.known ? undefined : closest(key, this.moduleKeys);
+      if (keyword && (!module || hasAction) && !foreignModule?.known) {
         this.problem(pos, `unknown task keyword '${key}'`, `did you mean '${keyword}'?`);
       } else if (module || !moduleGuessed) {
         moduleGuessed = true;
         this.problem(
           pos,
           `unknown module '${key}'`,
-          module ? `did you mean '${module}'?` : '`ewsplay schema` lists the modules and their arguments',
+          module
+            ? `did you mean '${module}'?`
+            : (foreignModule?.hint ?? '`ewsplay schema` lists the modules and their arguments'),
         );
       } else {
         this.problem(pos, `unknown task keyword '${key}'`);

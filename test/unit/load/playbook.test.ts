@@ -105,6 +105,40 @@ describe('loadPlaybook', () => {
       "5:15 notify names no handler: 'x'",
     ]);
   });
+
+  it('names what to use instead of Ansible modules and keywords ewsplay does not have', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ewsplay-load-'));
+    const file = join(dir, 'ansible.yml');
+    writeFileSync(
+      file,
+      [
+        '- hosts: all',
+        '  tasks:',
+        '    - apt: name=nginx',
+        '    - ansible.builtin.cron: name=x',
+        '    - community.general.ufw: rule=allow',
+        '    - ansible.windows.win_service: name=x',
+        '    - ping:',
+        '      ignore_unreachable: true',
+        '    - shel: echo typo',
+        '',
+      ].join('\n'),
+    );
+    const error = await loadPlaybook(file).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    const shown = (error as UserError).problems.map((p) => `${p.line} ${p.message} | ${p.hint}`);
+    expect(shown).toHaveLength(6);
+    expect(shown[0]).toMatch(
+      /^3 unknown module 'apt' \| ewsplay's package module installs a \.deb or \.rpm file/,
+    );
+    expect(shown[1]).toMatch(
+      /^4 unknown module 'ansible\.builtin\.cron' \| ewsplay has no 'cron' module: run the tool with command or shell/,
+    );
+    expect(shown[2]).toMatch(/^5 unknown module 'community\.general\.ufw' \| ewsplay has no 'ufw' module/);
+    expect(shown[3]).toMatch(/^6 unknown module 'ansible\.windows\.win_service' \| .*the powershell module/);
+    expect(shown[4]).toMatch(/^8 unknown task keyword 'ignore_unreachable' \| not supported: /);
+    expect(shown[5]).toBe("9 unknown module 'shel' | did you mean 'shell'?");
+  });
 });
 
 describe('task lists inside module args', () => {
