@@ -29,6 +29,7 @@ import {
   execOk,
   execOn,
   hasAttributes,
+  type PathState,
   probePath,
 } from './remote.js';
 
@@ -126,6 +127,21 @@ export function downloadScript(o: {
     'mv -f "$out" "$dest" || exit 26',
     'echo replaced=1',
   ].join('\n');
+}
+
+/** Content already right: set what differs of mode/owner/group (not in check mode). */
+async function settleAttributes(
+  ctx: ModuleContext,
+  state: PathState,
+  want: Attributes,
+  writePath: string,
+  dest: string,
+): Promise<{ attrs: Attributes; changed: boolean }> {
+  const attrs = attributeChanges(state, want);
+  const changed = hasAttributes(attrs);
+  if (changed && !ctx.check)
+    await execOk(ctx, attributeCommands(writePath, attrs).join(' && '), `cannot set attributes of ${dest}`);
+  return { attrs, changed };
 }
 
 function kv(stdout: string): Map<string, string> {
@@ -226,14 +242,7 @@ export const getUrlModule: Module = {
     }
 
     if (reason === undefined) {
-      const attrs = attributeChanges(state, want);
-      const changed = hasAttributes(attrs);
-      if (changed && !ctx.check)
-        await execOk(
-          ctx,
-          attributeCommands(writePath, attrs).join(' && '),
-          `cannot set attributes of ${dest}`,
-        );
+      const { attrs, changed } = await settleAttributes(ctx, state, want, writePath, dest);
       return {
         changed,
         msg: changed
@@ -301,14 +310,7 @@ export const getUrlModule: Module = {
     const size = Number(out.get('size') ?? 0);
     Object.assign(data, { size, checksum_src: out.get('sha1'), checksum_dest: out.get('sha1') });
     if (out.get('same') === '1') {
-      const attrs = attributeChanges(state, want);
-      const changed = hasAttributes(attrs);
-      if (changed)
-        await execOk(
-          ctx,
-          attributeCommands(writePath, attrs).join(' && '),
-          `cannot set attributes of ${dest}`,
-        );
+      const { attrs, changed } = await settleAttributes(ctx, state, want, writePath, dest);
       return {
         changed,
         msg: changed

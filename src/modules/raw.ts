@@ -3,8 +3,7 @@
 // raw, it never runs in check mode (unless the task says check_mode: false) and always reports changed.
 import { shq } from '../connection/become.js';
 import type { Module } from './module.js';
-
-const lines = (s: string) => (s === '' ? [] : s.replace(/\r?\n$/, '').split(/\r?\n/));
+import { outputFields } from './run-command.js';
 
 export const rawModule: Module = {
   name: 'raw',
@@ -48,13 +47,7 @@ export const rawModule: Module = {
       ...(ctx.become ? { become: ctx.become } : {}),
     });
     // Ansible's raw keeps stdout as the command printed it (no stripping); the _lines are split.
-    const data = {
-      rc: r.rc,
-      stdout: r.stdout,
-      stderr: r.stderr,
-      stdout_lines: lines(r.stdout),
-      stderr_lines: lines(r.stderr),
-    };
+    const data = outputFields(r.rc, r.stdout, r.stderr);
     const warn = warnings.length > 0 ? { warnings } : {};
     if (r.timedOut)
       return { changed: true, failed: true, msg: `timed out after ${ctx.timeoutMs / 1000}s`, data, ...warn };

@@ -102,6 +102,11 @@ function delta(ms: number): string {
 
 const lines = (s: string) => (s === '' ? [] : s.replace(/\r?\n$/, '').split(/\r?\n/));
 
+/** Ansible's output fields of a command result (command, shell, raw, script): the _lines split the text. */
+export function outputFields(rc: number, stdout: string, stderr: string) {
+  return { rc, stdout, stderr, stdout_lines: lines(stdout), stderr_lines: lines(stderr) };
+}
+
 function notRun(spec: CommandSpec, outcome: Exclude<Outcome, 'would-run'>, check: boolean): ModuleResult {
   const did = check ? 'Would not run' : 'Did not run';
   if (outcome === 'nochdir')
@@ -172,11 +177,7 @@ export async function runCommandTask(ctx: ModuleContext, spec: CommandSpec): Pro
   const stderr = strip(r.stderr);
   const data = {
     cmd: spec.shown,
-    rc: r.rc,
-    stdout,
-    stderr,
-    stdout_lines: lines(stdout),
-    stderr_lines: lines(stderr),
+    ...outputFields(r.rc, stdout, stderr),
     start: stamp(started),
     end: stamp(ended),
     delta: delta(ended.getTime() - started.getTime()),

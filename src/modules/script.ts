@@ -5,9 +5,7 @@ import { posix } from 'node:path';
 import { shq } from '../connection/become.js';
 import type { Module, ModuleResult } from './module.js';
 import { execOn, readControlFile, writeFile } from './remote.js';
-import { shlexSplit } from './run-command.js';
-
-const lines = (s: string) => (s === '' ? [] : s.replace(/\r?\n$/, '').split(/\r?\n/));
+import { outputFields, shlexSplit } from './run-command.js';
 
 /** Where the first shell word of `s` ends (quotes and backslashes as shlex reads them). */
 export function firstWordEnd(s: string): number {
@@ -135,13 +133,7 @@ export const scriptModule: Module = {
         line,
       ].join('\n');
       const r = await execOn(ctx, script);
-      const data = {
-        rc: r.rc,
-        stdout: r.stdout,
-        stderr: r.stderr,
-        stdout_lines: lines(r.stdout),
-        stderr_lines: lines(r.stderr),
-      };
+      const data = outputFields(r.rc, r.stdout, r.stderr);
       const out: ModuleResult = { changed: true, data, ...(warnings.length ? { warnings } : {}) };
       if (r.timedOut) {
         // A killed shell runs no trap: clean up from here.
