@@ -86,4 +86,17 @@ export interface ConnectionSpec {
    * OpenSSH, where commands run exactly as given, one channel each, with no /bin/sh, sudo or file transfer.
    */
   shellType?: 'sh' | 'powershell' | 'cmd';
+  /**
+   * Jump hosts (OpenSSH's ProxyJump / -J), first to last: the connection reaches the target through a
+   * tunnel over each. Their host keys are checked like any host's; they get keys and the agent, never the
+   * target's password.
+   */
+  jump?: JumpHost[];
+}
+
+/** One hop of ProxyJump: `[user@]host[:port]`; the user defaults to the local user, as with ssh -J. */
+export interface JumpHost {
+  address: string;
+  port: number;
+  user?: string;
 }

@@ -66,28 +66,71 @@ export interface SshConnectOptions {
   windows?: boolean;
 }
 
-/** Opens the one SSH connection for a host: TCP, host key check, authentication. */
+/** Opens the one SSH connection for a host: TCP (through its jump hosts, if any), host key check, authentication. */
 export async function connectSsh(spec: ConnectionSpec, opts: SshConnectOptions = {}): Promise<SshConnection> {
   for (const s of [spec.password, spec.privateKeyPassphrase, spec.becomePassword])
     if (s) opts.secrets?.add(s);
-  const user = spec.user ?? userInfo().username;
-  const where = `${user}@${spec.address}:${spec.port}`;
+  const hops: SshClient[] = [];
+  try {
+    let sock: Duplex | undefined;
+    for (const jump of spec.jump ?? []) {
+      // A jump host is authenticated with keys and the agent only: the target's password is not its.
+      const hop = { address: jump.address, port: jump.port, user: jump.user ?? userInfo().username };
+      const client = await handshake(spec, hop, { ...spec, password: undefined }, sock, opts, 'jump host ');
+      hops.push(client);
+      const next = spec.jump![hops.length] ?? spec;
+      sock = await forwardThrough(client, spec, hop, next.address, next.port);
+    }
+    const user = spec.user ?? userInfo().username;
+    const client = await handshake(
+      spec,
+      { address: spec.address, port: spec.port, user },
+      spec,
+      sock,
+      opts,
+      '',
+    );
+    const windows = spec.shellType === 'powershell' || spec.shellType === 'cmd';
+    return new SshConnection(spec.host, user, client, { ...opts, ...(windows ? { windows } : {}) }, hops);
+  } catch (e) {
+    for (const hop of hops) hop.end();
+    throw e;
+  }
+}
+
+interface Hop {
+  address: string;
+  port: number;
+  user: string;
+}
+
+/** One SSH handshake (over `sock` when it comes through a jump host): host key check and authentication. */
+async function handshake(
+  spec: ConnectionSpec,
+  hop: Hop,
+  credentials: ConnectionSpec,
+  sock: Duplex | undefined,
+  opts: SshConnectOptions,
+  role: string,
+): Promise<SshClient> {
+  const where = `${role}${hop.user}@${hop.address}:${hop.port}`;
   const hostKeys = await new HostKeyChecker({
-    host: spec.host,
-    address: spec.address,
-    port: spec.port,
+    host: role ? `${role}for ${spec.host}` : spec.host,
+    address: hop.address,
+    port: hop.port,
     ...(spec.knownHostsFile ? { knownHostsFile: spec.knownHostsFile } : {}),
     ...(spec.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}),
   }).load();
-  const auth = await authMethods(spec, user);
+  const auth = await authMethods(credentials, hop.user);
   if (opts.signal?.aborted) throw new UnreachableError(`${spec.host}: connect aborted`);
 
   const client = new Client();
   let hostKeyRefusal: HostKeyError | undefined;
   const config: ConnectConfig = {
-    host: spec.address,
-    port: spec.port,
-    username: user,
+    host: hop.address,
+    port: hop.port,
+    ...(sock ? { sock } : {}),
+    username: hop.user,
     readyTimeout: spec.connectTimeoutMs,
     keepaliveInterval: opts.keepaliveIntervalMs ?? 10_000,
     keepaliveCountMax: opts.keepaliveCountMax ?? 3,
@@ -122,8 +165,39 @@ export async function connectSsh(spec: ConnectionSpec, opts: SshConnectOptions =
     });
     client.connect(config);
   });
-  const windows = spec.shellType === 'powershell' || spec.shellType === 'cmd';
-  return new SshConnection(spec.host, user, client, { ...opts, ...(windows ? { windows } : {}) });
+  return client;
+}
+
+/** A TCP stream from the jump host to the next hop (ssh -J's direct-tcpip channel), within the connect timeout. */
+function forwardThrough(
+  client: SshClient,
+  spec: ConnectionSpec,
+  hop: Hop,
+  address: string,
+  port: number,
+): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(
+        new UnreachableError(
+          `${spec.host}: jump host ${hop.address}:${hop.port} did not open a tunnel to ${address}:${port} within ${spec.connectTimeoutMs} ms`,
+        ),
+      );
+    }, spec.connectTimeoutMs);
+    client.forwardOut('127.0.0.1', 0, address, port, (err, stream) => {
+      clearTimeout(timer);
+      if (late) stream?.destroy();
+      else if (err)
+        reject(
+          new UnreachableError(
+            `${spec.host}: jump host ${hop.address}:${hop.port} cannot reach ${address}:${port}: ${err.message} (its sshd must allow TCP forwarding, AllowTcpForwarding, and reach that address)`,
+          ),
+        );
+      else resolve(stream);
+    });
+  });
 }
 
 function connectError(
@@ -225,6 +299,8 @@ export class SshConnection implements Connection {
     private readonly user: string,
     private readonly client: SshClient,
     opts: SshConnectOptions = {},
+    /** The jump hosts' connections this one goes through, ended after it. */
+    private readonly hops: SshClient[] = [],
   ) {
     const maxChannels = opts.maxChannels ?? DEFAULT_MAX_CHANNELS;
     this.windows = opts.windows === true;
@@ -238,6 +314,8 @@ export class SshConnection implements Connection {
       );
       for (const watch of this.deathWatchers) watch(this.dead);
       for (const w of this.shellWaiters.splice(0)) w(undefined);
+      // The tunnel is of no use without the connection through it.
+      this.endHops();
     };
     client.on('error', (e: Error) => lost(e.message));
     client.on('end', () => lost('closed by the remote side'));
@@ -626,7 +704,7 @@ export class SshConnection implements Connection {
   }
 
   async close(): Promise<void> {
-    if (this.dead) return;
+    if (this.dead) return this.endHops();
     this.closing = true;
     for (const s of this.shells) s.close();
     await new Promise<void>((resolve) => {
@@ -640,6 +718,11 @@ export class SshConnection implements Connection {
       });
       this.client.end();
     });
+    this.endHops();
+  }
+
+  private endHops(): void {
+    for (const hop of this.hops.splice(0).reverse()) hop.end();
   }
 }
 

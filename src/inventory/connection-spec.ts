@@ -2,7 +2,7 @@
 // older aliases) are read, so an existing inventory connects the same way; `ewsplay_local_root` is ours.
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
-import type { ConnectionSpec } from '../connection/connection.js';
+import type { ConnectionSpec, JumpHost } from '../connection/connection.js';
 import { type SourcePos, UsageError, UserError } from '../load/problems.js';
 
 /** Variables whose values are secrets, whatever their name's suffix. */
@@ -40,7 +40,8 @@ const SHELL_TYPES: Record<string, ConnectionSpec['shellType']> = {
   cmd: 'cmd',
 };
 
-// Of the raw OpenSSH options Ansible passes through, these two have a meaning here; the rest are reported.
+// Of the raw OpenSSH options Ansible passes through, the known_hosts ones and ProxyJump (-J) have a meaning
+// here; the rest are reported.
 const SSH_ARG_VARS = ['ansible_ssh_common_args', 'ansible_ssh_extra_args'];
 
 export interface ConnectionDefaults {
@@ -92,6 +93,17 @@ export function connectionSpec(
   const port = integer('ansible_port', 1, 65535) ?? integer('ansible_ssh_port', 1, 65535) ?? 22;
   const timeoutSec = integer('ansible_ssh_timeout', 1, 3600) ?? integer('ansible_timeout', 1, 3600);
   const sshArgs = parseSshArgs(SSH_ARG_VARS.map((n) => text(n) ?? '').join(' '));
+  const jumpVar = SSH_ARG_VARS.find((n) => parseSshArgs(text(n) ?? '').jump !== undefined);
+  const jump =
+    sshArgs.jump === undefined
+      ? undefined
+      : parseJumpHosts(sshArgs.jump, (message) =>
+          bad(
+            jumpVar!,
+            message,
+            'write ProxyJump as [user@]host[:port], several separated by commas: -o ProxyJump=admin@bastion.example.com:2222',
+          ),
+        );
   const shellName = text('ansible_shell_type');
   const shellType = shellName === undefined ? undefined : SHELL_TYPES[shellName];
   if (shellName !== undefined && !shellType)
@@ -125,6 +137,7 @@ export function connectionSpec(
     acceptNewHostKeys: sshArgs.acceptNewHostKeys ?? defaults.acceptNewHostKeys,
     root: root === undefined ? undefined : resolve(expandHome(root)!),
     shellType,
+    jump: jump && jump.length > 0 ? jump : undefined,
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value !== undefined) (spec as unknown as Record<string, unknown>)[key] = value;
@@ -144,7 +157,7 @@ export function ignoredConnectionSettings(vars: Record<string, unknown>): string
     const ignored = parseSshArgs(value).ignored;
     if (ignored.length > 0)
       notes.push(
-        `${name}: ${ignored.join(' ')} ignored (only -o UserKnownHostsFile and -o StrictHostKeyChecking=accept-new are honoured)`,
+        `${name}: ${ignored.join(' ')} ignored (only -o UserKnownHostsFile, -o StrictHostKeyChecking=accept-new and -o ProxyJump / -J are honoured)`,
       );
   }
   return notes;
@@ -153,6 +166,8 @@ export function ignoredConnectionSettings(vars: Record<string, unknown>): string
 interface SshArgs {
   knownHostsFile?: string;
   acceptNewHostKeys?: boolean;
+  /** ProxyJump's value as written (the first one given wins, as in ssh). */
+  jump?: string;
   ignored: string[];
 }
 
@@ -163,13 +178,36 @@ function parseSshArgs(args: string): SshArgs {
     let option: string | undefined;
     if (words[i] === '-o' && i + 1 < words.length) option = words[++i];
     else if (words[i]!.startsWith('-o')) option = words[i]!.slice(2);
+    else if (words[i] === '-J' && i + 1 < words.length) option = `ProxyJump=${words[++i]}`;
+    else if (words[i]!.startsWith('-J')) option = `ProxyJump=${words[i]!.slice(2)}`;
     const m = option && /^(\w+)\s*[= ]\s*(.*)$/.exec(option);
     if (m && m[1]!.toLowerCase() === 'userknownhostsfile') out.knownHostsFile = m[2]!.split(/\s+/)[0];
+    else if (m && m[1]!.toLowerCase() === 'proxyjump') out.jump ??= m[2]!.trim();
     else if (m && m[1]!.toLowerCase() === 'stricthostkeychecking' && m[2]!.toLowerCase() === 'accept-new')
       out.acceptNewHostKeys = true;
     else out.ignored.push(option ? `-o ${option}` : words[i]!);
   }
   return out;
+}
+
+/**
+ * ProxyJump's hops: `[user@]host[:port]` or `ssh://[user@]host[:port]`, comma-separated; `[::1]:22` for
+ * IPv6; `none` for no jump host, as in ssh_config.
+ */
+export function parseJumpHosts(value: string, fail: (message: string) => never): JumpHost[] {
+  if (value.toLowerCase() === 'none') return [];
+  return value.split(',').map((raw) => {
+    const m = /^(?:ssh:\/\/)?(?:([^@\s/]+)@)?(\[[0-9a-fA-F:.]+\]|[^:@\s/[\]]+)(?::(\d+))?\/?$/.exec(
+      raw.trim(),
+    );
+    if (!m) return fail(`ProxyJump: cannot read the jump host '${raw.trim()}'`);
+    const port = m[3] === undefined ? 22 : Number(m[3]);
+    if (port < 1 || port > 65535)
+      return fail(`ProxyJump: port ${m[3]} of '${raw.trim()}' is not from 1 to 65535`);
+    const hop: JumpHost = { address: m[2]!.replace(/^\[(.*)\]$/, '$1'), port };
+    if (m[1] !== undefined) hop.user = m[1];
+    return hop;
+  });
 }
 
 function expandHome(path: string | undefined): string | undefined {

@@ -76,19 +76,55 @@ describe('connectionSpec', () => {
     ).toMatchObject({ connection: 'local', root: resolve('lab/hosts/lab1') });
   });
 
-  it('honours UserKnownHostsFile and StrictHostKeyChecking=accept-new in ansible_ssh_common_args, reports the rest', () => {
+  it('honours UserKnownHostsFile, StrictHostKeyChecking=accept-new and ProxyJump in ansible_ssh_common_args, reports the rest', () => {
     const vars = {
       ansible_ssh_common_args:
-        '-o UserKnownHostsFile=/lab/known_hosts -o StrictHostKeyChecking=accept-new -o ProxyJump=bastion',
+        '-o UserKnownHostsFile=/lab/known_hosts -o StrictHostKeyChecking=accept-new -o ProxyJump=bastion -o ProxyCommand="nc %h %p"',
     };
     expect(connectionSpec('h', vars, defaults)).toMatchObject({
       knownHostsFile: '/lab/known_hosts',
       acceptNewHostKeys: true,
+      jump: [{ address: 'bastion', port: 22 }],
     });
     expect(ignoredConnectionSettings(vars)).toEqual([
-      expect.stringMatching(/^ansible_ssh_common_args: -o ProxyJump=bastion ignored/),
+      expect.stringMatching(/^ansible_ssh_common_args: -o ProxyCommand="nc %h %p" ignored/),
     ]);
     expect(ignoredConnectionSettings({ ansible_ssh_common_args: '-o "UserKnownHostsFile /x"' })).toEqual([]);
+  });
+
+  it('reads ProxyJump as ssh does: -J or -o, user@host:port chains, IPv6, ssh:// and none; the first one wins', () => {
+    const jump = (args: string, name = 'ansible_ssh_common_args') =>
+      connectionSpec('h', { [name]: args }, defaults).jump;
+    expect(jump('-J admin@bastion.example.com:2222')).toEqual([
+      { address: 'bastion.example.com', port: 2222, user: 'admin' },
+    ]);
+    expect(jump('-Jgw1,ops@[2001:db8::7]:2200', 'ansible_ssh_extra_args')).toEqual([
+      { address: 'gw1', port: 22 },
+      { address: '2001:db8::7', port: 2200, user: 'ops' },
+    ]);
+    expect(jump('-o ProxyJump=ssh://jump@10.0.0.1 -J other')).toEqual([
+      { address: '10.0.0.1', port: 22, user: 'jump' },
+    ]);
+    expect(jump('-o "ProxyJump none"')).toBeUndefined();
+    expect(jump('-o UserKnownHostsFile=/x')).toBeUndefined();
+  });
+
+  it('a ProxyJump ssh could not read is reported at the variable, with the form to write', () => {
+    const pos = { file: 'inventory/hosts.yml', line: 4, col: 7 };
+    for (const bad of ['-J bastion:99999', '-J user@', '-o ProxyJump=bastion,']) {
+      try {
+        connectionSpec('h', { ansible_ssh_common_args: bad }, defaults, (n) =>
+          n === 'ansible_ssh_common_args' ? pos : undefined,
+        );
+        expect.unreachable(bad);
+      } catch (e) {
+        expect(e).toBeInstanceOf(UserError);
+        const [problem] = (e as UserError).problems;
+        expect(problem).toMatchObject({ file: pos.file, line: 4, col: 7 });
+        expect(problem!.message).toMatch(/^ProxyJump: /);
+        expect(problem!.hint).toContain('[user@]host[:port]');
+      }
+    }
   });
 
   it('a bad value is reported at the position of the variable', () => {

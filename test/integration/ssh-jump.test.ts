@@ -1,0 +1,136 @@
+// ProxyJump (-J) over real sshd processes: the target is reached through a jump host whose host key is
+// checked like any host's; a jump host that refuses TCP forwarding, or that is not in known_hosts, stops
+// that host with a message naming the jump host; the target's password is never offered to a jump host.
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SshdHost, type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
+import { changedPerHost, ewsplayIn } from './cli.js';
+
+const PLAYBOOK = `- hosts: all
+  gather_facts: false
+  tasks:
+    - copy:
+        content: "reached through {{ via }}\\n"
+        dest: "{{ lab_dir }}/through-jump.txt"
+`;
+
+let lab: SshdLab;
+let dir: string;
+const host = (name: string): SshdHost => lab.hosts.find((h) => h.name === name)!;
+
+/** An inventory with one host, `target`, reached through `jump` (a ProxyJump value). */
+function inventory(jump: string, knownHosts: string, extra: string[] = []): string {
+  const target = host('target');
+  return [
+    'all:',
+    '  hosts:',
+    '    target:',
+    '      ansible_host: 127.0.0.1',
+    `      ansible_port: ${target.port}`,
+    `      ansible_user: ${JSON.stringify(lab.user)}`,
+    `      ansible_ssh_private_key_file: ${JSON.stringify(lab.clientKeyFile)}`,
+    `      ansible_ssh_common_args: ${JSON.stringify(`-o UserKnownHostsFile=${knownHosts} ${jump}`)}`,
+    `      lab_dir: ${JSON.stringify(target.workDir)}`,
+    `      via: ${JSON.stringify(jump)}`,
+    ...extra.map((l) => `      ${l}`),
+    '',
+  ].join('\n');
+}
+
+const accepted = async (h: SshdHost) =>
+  ((await readFile(h.logFile, 'utf8')).match(/Accepted publickey/g) ?? []).length;
+
+beforeAll(async () => {
+  lab = await startSshdLab(4, {
+    names: ['bastion', 'blocked', 'keysoff', 'target'],
+    hostConfig: (name) =>
+      name === 'blocked' ? ['AllowTcpForwarding no'] : name === 'keysoff' ? ['PubkeyAuthentication no'] : [],
+  });
+  dir = await mkdtemp(join(tmpdir(), 'ewsplay-jump-'));
+  await writeFile(join(dir, 'site.yml'), PLAYBOOK);
+});
+
+afterAll(async () => {
+  await lab?.stop();
+});
+
+describe('ProxyJump over SSH', () => {
+  it('reaches the target through the jump host: first run changes, second and check runs do not', async () => {
+    const bastion = host('bastion');
+    const jump = `-o ProxyJump=${lab.user}@127.0.0.1:${bastion.port}`;
+    await writeFile(join(dir, 'via-bastion.yml'), inventory(jump, lab.knownHostsFile));
+    const before = await accepted(bastion);
+    const run = (...extra: string[]) =>
+      ewsplayIn(dir, ['run', 'site.yml', '-i', 'via-bastion.yml', ...extra]);
+
+    const first = await run();
+    expect(first.rc, first.stdout + first.stderr).toBe(0);
+    expect(changedPerHost(first.stdout)).toEqual({ target: 1 });
+    expect(await readFile(join(host('target').workDir, 'through-jump.txt'), 'utf8')).toBe(
+      `reached through ${jump}\n`,
+    );
+    // The run logged in to the jump host (once, for the whole run).
+    expect(await accepted(bastion)).toBe(before + 1);
+
+    for (const extra of [[], ['--check']]) {
+      const again = await run(...extra);
+      expect(again.rc, again.stdout + again.stderr).toBe(0);
+      expect(changedPerHost(again.stdout)).toEqual({ target: 0 });
+    }
+
+    // -J is the same option.
+    const short = `-J ${lab.user}@127.0.0.1:${bastion.port}`;
+    await writeFile(join(dir, 'dash-j.yml'), inventory(short, lab.knownHostsFile));
+    const viaJ = await ewsplayIn(dir, ['run', 'site.yml', '-i', 'dash-j.yml']);
+    expect(viaJ.rc, viaJ.stdout + viaJ.stderr).toBe(0);
+    expect(changedPerHost(viaJ.stdout)).toEqual({ target: 1 });
+  });
+
+  it('a jump host that refuses forwarding makes the target unreachable, naming the jump host', async () => {
+    const blocked = host('blocked');
+    // No user@: the jump host is logged in to as the local user, as ssh -J does (the lab's user).
+    await writeFile(
+      join(dir, 'via-blocked.yml'),
+      inventory(`-o ProxyJump=127.0.0.1:${blocked.port}`, lab.knownHostsFile),
+    );
+    const r = await ewsplayIn(dir, ['run', 'site.yml', '-i', 'via-blocked.yml']);
+    expect(r.rc).toBe(4);
+    expect(r.stdout + r.stderr).toContain(
+      `jump host 127.0.0.1:${blocked.port} cannot reach 127.0.0.1:${host('target').port}`,
+    );
+  });
+
+  it("refuses a jump host whose key is not known, and never offers it the target's password", async () => {
+    const bastion = host('bastion');
+    const partial = join(dir, 'known_hosts_without_bastion');
+    const lines = (await readFile(lab.knownHostsFile, 'utf8')).split('\n');
+    await writeFile(partial, lines.filter((l) => !l.startsWith(`[127.0.0.1]:${bastion.port} `)).join('\n'));
+    await writeFile(
+      join(dir, 'unknown-bastion.yml'),
+      inventory(`-o ProxyJump=${lab.user}@127.0.0.1:${bastion.port}`, partial),
+    );
+    const unknown = await ewsplayIn(dir, ['run', 'site.yml', '-i', 'unknown-bastion.yml']);
+    expect(unknown.rc).toBe(4);
+    const said = unknown.stdout + unknown.stderr;
+    expect(said).toContain(`host key for [127.0.0.1]:${bastion.port} (jump host for target) is not known`);
+    expect(said).toContain('--accept-new-host-keys');
+
+    const keysoff = host('keysoff');
+    const password = 'target-only-password-1234';
+    await writeFile(
+      join(dir, 'keysoff.yml'),
+      inventory(`-o ProxyJump=${lab.user}@127.0.0.1:${keysoff.port}`, lab.knownHostsFile, [
+        `ansible_password: ${password}`,
+      ]),
+    );
+    const refused = await ewsplayIn(dir, ['run', 'site.yml', '-i', 'keysoff.yml']);
+    expect(refused.rc).toBe(4);
+    const out = refused.stdout + refused.stderr;
+    expect(out).toMatch(/cannot connect to jump host .*authentication failed \(tried: [^)]*\)/);
+    expect(out.match(/tried: ([^)]*)\)/)![1]).not.toContain('password');
+    expect(out).not.toContain(password);
+    expect(await readFile(keysoff.logFile, 'utf8')).not.toMatch(/Failed password/);
+  });
+});
