@@ -92,11 +92,20 @@ export interface ConnectionSpec {
    * target's password.
    */
   jump?: JumpHost[];
+  /** The port is the default (22), not given: ssh_config's Port applies. */
+  defaultPort?: boolean;
+  /** ssh's -F: the only SSH client configuration read (else ~/.ssh/config, then /etc/ssh/ssh_config). */
+  sshConfigFile?: string;
+  /** Keys ssh_config names (IdentityFile), tried after privateKeyFile, before the agent. */
+  identityFiles?: string[];
 }
 
-/** One hop of ProxyJump: `[user@]host[:port]`; the user defaults to the local user, as with ssh -J. */
+/**
+ * One hop of ProxyJump: `[user@]host[:port]`. What is not given comes from ssh_config for that host, else
+ * port 22 and the local user, as with ssh -J.
+ */
 export interface JumpHost {
   address: string;
-  port: number;
+  port?: number;
   user?: string;
 }

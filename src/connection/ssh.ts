@@ -24,6 +24,7 @@ import type {
 } from './connection.js';
 import { TimeoutError, UnreachableError } from './connection.js';
 import { HostKeyChecker, type HostKeyError } from './known-hosts.js';
+import { resolveSshRoute, type SshHop } from './ssh-config.js';
 import {
   ChannelSlots,
   type Job,
@@ -70,44 +71,34 @@ export interface SshConnectOptions {
 export async function connectSsh(spec: ConnectionSpec, opts: SshConnectOptions = {}): Promise<SshConnection> {
   for (const s of [spec.password, spec.privateKeyPassphrase, spec.becomePassword])
     if (s) opts.secrets?.add(s);
+  const route = await resolveSshRoute(spec);
+  const knownHostsFile = spec.knownHostsFile ?? route.knownHostsFile;
+  const checked: ConnectionSpec = { ...spec, ...(knownHostsFile ? { knownHostsFile } : {}) };
   const hops: SshClient[] = [];
   try {
     let sock: Duplex | undefined;
-    for (const jump of spec.jump ?? []) {
+    for (const [i, hop] of route.hops.entries()) {
       // A jump host is authenticated with keys and the agent only: the target's password is not its.
-      const hop = { address: jump.address, port: jump.port, user: jump.user ?? userInfo().username };
-      const client = await handshake(spec, hop, { ...spec, password: undefined }, sock, opts, 'jump host ');
+      const keysOnly = { ...checked, password: undefined };
+      const client = await handshake(checked, hop, keysOnly, sock, opts, 'jump host ');
       hops.push(client);
-      const next = spec.jump![hops.length] ?? spec;
+      const next = route.hops[i + 1] ?? route.target;
       sock = await forwardThrough(client, spec, hop, next.address, next.port);
     }
-    const user = spec.user ?? userInfo().username;
-    const client = await handshake(
-      spec,
-      { address: spec.address, port: spec.port, user },
-      spec,
-      sock,
-      opts,
-      '',
-    );
+    const client = await handshake(checked, route.target, checked, sock, opts, '');
     const windows = spec.shellType === 'powershell' || spec.shellType === 'cmd';
-    return new SshConnection(spec.host, user, client, { ...opts, ...(windows ? { windows } : {}) }, hops);
+    const connOpts = { ...opts, ...(windows ? { windows } : {}) };
+    return new SshConnection(spec.host, route.target.user, client, connOpts, hops);
   } catch (e) {
     for (const hop of hops) hop.end();
     throw e;
   }
 }
 
-interface Hop {
-  address: string;
-  port: number;
-  user: string;
-}
-
 /** One SSH handshake (over `sock` when it comes through a jump host): host key check and authentication. */
 async function handshake(
   spec: ConnectionSpec,
-  hop: Hop,
+  hop: SshHop,
   credentials: ConnectionSpec,
   sock: Duplex | undefined,
   opts: SshConnectOptions,
@@ -121,7 +112,7 @@ async function handshake(
     ...(spec.knownHostsFile ? { knownHostsFile: spec.knownHostsFile } : {}),
     ...(spec.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}),
   }).load();
-  const auth = await authMethods(credentials, hop.user);
+  const auth = await authMethods(credentials, hop.user, hop.identityFiles);
   if (opts.signal?.aborted) throw new UnreachableError(`${spec.host}: connect aborted`);
 
   const client = new Client();
@@ -172,7 +163,7 @@ async function handshake(
 function forwardThrough(
   client: SshClient,
   spec: ConnectionSpec,
-  hop: Hop,
+  hop: SshHop,
   address: string,
   port: number,
 ): Promise<Duplex> {
@@ -217,23 +208,31 @@ function connectError(
   return new UnreachableError(`${prefix}: ${e.message}`);
 }
 
-/** The authentication methods to try, in OpenSSH's order: keys (file, agent, default files), then password. */
+/**
+ * The authentication methods to try, in OpenSSH's order: keys (the key file given, then ssh_config's
+ * IdentityFiles, else the default files), the agent, then the password. Only the key file given must be
+ * usable; the others are skipped when missing or locked, as ssh does.
+ */
 async function authMethods(
   spec: ConnectionSpec,
   user: string,
+  identityFiles: string[] = [],
 ): Promise<{ handler: AuthHandlerMiddleware; tried: string[] }> {
   const methods: AnyAuthMethod[] = [];
-  const keyFiles = spec.privateKeyFile
-    ? [spec.privateKeyFile]
-    : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(homedir(), '.ssh', f));
-  for (const file of keyFiles) {
-    const parsed = await parsedKey(file, spec.privateKeyPassphrase).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT' && !spec.privateKeyFile) return undefined;
+  const optional =
+    identityFiles.length > 0 || spec.privateKeyFile
+      ? identityFiles
+      : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(homedir(), '.ssh', f));
+  const keyFiles = [...(spec.privateKeyFile ? [spec.privateKeyFile] : []), ...optional];
+  for (const [i, file] of keyFiles.entries()) {
+    const required = i === 0 && spec.privateKeyFile !== undefined;
+    const parsed = await parsedKey(file, spec.privateKeyPassphrase).catch((e: Error) => {
+      if (!required) return undefined;
       throw new UnreachableError(`${spec.host}: cannot read private key ${file}: ${e.message}`);
     });
     if (!parsed) continue;
     if (parsed instanceof Error) {
-      if (!spec.privateKeyFile) continue;
+      if (!required) continue;
       throw new UnreachableError(
         `${spec.host}: cannot use private key ${file}: ${
           /passphrase/i.test(parsed.message) ? 'wrong or missing passphrase' : parsed.message
@@ -242,7 +241,6 @@ async function authMethods(
     }
     const key = (Array.isArray(parsed) ? parsed[0] : parsed) as ParsedKey;
     methods.push({ type: 'publickey', username: user, key });
-    if (spec.privateKeyFile) break;
   }
   if (process.env.SSH_AUTH_SOCK)
     methods.push({ type: 'agent', username: user, agent: process.env.SSH_AUTH_SOCK });

@@ -2,7 +2,8 @@
 // older aliases) are read, so an existing inventory connects the same way; `ewsplay_local_root` is ours.
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
-import type { ConnectionSpec, JumpHost } from '../connection/connection.js';
+import type { ConnectionSpec } from '../connection/connection.js';
+import { parseJumpHosts } from '../connection/ssh-config.js';
 import { type SourcePos, UsageError, UserError } from '../load/problems.js';
 
 /** Variables whose values are secrets, whatever their name's suffix. */
@@ -90,7 +91,8 @@ export function connectionSpec(
   const connection = CONNECTIONS[connectionName];
   if (!connection)
     bad('ansible_connection', `unknown connection '${connectionName}'`, 'ewsplay connects with ssh or local');
-  const port = integer('ansible_port', 1, 65535) ?? integer('ansible_ssh_port', 1, 65535) ?? 22;
+  const givenPort = integer('ansible_port', 1, 65535) ?? integer('ansible_ssh_port', 1, 65535);
+  const port = givenPort ?? 22;
   const timeoutSec = integer('ansible_ssh_timeout', 1, 3600) ?? integer('ansible_timeout', 1, 3600);
   const sshArgs = parseSshArgs(SSH_ARG_VARS.map((n) => text(n) ?? '').join(' '));
   const jumpVar = SSH_ARG_VARS.find((n) => parseSshArgs(text(n) ?? '').jump !== undefined);
@@ -137,7 +139,10 @@ export function connectionSpec(
     acceptNewHostKeys: sshArgs.acceptNewHostKeys ?? defaults.acceptNewHostKeys,
     root: root === undefined ? undefined : resolve(expandHome(root)!),
     shellType,
-    jump: jump && jump.length > 0 ? jump : undefined,
+    jump,
+    // Not given: ssh_config's Port may say otherwise (as with Ansible, which passes no port then).
+    defaultPort: givenPort === undefined ? true : undefined,
+    sshConfigFile: expandHome(sshArgs.configFile),
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value !== undefined) (spec as unknown as Record<string, unknown>)[key] = value;
@@ -157,7 +162,7 @@ export function ignoredConnectionSettings(vars: Record<string, unknown>): string
     const ignored = parseSshArgs(value).ignored;
     if (ignored.length > 0)
       notes.push(
-        `${name}: ${ignored.join(' ')} ignored (only -o UserKnownHostsFile, -o StrictHostKeyChecking=accept-new and -o ProxyJump / -J are honoured)`,
+        `${name}: ${ignored.join(' ')} ignored (only -o UserKnownHostsFile, -o StrictHostKeyChecking=accept-new, -o ProxyJump / -J and -F are honoured)`,
       );
   }
   return notes;
@@ -168,6 +173,8 @@ interface SshArgs {
   acceptNewHostKeys?: boolean;
   /** ProxyJump's value as written (the first one given wins, as in ssh). */
   jump?: string;
+  /** -F: the only SSH client configuration file read. */
+  configFile?: string;
   ignored: string[];
 }
 
@@ -178,7 +185,10 @@ function parseSshArgs(args: string): SshArgs {
     let option: string | undefined;
     if (words[i] === '-o' && i + 1 < words.length) option = words[++i];
     else if (words[i]!.startsWith('-o')) option = words[i]!.slice(2);
-    else if (words[i] === '-J' && i + 1 < words.length) option = `ProxyJump=${words[++i]}`;
+    else if (words[i] === '-F' && i + 1 < words.length) {
+      out.configFile ??= words[++i];
+      continue;
+    } else if (words[i] === '-J' && i + 1 < words.length) option = `ProxyJump=${words[++i]}`;
     else if (words[i]!.startsWith('-J')) option = `ProxyJump=${words[i]!.slice(2)}`;
     const m = option && /^(\w+)\s*[= ]\s*(.*)$/.exec(option);
     if (m && m[1]!.toLowerCase() === 'userknownhostsfile') out.knownHostsFile = m[2]!.split(/\s+/)[0];
@@ -188,26 +198,6 @@ function parseSshArgs(args: string): SshArgs {
     else out.ignored.push(option ? `-o ${option}` : words[i]!);
   }
   return out;
-}
-
-/**
- * ProxyJump's hops: `[user@]host[:port]` or `ssh://[user@]host[:port]`, comma-separated; `[::1]:22` for
- * IPv6; `none` for no jump host, as in ssh_config.
- */
-export function parseJumpHosts(value: string, fail: (message: string) => never): JumpHost[] {
-  if (value.toLowerCase() === 'none') return [];
-  return value.split(',').map((raw) => {
-    const m = /^(?:ssh:\/\/)?(?:([^@\s/]+)@)?(\[[0-9a-fA-F:.]+\]|[^:@\s/[\]]+)(?::(\d+))?\/?$/.exec(
-      raw.trim(),
-    );
-    if (!m) return fail(`ProxyJump: cannot read the jump host '${raw.trim()}'`);
-    const port = m[3] === undefined ? 22 : Number(m[3]);
-    if (port < 1 || port > 65535)
-      return fail(`ProxyJump: port ${m[3]} of '${raw.trim()}' is not from 1 to 65535`);
-    const hop: JumpHost = { address: m[2]!.replace(/^\[(.*)\]$/, '$1'), port };
-    if (m[1] !== undefined) hop.user = m[1];
-    return hop;
-  });
 }
 
 function expandHome(path: string | undefined): string | undefined {

@@ -1,6 +1,7 @@
-// ProxyJump (-J) over real sshd processes: the target is reached through a jump host whose host key is
-// checked like any host's; a jump host that refuses TCP forwarding, or that is not in known_hosts, stops
-// that host with a message naming the jump host; the target's password is never offered to a jump host.
+// ProxyJump (-J) and ssh_config over real sshd processes: the target is reached through a jump host whose
+// host key is checked like any host's; a jump host that refuses TCP forwarding, or that is not in
+// known_hosts, stops that host with a message naming the jump host; the target's password is never offered
+// to a jump host; an ssh_config given with -F names hosts, users, ports, keys and jump hosts.
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,7 +57,7 @@ afterAll(async () => {
   await lab?.stop();
 });
 
-describe('ProxyJump over SSH', () => {
+describe('ProxyJump and ssh_config over SSH', () => {
   it('reaches the target through the jump host: first run changes, second and check runs do not', async () => {
     const bastion = host('bastion');
     const jump = `-o ProxyJump=${lab.user}@127.0.0.1:${bastion.port}`;
@@ -86,6 +87,59 @@ describe('ProxyJump over SSH', () => {
     const viaJ = await ewsplayIn(dir, ['run', 'site.yml', '-i', 'dash-j.yml']);
     expect(viaJ.rc, viaJ.stdout + viaJ.stderr).toBe(0);
     expect(changedPerHost(viaJ.stdout)).toEqual({ target: 1 });
+  });
+
+  it('follows an ssh_config given with -F (HostName, User, Port, IdentityFile, ProxyJump); the inventory wins', async () => {
+    const bastion = host('bastion');
+    const target = host('target');
+    const config = join(dir, 'ssh_config');
+    await writeFile(
+      config,
+      [
+        'Host paris-*',
+        '  HostName 127.0.0.1',
+        `  User ${lab.user}`,
+        `  IdentityFile ${lab.clientKeyFile}`,
+        'Host paris-mail',
+        `  Port ${target.port}`,
+        '  ProxyJump paris-bastion',
+        'Host paris-bastion',
+        `  Port ${bastion.port}`,
+        '# ansible_port wins over this closed port',
+        'Host paris-direct',
+        '  Port 1',
+        '',
+      ].join('\n'),
+    );
+    await writeFile(
+      join(dir, 'aliases.yml'),
+      [
+        'all:',
+        '  hosts:',
+        '    paris-mail:',
+        `      lab_dir: ${JSON.stringify(target.workDir)}`,
+        '      via: ssh_config',
+        '    paris-direct:',
+        `      ansible_port: ${target.port}`,
+        `      lab_dir: ${JSON.stringify(bastion.workDir)}`,
+        '      via: the inventory port',
+        '  vars:',
+        `    ansible_ssh_common_args: ${JSON.stringify(`-F ${config} -o UserKnownHostsFile=${lab.knownHostsFile}`)}`,
+        '',
+      ].join('\n'),
+    );
+    const before = await accepted(bastion);
+    const r = await ewsplayIn(dir, ['run', 'site.yml', '-i', 'aliases.yml']);
+    expect(r.rc, r.stdout + r.stderr).toBe(0);
+    expect(changedPerHost(r.stdout)).toEqual({ 'paris-mail': 1, 'paris-direct': 1 });
+    expect(await readFile(join(target.workDir, 'through-jump.txt'), 'utf8')).toBe(
+      'reached through ssh_config\n',
+    );
+    expect(await readFile(join(bastion.workDir, 'through-jump.txt'), 'utf8')).toBe(
+      'reached through the inventory port\n',
+    );
+    // paris-mail went through the jump host; paris-direct did not.
+    expect(await accepted(bastion)).toBe(before + 1);
   });
 
   it('a jump host that refuses forwarding makes the target unreachable, naming the jump host', async () => {

@@ -20,6 +20,7 @@ describe('connectionSpec', () => {
       connection: 'ssh',
       address: 'mail.example.com',
       port: 22,
+      defaultPort: true,
       connectTimeoutMs: 7000,
     });
   });
@@ -84,7 +85,7 @@ describe('connectionSpec', () => {
     expect(connectionSpec('h', vars, defaults)).toMatchObject({
       knownHostsFile: '/lab/known_hosts',
       acceptNewHostKeys: true,
-      jump: [{ address: 'bastion', port: 22 }],
+      jump: [{ address: 'bastion' }],
     });
     expect(ignoredConnectionSettings(vars)).toEqual([
       expect.stringMatching(/^ansible_ssh_common_args: -o ProxyCommand="nc %h %p" ignored/),
@@ -99,13 +100,13 @@ describe('connectionSpec', () => {
       { address: 'bastion.example.com', port: 2222, user: 'admin' },
     ]);
     expect(jump('-Jgw1,ops@[2001:db8::7]:2200', 'ansible_ssh_extra_args')).toEqual([
-      { address: 'gw1', port: 22 },
+      { address: 'gw1' },
       { address: '2001:db8::7', port: 2200, user: 'ops' },
     ]);
     expect(jump('-o ProxyJump=ssh://jump@10.0.0.1 -J other')).toEqual([
-      { address: '10.0.0.1', port: 22, user: 'jump' },
+      { address: '10.0.0.1', user: 'jump' },
     ]);
-    expect(jump('-o "ProxyJump none"')).toBeUndefined();
+    expect(jump('-o "ProxyJump none"')).toEqual([]);
     expect(jump('-o UserKnownHostsFile=/x')).toBeUndefined();
   });
 
