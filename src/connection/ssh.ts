@@ -8,7 +8,7 @@
 // a remote process, so `ps` on the target never shows them. How commands run: ssh-jobs.ts.
 import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { homedir, userInfo } from 'node:os';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { AnyAuthMethod, AuthHandlerMiddleware, ConnectConfig, ParsedKey, SFTPWrapper } from 'ssh2';
