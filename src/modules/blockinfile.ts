@@ -9,7 +9,7 @@
 import { OWNERSHIP_SCHEMA, ownershipArgs } from './copy.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import { attributeChanges, describeAttributes, hasAttributes, probePath } from './remote.js';
-import { applyAttributes, editDiff, pyRegex, READ_LIMIT, validateProblem, writeEdited } from './replace.js';
+import { editDiff, pyRegex, READ_LIMIT, saveEdit, validateProblem } from './replace.js';
 
 export interface BlockArgs {
   state: 'present' | 'absent';
@@ -168,19 +168,21 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
   const changed = contentChanged || hasAttributes(attrChanges);
   const data: Record<string, unknown> = { path };
 
-  if (changed && !ctx.check) {
-    if (contentChanged) {
-      const backup = await writeEdited(ctx, {
+  if (changed)
+    await saveEdit(
+      ctx,
+      {
         path,
         state,
         content: Buffer.from(edit.text, 'latin1'),
         attrs,
         backup: args.backup === true,
         ...(validate !== undefined ? { validate } : {}),
-      });
-      if (backup) data.backup_file = backup;
-    } else await applyAttributes(ctx, path, attrChanges);
-  }
+        contentChanged,
+        attrChanges,
+      },
+      data,
+    );
 
   const result: ModuleResult = { changed, data };
   const notes = [edit.msg, state.exists ? describeAttributes(state, attrChanges) : ''].filter(

@@ -447,6 +447,24 @@ export async function writeEdited(ctx: ModuleContext, o: WriteEditedOptions): Pr
   return backup;
 }
 
+/**
+ * Saves an edit (not in check mode): the new content through writeEdited when it changed, else only the
+ * attributes that differ. A backup's path goes into `data.backup_file`, as Ansible registers it.
+ */
+export async function saveEdit(
+  ctx: ModuleContext,
+  o: WriteEditedOptions & { contentChanged: boolean; attrChanges: Attributes },
+  data: Record<string, unknown>,
+): Promise<void> {
+  if (ctx.check) return;
+  if (!o.contentChanged) {
+    if (hasAttributes(o.attrChanges)) await applyAttributes(ctx, o.path, o.attrChanges);
+    return;
+  }
+  const backup = await writeEdited(ctx, o);
+  if (backup) data.backup_file = backup;
+}
+
 /** The --diff entries of an edited file: its content and, when they change, its attributes. */
 export function editDiff(
   path: string,
@@ -515,19 +533,21 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
 
   const attrChanges = attributeChanges(state, attrs);
   const changed = edit.changed || hasAttributes(attrChanges);
-  if (changed && !ctx.check) {
-    if (edit.changed) {
-      const backup = await writeEdited(ctx, {
+  if (changed)
+    await saveEdit(
+      ctx,
+      {
         path,
         state,
         content: encodeUtf8(edit.text),
         attrs,
         backup: args.backup === true,
         ...(validate !== undefined ? { validate } : {}),
-      });
-      if (backup) data.backup_file = backup;
-    } else await applyAttributes(ctx, path, attrChanges);
-  }
+        contentChanged: edit.changed,
+        attrChanges,
+      },
+      data,
+    );
   const result: ModuleResult = { changed, data };
   const notes = [edit.msg, describeAttributes(state, attrChanges)].filter((n) => n !== '');
   if (notes.length > 0) result.msg = notes.join('; ');
