@@ -74,25 +74,92 @@ export async function connectSsh(spec: ConnectionSpec, opts: SshConnectOptions =
   const route = await resolveSshRoute(spec);
   const knownHostsFile = spec.knownHostsFile ?? route.knownHostsFile;
   const checked: ConnectionSpec = { ...spec, ...(knownHostsFile ? { knownHostsFile } : {}) };
-  const hops: SshClient[] = [];
+  // A jump host is authenticated with keys and the agent only: the target's password is not its.
+  const keysOnly: ConnectionSpec = { ...checked, password: undefined };
+  const releases: (() => void)[] = [];
   try {
-    let sock: Duplex | undefined;
-    for (const [i, hop] of route.hops.entries()) {
-      // A jump host is authenticated with keys and the agent only: the target's password is not its.
-      const keysOnly = { ...checked, password: undefined };
-      const client = await handshake(checked, hop, keysOnly, sock, opts, 'jump host ');
-      hops.push(client);
-      const next = route.hops[i + 1] ?? route.target;
-      sock = await forwardThrough(client, spec, hop, next.address, next.port);
+    let previous: { client: SshClient; hop: SshHop } | undefined;
+    let key = '';
+    for (const hop of route.hops) {
+      const via = previous;
+      key = JSON.stringify([
+        key,
+        hop,
+        keysOnly.privateKeyFile,
+        keysOnly.knownHostsFile,
+        !!keysOnly.acceptNewHostKeys,
+      ]);
+      const jump = await acquireJump(key, spec.host, async () => {
+        const sock = via && (await forwardThrough(via.client, spec, via.hop, hop.address, hop.port));
+        return handshake(keysOnly, hop, keysOnly, sock, opts, 'jump host ');
+      });
+      releases.push(jump.release);
+      previous = { client: jump.client, hop };
     }
+    const sock =
+      previous &&
+      (await forwardThrough(previous.client, spec, previous.hop, route.target.address, route.target.port));
     const client = await handshake(checked, route.target, checked, sock, opts, '');
     const windows = spec.shellType === 'powershell' || spec.shellType === 'cmd';
     const connOpts = { ...opts, ...(windows ? { windows } : {}) };
-    return new SshConnection(spec.host, route.target.user, client, connOpts, hops);
+    return new SshConnection(spec.host, route.target.user, client, connOpts, releases);
   } catch (e) {
-    for (const hop of hops) hop.end();
+    for (const release of releases.reverse()) release();
     throw e;
   }
+}
+
+interface SharedJump {
+  /** The host whose connect opened it: its name starts the errors of the opening. */
+  opener: string;
+  client: Promise<SshClient>;
+  users: number;
+}
+
+/**
+ * Jump host connections, shared by the hosts that go through the same chain with the same credentials: one
+ * login on the bastion for the run, each host's tunnel a channel on it. A bastion's sshd throttles parallel
+ * logins (MaxStartups drops them at random past 10), which 50 hosts opening their own at once would hit.
+ */
+const sharedJumps = new Map<string, SharedJump>();
+
+async function acquireJump(
+  key: string,
+  host: string,
+  open: () => Promise<SshClient>,
+): Promise<{ client: SshClient; release: () => void }> {
+  let entry = sharedJumps.get(key);
+  if (!entry) {
+    const opening: SharedJump = { opener: host, client: open(), users: 0 };
+    const forget = () => {
+      if (sharedJumps.get(key) === opening) sharedJumps.delete(key);
+    };
+    opening.client.then((c) => c.once('close', forget), forget);
+    sharedJumps.set(key, opening);
+    entry = opening;
+  }
+  const shared = entry;
+  shared.users++;
+  let client: SshClient;
+  try {
+    client = await shared.client;
+  } catch (e) {
+    shared.users--;
+    // The opener's failure, told as this host's.
+    const prefix = `${shared.opener}: `;
+    if (host !== shared.opener && e instanceof UnreachableError && e.message.startsWith(prefix))
+      throw new UnreachableError(`${host}: ${e.message.slice(prefix.length)}`);
+    throw e;
+  }
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    if (--shared.users > 0) return;
+    if (sharedJumps.get(key) === shared) sharedJumps.delete(key);
+    client.end();
+  };
+  return { client, release };
 }
 
 /** One SSH handshake (over `sock` when it comes through a jump host): host key check and authentication. */
@@ -106,7 +173,8 @@ async function handshake(
 ): Promise<SshClient> {
   const where = `${role}${hop.user}@${hop.address}:${hop.port}`;
   const hostKeys = await new HostKeyChecker({
-    host: role ? `${role}for ${spec.host}` : spec.host,
+    // A jump host may serve several hosts: its key errors name no one of them.
+    host: role ? role.trim() : spec.host,
     address: hop.address,
     port: hop.port,
     ...(spec.knownHostsFile ? { knownHostsFile: spec.knownHostsFile } : {}),
@@ -297,8 +365,8 @@ export class SshConnection implements Connection {
     private readonly user: string,
     private readonly client: SshClient,
     opts: SshConnectOptions = {},
-    /** The jump hosts' connections this one goes through, ended after it. */
-    private readonly hops: SshClient[] = [],
+    /** Releases the jump host connections this one goes through, after it ends. */
+    private readonly jumpReleases: (() => void)[] = [],
   ) {
     const maxChannels = opts.maxChannels ?? DEFAULT_MAX_CHANNELS;
     this.windows = opts.windows === true;
@@ -720,7 +788,7 @@ export class SshConnection implements Connection {
   }
 
   private endHops(): void {
-    for (const hop of this.hops.splice(0).reverse()) hop.end();
+    for (const release of this.jumpReleases.splice(0).reverse()) release();
   }
 }
 

@@ -89,6 +89,53 @@ describe('ProxyJump and ssh_config over SSH', () => {
     expect(changedPerHost(viaJ.stdout)).toEqual({ target: 1 });
   });
 
+  it('hosts behind the same jump host share one login on it for the run', async () => {
+    const bastion = host('bastion');
+    const target = host('target');
+    const names = ['mail1', 'mail2', 'mail3', 'mail4'];
+    await writeFile(
+      join(dir, 'shared.yml'),
+      [
+        'all:',
+        '  hosts:',
+        ...names.flatMap((n) => [`    ${n}:`, `      via: ${n}`]),
+        '  vars:',
+        '    ansible_host: 127.0.0.1',
+        `    ansible_port: ${target.port}`,
+        `    ansible_user: ${JSON.stringify(lab.user)}`,
+        `    ansible_ssh_private_key_file: ${JSON.stringify(lab.clientKeyFile)}`,
+        `    ansible_ssh_common_args: ${JSON.stringify(`-o UserKnownHostsFile=${lab.knownHostsFile} -J 127.0.0.1:${bastion.port}`)}`,
+        // Each host writes its own file: the play copies to a per-host name.
+        `    lab_dir: ${JSON.stringify(target.workDir)}`,
+        '',
+      ].join('\n'),
+    );
+    await writeFile(
+      join(dir, 'shared-site.yml'),
+      PLAYBOOK.replace('through-jump.txt', 'shared-{{ inventory_hostname }}.txt'),
+    );
+    const before = await accepted(bastion);
+    const targetBefore = await accepted(target);
+    const r = await ewsplayIn(dir, ['run', 'shared-site.yml', '-i', 'shared.yml']);
+    expect(r.rc, r.stdout + r.stderr).toBe(0);
+    expect(changedPerHost(r.stdout)).toEqual(Object.fromEntries(names.map((n) => [n, 1])));
+    expect(await accepted(bastion)).toBe(before + 1);
+    expect(await accepted(target)).toBe(targetBefore + names.length);
+
+    // A shared jump host that cannot be reached fails every host behind it, each under its own name.
+    const closed = (await readFile(join(dir, 'shared.yml'), 'utf8')).replace(
+      `-J 127.0.0.1:${bastion.port}`,
+      '-J 127.0.0.1:1',
+    );
+    await writeFile(join(dir, 'shared-closed.yml'), closed);
+    const down = await ewsplayIn(dir, ['run', 'shared-site.yml', '-i', 'shared-closed.yml']);
+    expect(down.rc).toBe(4);
+    for (const n of names)
+      expect(down.stdout + down.stderr).toContain(
+        `${n}: cannot connect to jump host ${lab.user}@127.0.0.1:1: connection refused`,
+      );
+  });
+
   it('follows an ssh_config given with -F (HostName, User, Port, IdentityFile, ProxyJump); the inventory wins', async () => {
     const bastion = host('bastion');
     const target = host('target');
@@ -168,7 +215,7 @@ describe('ProxyJump and ssh_config over SSH', () => {
     const unknown = await ewsplayIn(dir, ['run', 'site.yml', '-i', 'unknown-bastion.yml']);
     expect(unknown.rc).toBe(4);
     const said = unknown.stdout + unknown.stderr;
-    expect(said).toContain(`host key for [127.0.0.1]:${bastion.port} (jump host for target) is not known`);
+    expect(said).toContain(`host key for [127.0.0.1]:${bastion.port} (jump host) is not known`);
     expect(said).toContain('--accept-new-host-keys');
 
     const keysoff = host('keysoff');
