@@ -6,6 +6,8 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UnreachableError } from '../../src/connection/connection.js';
+import { connectSsh } from '../../src/connection/ssh.js';
 import { type SshdHost, type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
 import { changedPerHost, ewsplayIn } from './cli.js';
 
@@ -233,5 +235,42 @@ describe('ProxyJump and ssh_config over SSH', () => {
     expect(out.match(/tried: ([^)]*)\)/)![1]).not.toContain('password');
     expect(out).not.toContain(password);
     expect(await readFile(keysoff.logFile, 'utf8')).not.toMatch(/Failed password/);
+  });
+});
+
+describe('a shared jump host dying mid-command', () => {
+  it('makes every host behind it unreachable at once, spares a direct host, and is not reused dead', async () => {
+    const own = await startSshdLab(2, { names: ['gw', 'inner'] });
+    const [gw, inner] = own.hosts as [SshdHost, SshdHost];
+    const spec = (host: string, jump: boolean) => ({
+      host,
+      connection: 'ssh' as const,
+      address: '127.0.0.1',
+      port: inner.port,
+      user: own.user,
+      privateKeyFile: own.clientKeyFile,
+      knownHostsFile: own.knownHostsFile,
+      connectTimeoutMs: 3000,
+      ...(jump ? { jump: [{ address: '127.0.0.1', port: gw.port }] } : {}),
+    });
+    const behind = [await connectSsh(spec('b1', true)), await connectSsh(spec('b2', true))];
+    const direct = await connectSsh(spec('d1', false));
+    try {
+      expect(((await readFile(gw.logFile, 'utf8')).match(/Accepted publickey/g) ?? []).length).toBe(1);
+      const dying = behind.map((c) => c.exec('sleep 5; echo done'));
+      const living = direct.exec('sleep 1; echo done');
+      setTimeout(() => gw.kill(), 300);
+      const started = Date.now();
+      for (const d of dying) await expect(d).rejects.toThrow(UnreachableError);
+      expect(Date.now() - started).toBeLessThan(2500);
+      expect(await living).toEqual({ rc: 0, stdout: 'done\n', stderr: '' });
+      // The dead jump connection is not handed to the next host: it tries anew, and fails.
+      await expect(connectSsh(spec('b3', true))).rejects.toThrow(
+        /b3: cannot connect to jump host .*connection refused/,
+      );
+    } finally {
+      for (const c of [...behind, direct]) await c.close();
+      await own.stop();
+    }
   });
 });
