@@ -1,12 +1,13 @@
 // The SSH connection against real sshd processes: commands, secrets kept out of `ps`, pty, timeouts,
-// SFTP transfers, TCP from the target's side and sudo.
-import { execFileSync } from 'node:child_process';
+// SFTP transfers, TCP from the target's side, sudo, and the ways to log in (key with passphrase, agent).
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectionSpec } from '../../src/connection/connection.js';
 import { openConnection } from '../../src/connection/factory.js';
@@ -286,6 +287,61 @@ describe('become and password login', () => {
     } finally {
       await c.close();
       rmSync(sudoers, { force: true });
+    }
+  });
+});
+
+describe('authentication', () => {
+  /** A new key pair the lab's hosts accept. */
+  async function authorizedKey(name: string, passphrase = ''): Promise<string> {
+    const file = join(await mkdtemp(join(tmpdir(), 'ewsplay-key-')), name);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', name, '-f', file]);
+    appendFileSync(join(lab.dir, 'authorized_keys'), readFileSync(`${file}.pub`));
+    return file;
+  }
+
+  it('logs in with a passphrase-protected key and its passphrase, which becomes a secret', async () => {
+    const passphrase = 'open sesame, said the test';
+    const file = await authorizedKey('locked_ed25519', passphrase);
+    const secrets: string[] = [];
+    const c = await connectSsh(spec({ privateKeyFile: file, privateKeyPassphrase: passphrase }), {
+      secrets: { add: (v) => secrets.push(v) },
+    });
+    try {
+      expect((await c.exec('echo in')).stdout).toBe('in\n');
+      expect(secrets).toContain(passphrase);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('logs in through ssh-agent (SSH_AUTH_SOCK) when no key file is given', async () => {
+    const file = await authorizedKey('agent_ed25519');
+    const socket = join(await mkdtemp(join(tmpdir(), 'ewsplay-agent-')), 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+    const saved = process.env.SSH_AUTH_SOCK;
+    try {
+      for (let i = 0; i < 50 && !existsSync(socket); i++) await sleep(50);
+      execFileSync('ssh-add', ['-q', file], {
+        env: { ...process.env, SSH_AUTH_SOCK: socket },
+        stdio: 'ignore',
+      });
+      // The key file is gone: only the agent holds the key now.
+      rmSync(file);
+      const { privateKeyFile: _none, ...noKey } = spec();
+      delete process.env.SSH_AUTH_SOCK;
+      await expect(connectSsh(noKey)).rejects.toThrow(/authentication failed \(tried: none\)/);
+      process.env.SSH_AUTH_SOCK = socket;
+      const c = await connectSsh(noKey);
+      try {
+        expect((await c.exec('echo via agent')).stdout).toBe('via agent\n');
+      } finally {
+        await c.close();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.SSH_AUTH_SOCK;
+      else process.env.SSH_AUTH_SOCK = saved;
+      agent.kill();
     }
   });
 });
