@@ -1,5 +1,5 @@
 // What goes wrong with SSH hosts, against real sshd processes: refused, silent, wrong credentials,
-// unknown/changed/revoked/hashed host keys, a host dying mid-command.
+// unknown/changed/revoked/hashed host keys, a host dying mid-command, a host that stops answering.
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -9,7 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConnectionSpec, UnreachableError } from '../../src/connection/connection.js';
 import { fingerprint, HostKeyError } from '../../src/connection/known-hosts.js';
 import { connectSsh } from '../../src/connection/ssh.js';
-import { ensureSudoUser, freePort, type SshdHost, type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
+import {
+  descendants,
+  ensureSudoUser,
+  freePort,
+  type SshdHost,
+  type SshdLab,
+  startSshdLab,
+} from '../../src/lab/sshd.js';
 
 let lab: SshdLab;
 let scratch: string;
@@ -166,6 +173,44 @@ describe('a host dying mid-command', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+});
+
+describe('a host that stops answering (frozen, its TCP connection still open)', () => {
+  it('is lost after the keepalives go unanswered, failing the command in flight', async () => {
+    const own = await startSshdLab(1);
+    const host = own.hosts[0]!;
+    const c = await connectSsh(
+      {
+        ...spec(host),
+        user: own.user,
+        privateKeyFile: own.clientKeyFile,
+        knownHostsFile: own.knownHostsFile,
+      },
+      { keepaliveIntervalMs: 300, keepaliveCountMax: 2 },
+    );
+    // sshd's processes for this connection: frozen, they neither answer nor close the socket.
+    const frozen = descendants(host.pid);
+    try {
+      expect((await c.exec('echo alive')).stdout).toBe('alive\n');
+      const running = c.exec('sleep 20', { timeoutMs: 60_000 });
+      for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+      const started = Date.now();
+      await expect(running).rejects.toThrow(UnreachableError);
+      // Two unanswered keepalives 300 ms apart, not the command's 60 s timeout.
+      expect(Date.now() - started).toBeLessThan(5000);
+      await expect(c.exec('true')).rejects.toThrow(/SSH connection lost/);
+    } finally {
+      for (const pid of frozen) {
+        try {
+          process.kill(pid, 'SIGCONT');
+        } catch {
+          // already gone
+        }
+      }
+      await c.close();
+      await own.stop();
     }
   });
 });
