@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
 import { distributionFacts, parseOsRelease } from '../../src/modules/setup-facts.js';
 import { snapshotTree } from '../unit/modules/context.js';
-import { changedPerHost, ewsplayIn } from './cli.js';
+import { changedPerHost, runOnLab } from './cli.js';
 
 const PLAYBOOK = `- hosts: all
   tasks:
@@ -34,12 +34,9 @@ afterAll(async () => {
   await lab?.stop();
 });
 
-const ewsplay = (args: string[]) => ewsplayIn(dir, args);
-
 describe('facts over SSH', () => {
   it('gathers when the play uses facts; check mode changes nothing; the second run changes nothing', async () => {
-    const run = (...extra: string[]) =>
-      ewsplay(['run', 'facts.yml', '-i', lab.inventoryFile, '--known-hosts', lab.knownHostsFile, ...extra]);
+    const run = (...extra: string[]) => runOnLab(dir, lab, 'facts.yml', ...extra);
     const names = lab.hosts.map((h) => h.name);
     // The lab's sshd hosts are this machine: its own os-release says what the facts must be.
     const local = distributionFacts({

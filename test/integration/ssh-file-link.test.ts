@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
 import { snapshotTree } from '../unit/modules/context.js';
-import { changedPerHost, ewsplayIn } from './cli.js';
+import { changedPerHost, runOnLab } from './cli.js';
 
 // Ansible's own example form: a relative src, stored as given.
 const PLAYBOOK = `- hosts: all
@@ -30,12 +30,9 @@ afterAll(async () => {
   await lab?.stop();
 });
 
-const ewsplay = (args: string[]) => ewsplayIn(dir, args);
-
 describe('file state=link over SSH', () => {
   it('check mode changes nothing; the first run links every host; the second run changes nothing', async () => {
-    const run = (...extra: string[]) =>
-      ewsplay(['run', 'link.yml', '-i', lab.inventoryFile, '--known-hosts', lab.knownHostsFile, ...extra]);
+    const run = (...extra: string[]) => runOnLab(dir, lab, 'link.yml', ...extra);
     const names = lab.hosts.map((h) => h.name);
     const before = await Promise.all(lab.hosts.map((h) => snapshotTree(h.workDir)));
 

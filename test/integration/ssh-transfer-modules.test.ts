@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
 import { snapshotTree } from '../unit/modules/context.js';
-import { changedPerHost, ewsplayIn } from './cli.js';
+import { changedPerHost, runOnLab } from './cli.js';
 
 const PLAYBOOK = `- hosts: all
   gather_facts: false
@@ -51,8 +51,6 @@ afterAll(async () => {
   await lab?.stop();
 });
 
-const ewsplay = (args: string[]) => ewsplayIn(dir, args);
-
 /** The control node's playbook directory, without ewsplay's own run records (.ewsplay/). */
 const controlTree = async () =>
   Object.fromEntries(Object.entries(await snapshotTree(dir)).filter(([k]) => !k.startsWith('.ewsplay')));
@@ -62,8 +60,7 @@ const scriptDirs = async () =>
 
 describe('raw, script, fetch and slurp over SSH', () => {
   it('check mode changes nothing anywhere; the first run changes each host; the second run none', async () => {
-    const run = (...extra: string[]) =>
-      ewsplay(['run', 'site.yml', '-i', lab.inventoryFile, '--known-hosts', lab.knownHostsFile, ...extra]);
+    const run = (...extra: string[]) => runOnLab(dir, lab, 'site.yml', ...extra);
     const names = lab.hosts.map((h) => h.name);
     const per = (n: number) => Object.fromEntries(names.map((h) => [h, n]));
     const hostTrees = () => Promise.all(lab.hosts.map((h) => snapshotTree(h.workDir)));
