@@ -251,22 +251,34 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/** Where the lab user's password is kept (root only), so every test process uses the same one. */
+const SUDO_USER_DIR = '/var/lib/ewsplay-lab';
+
 /**
  * A non-root login user with a password and sudo rights (for password login and become tests); needs
- * root. The password is new on every call and set through chpasswd's stdin.
+ * root. Test files run in parallel processes: the first call makes the user and its password (set through
+ * chpasswd's stdin, kept in a root-only file), later calls read the same password, all under one flock,
+ * so no call changes the password under another test's feet.
  */
 export function ensureSudoUser(name = 'ewsplay-lab'): { user: string; password: string } {
-  try {
-    execFileSync('id', ['-u', name], { stdio: 'ignore' });
-  } catch {
-    execFileSync('useradd', ['--create-home', '--shell', '/bin/sh', name]);
-  }
-  const password = `pw-${Math.random().toString(36).slice(2)}-${Date.now()}`;
-  execFileSync('chpasswd', { input: `${name}:${password}\n` });
-  execFileSync('sh', [
-    '-c',
-    `umask 0337; printf '%s\\n' "$0 ALL=(ALL:ALL) ALL" "Defaults:$0 lecture=never" > /etc/sudoers.d/ewsplay-lab`,
-    name,
-  ]);
+  execFileSync('mkdir', ['-p', '-m', '0700', SUDO_USER_DIR]);
+  const script = [
+    'set -e',
+    'user=$0; pwfile="$1/$user.password"',
+    '(umask 0337; printf \'%s\\n\' "$user ALL=(ALL:ALL) ALL" "Defaults:$user lecture=never" > /etc/sudoers.d/ewsplay-lab)',
+    'if id -u "$user" >/dev/null 2>&1 && [ -s "$pwfile" ]; then cat "$pwfile"; exit 0; fi',
+    'id -u "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/sh "$user"',
+    'pw="pw-$(od -An -N12 -tx1 /dev/urandom | tr -d \' \\n\')"',
+    'printf \'%s:%s\\n\' "$user" "$pw" | chpasswd',
+    '(umask 0177; printf \'%s\\n\' "$pw" > "$pwfile")',
+    'printf \'%s\\n\' "$pw"',
+  ].join('\n');
+  const password = execFileSync(
+    'flock',
+    [join(SUDO_USER_DIR, 'lock'), 'sh', '-c', script, name, SUDO_USER_DIR],
+    {
+      encoding: 'utf8',
+    },
+  ).trim();
   return { user: name, password };
 }
