@@ -9,7 +9,7 @@
 import { OWNERSHIP_SCHEMA, ownershipArgs } from './copy.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import { attributeChanges, describeAttributes, hasAttributes, probePath } from './remote.js';
-import { editDiff, pyRegex, READ_LIMIT, saveEdit, validateProblem } from './replace.js';
+import { EDIT_FILE_ARGS, editDiff, pyRegex, READ_LIMIT, saveEdit, validateProblem } from './replace.js';
 
 export interface BlockArgs {
   state: 'present' | 'absent';
@@ -235,16 +235,7 @@ export const blockinfileModule: Module = {
         default: false,
         description: 'Create the file (and its directory) when missing',
       },
-      backup: {
-        type: 'boolean',
-        default: false,
-        description: 'Keep a copy <path>.<timestamp>~ before changing it',
-      },
-      validate: {
-        type: 'string',
-        description:
-          "Command run on the new content before it is put in place; %s names the file (e.g. 'visudo -cf %s')",
-      },
+      ...EDIT_FILE_ARGS,
       append_newline: {
         type: 'boolean',
         default: false,

@@ -1,26 +1,21 @@
 // lineinfile: ensures one line is present (replacing the last line that matches `regexp`) or that every
 // matching line is absent, with Ansible's exact placement rules. The file is read in the same round trip
-// that inspects it, edited on the control node, and written back atomically.
+// that inspects it, edited on the control node, validated when asked, and written back atomically.
 //
 // Lines are handled as bytes (latin1 strings), as Ansible does, so any encoding survives untouched; regular
 // expressions use Python syntax and are matched against each line without its line ending.
-import { posix } from 'node:path';
-import { shq } from '../connection/become.js';
 import { expandTemplate, pyRegExp } from '../template/regex.js';
 import { OWNERSHIP_SCHEMA, ownershipArgs } from './copy.js';
 import type { FileDiff, Module, ModuleContext, ModuleResult } from './module.js';
 import {
   type Attributes,
   attributeChanges,
-  attributeCommands,
   attributeText,
-  backupFile,
   describeAttributes,
-  execOk,
   hasAttributes,
   probePath,
-  writeFile,
 } from './remote.js';
+import { EDIT_FILE_ARGS, saveEdit, validateProblem } from './replace.js';
 
 /** Larger files are refused rather than half-read. */
 const READ_LIMIT = 16 * 1024 * 1024;
@@ -153,6 +148,10 @@ function lineArgs(args: Record<string, unknown>): LineArgs {
 async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<ModuleResult> {
   const path = String(args.path);
   const a = lineArgs(args);
+  // Ansible notices a validate without %s only when it writes; a wrong argument is refused up front here.
+  const bad = validateProblem(args.validate);
+  if (bad) return { changed: false, failed: true, msg: bad };
+  const validate = typeof args.validate === 'string' ? args.validate : undefined;
   const attrs: Attributes = ownershipArgs(args);
   const state = await probePath(ctx, path, { contentLimit: READ_LIMIT });
   if (state.exists && state.type === 'directory')
@@ -169,8 +168,6 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
       return { changed: false, failed: true, msg: `destination ${path} does not exist` };
   }
 
-  // A symlinked path: edit the file it points to, keeping the link.
-  const writePath = state.realPath ?? path;
   const before = state.content?.toString('latin1') ?? '';
   const edit = editLines(before, a);
   const contentChanged = edit.text !== before || !state.exists;
@@ -179,24 +176,21 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
   const data: Record<string, unknown> = { path };
   if (edit.found !== undefined) data.found = edit.found;
 
-  if (changed && !ctx.check) {
-    if (contentChanged) {
-      if (args.backup === true && state.exists) data.backup_file = await backupFile(ctx, writePath);
-      if (!state.parentExists)
-        await execOk(ctx, `mkdir -p ${shq(posix.dirname(path))}`, `cannot create the directory of ${path}`);
-      await writeFile(ctx, writePath, Buffer.from(edit.text, 'latin1'), {
-        mode: attrs.mode ?? state.mode ?? '0644',
-        ...(attrs.owner ? { owner: attrs.owner } : ctx.become && state.owner ? { owner: state.owner } : {}),
-        ...(attrs.group ? { group: attrs.group } : ctx.become && state.group ? { group: state.group } : {}),
-      });
-    } else {
-      await execOk(
-        ctx,
-        attributeCommands(path, attrChanges).join(' && '),
-        `cannot set attributes of ${path}`,
-      );
-    }
-  }
+  if (changed)
+    await saveEdit(
+      ctx,
+      {
+        path,
+        state,
+        content: Buffer.from(edit.text, 'latin1'),
+        attrs,
+        backup: args.backup === true,
+        ...(validate !== undefined ? { validate } : {}),
+        contentChanged,
+        attrChanges,
+      },
+      data,
+    );
 
   const notes = [
     edit.msg || (contentChanged ? 'file created' : ''),
@@ -260,11 +254,7 @@ export const lineinfileModule: Module = {
         default: false,
         description: 'Create the file (and its directory) when missing',
       },
-      backup: {
-        type: 'boolean',
-        default: false,
-        description: 'Keep a copy <path>.<timestamp>~ before changing it',
-      },
+      ...EDIT_FILE_ARGS,
       ...OWNERSHIP_SCHEMA,
     },
     allOf: [

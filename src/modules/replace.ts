@@ -396,6 +396,20 @@ export function replaceText(text: string, a: ReplaceArgs): ReplaceOutcome {
 }
 
 /** Ansible refuses a validate command without %s (there would be nothing to check). */
+/** The arguments of the modules that edit a file in place (lineinfile, replace, blockinfile). */
+export const EDIT_FILE_ARGS = {
+  backup: {
+    type: 'boolean',
+    default: false,
+    description: 'Keep a copy <path>.<timestamp>~ before changing it',
+  },
+  validate: {
+    type: 'string',
+    description:
+      "Command run on the new content before it is put in place; %s names the file (e.g. 'visudo -cf %s')",
+  },
+} as const;
+
 export function validateProblem(validate: unknown): string | undefined {
   if (validate === undefined || validate === null) return undefined;
   if (typeof validate !== 'string' || !validate.includes('%s'))
@@ -585,16 +599,7 @@ export const replaceModule: Module = {
         type: 'string',
         description: 'Only replace before the match of this Python regexp (DOTALL: . matches newlines)',
       },
-      backup: {
-        type: 'boolean',
-        default: false,
-        description: 'Keep a copy <path>.<timestamp>~ before changing it',
-      },
-      validate: {
-        type: 'string',
-        description:
-          "Command run on the new content before it is put in place; %s names the file (e.g. 'visudo -cf %s')",
-      },
+      ...EDIT_FILE_ARGS,
       encoding: { type: 'string', default: 'utf-8', description: 'Only utf-8 is supported' },
       ...OWNERSHIP_SCHEMA,
     },

@@ -168,6 +168,31 @@ describe('lineinfile module', () => {
       failed: true,
     });
   });
+
+  it('validate guards the write (as Ansible: the new content checked in a temp file); a backup when asked', async () => {
+    const path = join(dir, 'sudoers');
+    await writeFile(path, 'root ALL=(ALL) ALL\n');
+    await expect(
+      lineinfileModule.run(makeContext(), { path, line: 'bad', validate: "grep -q '^good$' %s" }),
+    ).rejects.toThrow(/failed to validate/);
+    expect(await readFile(path, 'utf8')).toBe('root ALL=(ALL) ALL\n');
+    const r = await lineinfileModule.run(makeContext(), {
+      path,
+      line: 'good',
+      validate: "grep -q '^good$' %s",
+      backup: true,
+    });
+    expect(r.changed).toBe(true);
+    expect(await readFile(path, 'utf8')).toBe('root ALL=(ALL) ALL\ngood\n');
+    expect(await readFile(r.data?.backup_file as string, 'utf8')).toBe('root ALL=(ALL) ALL\n');
+    expect(
+      await lineinfileModule.run(makeContext(), { path, line: 'x', validate: 'visudo -c' }),
+    ).toMatchObject({
+      failed: true,
+      msg: expect.stringContaining('validate must contain %s'),
+    });
+    expect(await readFile(path, 'utf8')).toBe('root ALL=(ALL) ALL\ngood\n');
+  });
 });
 
 describe('lineinfile args schema', () => {
