@@ -132,7 +132,8 @@ export async function writeLabInventory(
           ansible_connection: 'ssh',
           ansible_user: site.user,
           ansible_ssh_private_key_file: site.ssh.clientKeyFile,
-          ansible_ssh_common_args: `-o UserKnownHostsFile=${site.ssh.knownHostsFile}`,
+          // -F /dev/null: the lab on 127.0.0.1 follows no ~/.ssh/config (a Host * ProxyJump would reroute it).
+          ansible_ssh_common_args: `-F /dev/null -o UserKnownHostsFile=${site.ssh.knownHostsFile}`,
         }
       : {};
   await writeFile(

@@ -159,7 +159,8 @@ function inventoryYaml(
     '        ansible_connection: ssh',
     `        ansible_user: ${JSON.stringify(user)}`,
     `        ansible_ssh_private_key_file: ${JSON.stringify(keyFile)}`,
-    `        ansible_ssh_common_args: ${JSON.stringify(`-o UserKnownHostsFile=${knownHosts}`)}`,
+    // -F /dev/null: test hosts follow no ~/.ssh/config of the machine's user.
+    `        ansible_ssh_common_args: ${JSON.stringify(`-F /dev/null -o UserKnownHostsFile=${knownHosts}`)}`,
     '',
   );
   return lines.join('\n');

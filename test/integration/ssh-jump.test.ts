@@ -2,7 +2,7 @@
 // host key is checked like any host's; a jump host that refuses TCP forwarding, or that is not in
 // known_hosts, stops that host with a message naming the jump host; the target's password is never offered
 // to a jump host; an ssh_config given with -F names hosts, users, ports, keys and jump hosts.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -189,6 +189,45 @@ describe('ProxyJump and ssh_config over SSH', () => {
     );
     // paris-mail went through the jump host; paris-direct did not.
     expect(await accepted(bastion)).toBe(before + 1);
+  });
+
+  it("reads the user's ~/.ssh/config by default; -F /dev/null, as the lab's inventories say, reads none", async () => {
+    const home = await mkdtemp(join(tmpdir(), 'ewsplay-home-'));
+    await mkdir(join(home, '.ssh'));
+    // A config that would send every host through a closed port.
+    await writeFile(join(home, '.ssh', 'config'), 'Host *\n  ProxyJump 127.0.0.1:1\n');
+    const saved = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      await writeFile(
+        join(dir, 'pinged.yml'),
+        '- hosts: all\n  gather_facts: false\n  tasks:\n    - ping:\n',
+      );
+      const isolated = await ewsplayIn(dir, [
+        'run',
+        'pinged.yml',
+        '-i',
+        lab.inventoryFile,
+        '--limit',
+        'target',
+      ]);
+      expect(isolated.rc, isolated.stdout + isolated.stderr).toBe(0);
+      expect(await readFile(lab.inventoryFile, 'utf8')).toContain('-F /dev/null');
+      const plain = (await readFile(lab.inventoryFile, 'utf8')).replace('-F /dev/null ', '');
+      await writeFile(join(dir, 'follows-config.yml'), plain);
+      const followed = await ewsplayIn(dir, [
+        'run',
+        'pinged.yml',
+        '-i',
+        'follows-config.yml',
+        '--limit',
+        'target',
+      ]);
+      expect(followed.rc).toBe(4);
+      expect(followed.stdout + followed.stderr).toContain('cannot connect to jump host');
+    } finally {
+      process.env.HOME = saved;
+    }
   });
 
   it('a jump host that refuses forwarding makes the target unreachable, naming the jump host', async () => {
