@@ -7,6 +7,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
+import { expandTilde } from '../util/expand-tilde.js';
 import { type ConnectionSpec, type JumpHost, UnreachableError } from './connection.js';
 
 /** One option line, with the Host pattern lists (all must match) it stands under. */
@@ -32,7 +33,7 @@ const MAX_INCLUDE_DEPTH = 16;
 
 /** The files ssh reads, in order: `-F FILE` alone, else the user's then the system's. */
 export function sshConfigFiles(explicit?: string): { file: string; required: boolean }[] {
-  if (explicit) return [{ file: expandTilde(explicit), required: true }];
+  if (explicit) return [{ file: explicit, required: true }];
   return [
     { file: join(homedir(), '.ssh', 'config'), required: false },
     { file: '/etc/ssh/ssh_config', required: false },
@@ -217,10 +218,6 @@ export async function resolveSshRoute(
 
 function expand(path: string, tokens: Record<string, string>): string {
   return expandTilde(path.replace(/%([%hnprud])/g, (_, t: string) => (t === '%' ? '%' : tokens[t]!)));
-}
-
-function expandTilde(path: string): string {
-  return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
 }
 
 /**

@@ -91,7 +91,7 @@ export async function connectSsh(spec: ConnectionSpec, opts: SshConnectOptions =
       ]);
       const jump = await acquireJump(key, spec.host, async () => {
         const sock = via && (await forwardThrough(via.client, spec, via.hop, hop.address, hop.port));
-        return handshake(keysOnly, hop, keysOnly, sock, opts, 'jump host ');
+        return handshake(keysOnly, hop, sock, opts, 'jump host ');
       });
       releases.push(jump.release);
       previous = { client: jump.client, hop };
@@ -99,7 +99,7 @@ export async function connectSsh(spec: ConnectionSpec, opts: SshConnectOptions =
     const sock =
       previous &&
       (await forwardThrough(previous.client, spec, previous.hop, route.target.address, route.target.port));
-    const client = await handshake(checked, route.target, checked, sock, opts, '');
+    const client = await handshake(checked, route.target, sock, opts, '');
     const windows = spec.shellType === 'powershell' || spec.shellType === 'cmd';
     const connOpts = { ...opts, ...(windows ? { windows } : {}) };
     return new SshConnection(spec.host, route.target.user, client, connOpts, releases);
@@ -162,11 +162,13 @@ async function acquireJump(
   return { client, release };
 }
 
-/** One SSH handshake (over `sock` when it comes through a jump host): host key check and authentication. */
+/**
+ * One SSH handshake with `hop` (over `sock` when it comes through a jump host): host key check, then
+ * authentication with the credentials of `spec`.
+ */
 async function handshake(
   spec: ConnectionSpec,
   hop: SshHop,
-  credentials: ConnectionSpec,
   sock: Duplex | undefined,
   opts: SshConnectOptions,
   role: string,
@@ -180,7 +182,7 @@ async function handshake(
     ...(spec.knownHostsFile ? { knownHostsFile: spec.knownHostsFile } : {}),
     ...(spec.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}),
   }).load();
-  const auth = await authMethods(credentials, hop.user, hop.identityFiles);
+  const auth = await authMethods(spec, hop.user, hop.identityFiles);
   if (opts.signal?.aborted) throw new UnreachableError(`${spec.host}: connect aborted`);
 
   const client = new Client();

@@ -1,10 +1,10 @@
 // From a host's Ansible connection variables to the settings our transports take. Ansible's names (and its
 // older aliases) are read, so an existing inventory connects the same way; `ewsplay_local_root` is ours.
-import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import type { ConnectionSpec } from '../connection/connection.js';
 import { parseJumpHosts } from '../connection/ssh-config.js';
 import { type SourcePos, UsageError, UserError } from '../load/problems.js';
+import { expandTilde } from '../util/expand-tilde.js';
 
 /** Variables whose values are secrets, whatever their name's suffix. */
 export const SECRET_VAR_NAMES: readonly string[] = [
@@ -95,13 +95,13 @@ export function connectionSpec(
   const port = givenPort ?? 22;
   const timeoutSec = integer('ansible_ssh_timeout', 1, 3600) ?? integer('ansible_timeout', 1, 3600);
   const sshArgs = parseSshArgs(SSH_ARG_VARS.map((n) => text(n) ?? '').join(' '));
-  const jumpVar = SSH_ARG_VARS.find((n) => parseSshArgs(text(n) ?? '').jump !== undefined);
   const jump =
     sshArgs.jump === undefined
       ? undefined
       : parseJumpHosts(sshArgs.jump, (message) =>
           bad(
-            jumpVar!,
+            // The variable that holds it, for the problem's position (only looked for on a mistake).
+            SSH_ARG_VARS.find((n) => parseSshArgs(text(n) ?? '').jump !== undefined)!,
             message,
             'write ProxyJump as [user@]host[:port], several separated by commas: -o ProxyJump=admin@bastion.example.com:2222',
           ),
@@ -127,22 +127,22 @@ export function connectionSpec(
   };
   const optional: Partial<ConnectionSpec> = {
     user: text('ansible_user', 'ansible_ssh_user') ?? defaults.user,
-    privateKeyFile: expandHome(
+    privateKeyFile: expandTilde(
       text('ansible_ssh_private_key_file', 'ansible_private_key_file') ?? defaults.privateKeyFile,
     ),
     privateKeyPassphrase: text('ansible_ssh_private_key_passphrase'),
     password: text('ansible_password', 'ansible_ssh_pass') ?? defaults.password,
     becomePassword: text('ansible_become_password', 'ansible_become_pass'),
-    knownHostsFile: expandHome(
+    knownHostsFile: expandTilde(
       text('ansible_ssh_known_hosts_file') ?? sshArgs.knownHostsFile ?? defaults.knownHostsFile,
     ),
     acceptNewHostKeys: sshArgs.acceptNewHostKeys ?? defaults.acceptNewHostKeys,
-    root: root === undefined ? undefined : resolve(expandHome(root)!),
+    root: root === undefined ? undefined : resolve(expandTilde(root)!),
     shellType,
     jump,
     // Not given: ssh_config's Port may say otherwise (as with Ansible, which passes no port then).
     defaultPort: givenPort === undefined ? true : undefined,
-    sshConfigFile: expandHome(sshArgs.configFile),
+    sshConfigFile: expandTilde(sshArgs.configFile),
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value !== undefined) (spec as unknown as Record<string, unknown>)[key] = value;
@@ -198,9 +198,4 @@ function parseSshArgs(args: string): SshArgs {
     else out.ignored.push(option ? `-o ${option}` : words[i]!);
   }
   return out;
-}
-
-function expandHome(path: string | undefined): string | undefined {
-  if (path === '~') return homedir();
-  return path?.startsWith('~/') ? `${homedir()}${path.slice(1)}` : path;
 }

@@ -139,7 +139,6 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
   // Ansible notices a validate without %s only when it writes; a wrong argument is refused up front here.
   const bad = validateProblem(args.validate);
   if (bad) return { changed: false, failed: true, msg: bad };
-  const validate = typeof args.validate === 'string' ? args.validate : undefined;
   const attrs = ownershipArgs(args);
 
   const state = await probePath(ctx, path, { contentLimit: READ_LIMIT });
@@ -171,13 +170,12 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
   if (changed)
     await saveEdit(
       ctx,
+      args,
       {
         path,
         state,
         content: Buffer.from(edit.text, 'latin1'),
         attrs,
-        backup: args.backup === true,
-        ...(validate !== undefined ? { validate } : {}),
         contentChanged,
         attrChanges,
       },

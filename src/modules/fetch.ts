@@ -5,8 +5,8 @@
 // predicts from the checksums and writes nothing.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import { expandTilde } from '../util/expand-tilde.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import { type PathState, probePath, sha1 } from './remote.js';
 import { slurpRemote } from './slurp.js';
@@ -20,9 +20,8 @@ export function fetchDestination(
   dest: string,
   flat: boolean,
 ): string {
-  const home = (p: string) => (p === '~' || p.startsWith('~/') ? join(homedir(), p.slice(1)) : p);
   const fromPlaybook = (p: string) => (isAbsolute(p) ? p : resolve(ctx.baseDir, p));
-  let out = home(dest);
+  let out = expandTilde(dest);
   if (flat) {
     if (out.endsWith('/') || out.endsWith(sep)) out = join(out, basename(src));
     return normalize(fromPlaybook(out));

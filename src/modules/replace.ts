@@ -462,12 +462,14 @@ export async function writeEdited(ctx: ModuleContext, o: WriteEditedOptions): Pr
 }
 
 /**
- * Saves an edit (not in check mode): the new content through writeEdited when it changed, else only the
- * attributes that differ. A backup's path goes into `data.backup_file`, as Ansible registers it.
+ * Saves an edit (not in check mode): the new content through writeEdited, with the task's EDIT_FILE_ARGS
+ * (backup, validate), when it changed, else only the attributes that differ. A backup's path goes into
+ * `data.backup_file`, as Ansible registers it.
  */
 export async function saveEdit(
   ctx: ModuleContext,
-  o: WriteEditedOptions & { contentChanged: boolean; attrChanges: Attributes },
+  args: Record<string, unknown>,
+  o: Omit<WriteEditedOptions, 'backup' | 'validate'> & { contentChanged: boolean; attrChanges: Attributes },
   data: Record<string, unknown>,
 ): Promise<void> {
   if (ctx.check) return;
@@ -475,7 +477,8 @@ export async function saveEdit(
     if (hasAttributes(o.attrChanges)) await applyAttributes(ctx, o.path, o.attrChanges);
     return;
   }
-  const backup = await writeEdited(ctx, o);
+  const validate = typeof args.validate === 'string' ? { validate: args.validate } : {};
+  const backup = await writeEdited(ctx, { ...o, backup: args.backup === true, ...validate });
   if (backup) data.backup_file = backup;
 }
 
@@ -517,7 +520,6 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
       failed: true,
       msg: `encoding ${encoding} is not supported: ewsplay's replace reads and writes UTF-8 only (leave encoding out, or convert the file to UTF-8 first)`,
     };
-  const validate = str(args, 'validate');
   // Ansible notices a validate without %s only when it writes; a wrong argument is refused up front here.
   const bad = validateProblem(args.validate);
   if (bad) return { changed: false, failed: true, msg: bad };
@@ -550,13 +552,12 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
   if (changed)
     await saveEdit(
       ctx,
+      args,
       {
         path,
         state,
         content: encodeUtf8(edit.text),
         attrs,
-        backup: args.backup === true,
-        ...(validate !== undefined ? { validate } : {}),
         contentChanged: edit.changed,
         attrChanges,
       },
