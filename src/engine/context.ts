@@ -38,6 +38,11 @@ export interface RunOptions {
 export interface HostState {
   /** set_fact and registered values: they outlive the play, like Ansible's host facts. */
   facts: Vars;
+  /**
+   * Names in `facts` that include_vars loaded from the author's files: rendered when read, as play vars
+   * are. Every other fact is host data (a module's result, set_fact's rendered value), never rendered.
+   */
+  authored: Set<string>;
   failed: boolean;
   unreachable: boolean;
   /** meta end_host / end_batch / end_play: the host sits out the rest of the play, not failed. */
@@ -47,7 +52,31 @@ export interface HostState {
 }
 
 export function newHostState(): HostState {
-  return { facts: {}, failed: false, unreachable: false, notified: new Set() };
+  return { facts: {}, authored: new Set(), failed: false, unreachable: false, notified: new Set() };
+}
+
+/** Stores variables on a host; `authored` lists the names whose values an author wrote (include_vars). */
+export function setFacts(state: HostState, values: Vars, authored: Iterable<string> = []): void {
+  const keep = new Set(authored);
+  for (const k of Object.keys(values)) {
+    state.facts[k] = values[k];
+    if (keep.has(k)) state.authored.add(k);
+    else state.authored.delete(k);
+  }
+}
+
+/** The host's include_vars values (rendered when read). */
+export function authoredFacts(state: HostState): Vars {
+  const out: Vars = {};
+  for (const k of state.authored) out[k] = state.facts[k];
+  return out;
+}
+
+/** The host's data: registered results, set_fact and gathered facts (never rendered). */
+export function hostData(state: HostState): Vars {
+  const out: Vars = {};
+  for (const k of Object.keys(state.facts)) if (!state.authored.has(k)) out[k] = state.facts[k];
+  return out;
 }
 
 export interface RunContext {

@@ -11,7 +11,7 @@ import { loadRuntimeRole, loadTaskFile } from '../load/playbook.js';
 import { resolveModule } from '../modules/index.js';
 import type { ModuleResult } from '../modules/module.js';
 import { forEachLimit, Mutex } from './concurrency.js';
-import type { HostState, RunContext } from './context.js';
+import { authoredFacts, type HostState, hostData, type RunContext, setFacts } from './context.js';
 import { gatherPlayFacts } from './facts.js';
 import { loopControlVars } from './loop-vars.js';
 import type { HostTaskResult, TaskInfo, TaskReport } from './results.js';
@@ -19,7 +19,7 @@ import { childScope, roleScope, type Scope } from './scope.js';
 import { playbookSteps, type StepInfo, type StepReport } from './steps.js';
 import { tagsSelected } from './tags.js';
 import { type FreshConnection, flattenOnce, runTaskOnHost, type TaskHooks, truthy } from './task-runner.js';
-import { lazyVars, plain } from './vars.js';
+import { dataBelow, lazyVars, plain } from './vars.js';
 
 /**
  * One terminal per process: operator prompts take turns across hosts, plays and the playbook runs of
@@ -237,7 +237,7 @@ export class PlayRunner {
       const inner: Scope = {
         ...scope,
         when: [],
-        ...(item ? { vars: { ...scope.vars, [inc.loopVar]: item.value, ...item.extras } } : {}),
+        ...(item ? { data: { ...scope.data, [inc.loopVar]: item.value, ...item.extras } } : {}),
       };
       const alive = groupHosts.filter((h) => !this.state(h).failed && !this.state(h).unreachable);
       await this.runNodes(play, nodes, alive, inner);
@@ -383,7 +383,12 @@ export class PlayRunner {
   private shareRunOnce(from: string, before: Vars, to: string[]): void {
     const after = this.state(from).facts;
     const changed = Object.keys(after).filter((k) => after[k] !== before[k]);
-    for (const h of to) for (const k of changed) this.state(h).facts[k] = after[k];
+    for (const h of to)
+      setFacts(
+        this.state(h),
+        Object.fromEntries(changed.map((k) => [k, after[k]])),
+        changed.filter((k) => this.state(from).authored.has(k)),
+      );
   }
 
   /** Updates stats and host state; returns true when the host newly failed. */
@@ -500,12 +505,16 @@ export class PlayRunner {
    */
   templateVars(host: string, scope: Scope, taskVars: Vars = {}): Vars {
     const taskScope = { ...scope, vars: { ...scope.vars, ...taskVars } };
-    return lazyVars({ ...this.varsFor(host, taskScope), ...this.rc.options.extraVars }, this.rc.templar);
+    const state = this.state(host);
+    const extra = this.rc.options.extraVars;
+    const source = { ...this.varsFor(host, taskScope), ...authoredFacts(state), ...extra };
+    const data = dataBelow({ hostvars: this.hostvars(), ...scope.data, ...hostData(state) }, extra);
+    return lazyVars(source, this.rc.templar, data);
   }
 
+  /** Everything below registered results and set_fact: what the author wrote (rendered when read). */
   private varsFor(host: string, scope: Scope): Vars {
     const inv = this.rc.inventory;
-    const state = this.state(host);
     return {
       // Role defaults are the lowest of all variables (Ansible's order).
       ...this.currentPlay?.roleDefaults,
@@ -518,13 +527,11 @@ export class PlayRunner {
       ansible_play_batch: this.batch,
       ansible_forks: this.rc.options.forks,
       ewsplay_site: this.rc.options.site ?? 'default',
-      hostvars: this.hostvars(),
       ...this.currentPlay?.vars,
       ...this.rc.playVarsFiles,
       ...this.currentPlay?.roleVars,
       ...scope.roleVars,
       ...scope.vars,
-      ...state.facts,
     };
   }
 
@@ -534,10 +541,12 @@ export class PlayRunner {
     this.hostvarsProxy ??= new Proxy(
       {},
       {
-        get: (_t, key) =>
-          typeof key === 'string' && this.rc.hosts.has(key)
-            ? { ...this.rc.inventory.hostVars(key), ...this.rc.hosts.get(key)!.facts }
-            : undefined,
+        get: (_t, key) => {
+          if (typeof key !== 'string' || !this.rc.hosts.has(key)) return undefined;
+          const state = this.rc.hosts.get(key)!;
+          const source = { ...this.rc.inventory.hostVars(key), ...authoredFacts(state) };
+          return lazyVars(source, this.rc.templar, hostData(state));
+        },
         has: (_t, key) => typeof key === 'string' && this.rc.hosts.has(key),
         ownKeys: () => [...this.rc.hosts.keys()],
         getOwnPropertyDescriptor: (_t, key) =>

@@ -5,6 +5,8 @@ export interface Scope {
   when: string[];
   tags: string[];
   vars: Vars;
+  /** Values set by the engine, never rendered (an include_tasks loop's item): they sit above `vars`. */
+  data?: Vars;
   /** Inside a role: its defaults (below the inventory) and its vars (above the play's vars_files). */
   roleDefaults?: Vars;
   roleVars?: Vars;
@@ -29,6 +31,7 @@ export function childScope(parent: Scope, node: NodeCommon, extraVars?: Vars): S
     vars: { ...parent.vars, ...(node.role ? roleScopeVars(node.role) : {}), ...node.vars, ...extraVars },
     silent: parent.silent,
   };
+  if (parent.data) s.data = parent.data;
   const roleDefaults = node.role ? { ...parent.roleDefaults, ...node.role.defaults } : parent.roleDefaults;
   if (roleDefaults) s.roleDefaults = roleDefaults;
   const roleVars = node.role ? { ...parent.roleVars, ...node.role.vars } : parent.roleVars;

@@ -7,12 +7,12 @@ import type { Node, Play, TaskNode, Vars } from '../load/model.js';
 import { renderedArgsProblem } from '../load/playbook.js';
 import { resolveModule } from '../modules/index.js';
 import type { Module, ModuleContext, ModuleResult } from '../modules/module.js';
-import { newHostState, type RunContext } from './context.js';
+import { newHostState, type RunContext, setFacts } from './context.js';
 import { loopControlVars, loopResultVars } from './loop-vars.js';
 import type { HostStatus, HostTaskResult, TaskInfo } from './results.js';
 import type { Scope } from './scope.js';
 import { registerSecretVars } from './secret-vars.js';
-import { lazyVars, plain } from './vars.js';
+import { plain, withData } from './vars.js';
 
 export const NO_LOG_MSG = "the output has been hidden due to the 'no_log: true' specified for this result";
 
@@ -105,7 +105,7 @@ export async function runTaskOnHost(
         if (rc.abort.signal.aborted) break;
       }
       const extras = loopControlVars(task.loopControl, items, index);
-      const itemVars = lazyVars({ ...plainVars(vars), [task.loopVar]: item, ...extras }, rc.templar);
+      const itemVars = withData(vars, { [task.loopVar]: item, ...extras });
       const label = noLog ? '(item hidden by no_log)' : rc.secrets.mask(labelOf(rc, task, itemVars, item));
       if (!conditionsHold(rc, conditions, itemVars)) {
         perItem.push({
@@ -145,7 +145,7 @@ export async function runTaskOnHost(
     };
     if (check) registered.check_mode = true;
     const status: HostStatus = anyFailed ? 'failed' : allSkipped ? 'skipped' : anyChanged ? 'changed' : 'ok';
-    if (task.register) rc.hosts.get(host)!.facts[task.register] = rc.secrets.maskDeep(registered);
+    register(rc, host, task, registered, undefined);
     const ignored = status === 'failed' && (scope.ignoreErrors ?? task.ignoreErrors ?? false);
     return done({
       status,
@@ -188,13 +188,6 @@ function labelOf(rc: RunContext, task: TaskNode, vars: Vars, item: unknown): str
   return typeof item === 'string' ? item : JSON.stringify(plain(item));
 }
 
-function plainVars(vars: Vars): Vars {
-  // Copy the top level only: values stay lazy-resolvable by the new wrapper.
-  const out: Vars = {};
-  for (const k of Object.keys(vars)) out[k] = (vars as Record<string, unknown>)[k];
-  return out;
-}
-
 async function runWithRetries(
   rc: RunContext,
   module: Module,
@@ -216,9 +209,7 @@ async function runWithRetries(
     applyOverrides(rc, task, vars, registered);
     last = { result, registered };
     if (!task.until) break;
-    const withResult = task.register
-      ? lazyVars({ ...plainVars(vars), [task.register]: registered }, rc.templar)
-      : vars;
+    const withResult = task.register ? withData(vars, { [task.register]: registered }) : vars;
     if (truthy(rc.templar.evaluate(task.until, withResult))) break;
     if (i < attempts) {
       await sleep(task.delay * 1000, undefined, { signal: rc.abort.signal }).catch(() => undefined);
@@ -361,7 +352,7 @@ function toRegistered(result: ModuleResult, check: boolean): Vars {
   if (result.skipped) reg.skipped = true;
   if (result.msg !== undefined) reg.msg = result.msg;
   if (result.diff) reg.diff = result.diff;
-  if (result.facts) reg.ansible_facts = result.facts;
+  if (result.facts || result.authoredVars) reg.ansible_facts = { ...result.facts, ...result.authoredVars };
   if (result.warnings) reg.warnings = result.warnings;
   if (result.details !== undefined) reg.details = result.details;
   if (check) reg.check_mode = true;
@@ -370,10 +361,10 @@ function toRegistered(result: ModuleResult, check: boolean): Vars {
 
 function applyOverrides(rc: RunContext, task: TaskNode, vars: Vars, registered: Vars): void {
   if (!task.changedWhen && !task.failedWhen) return;
-  const scoped = lazyVars(
-    { ...plainVars(vars), ...(task.register ? { [task.register]: registered } : {}), result: registered },
-    rc.templar,
-  );
+  const scoped = withData(vars, {
+    ...(task.register ? { [task.register]: registered } : {}),
+    result: registered,
+  });
   if (task.changedWhen && !registered.skipped)
     registered.changed = task.changedWhen.every((c) => truthy(rc.templar.evaluate(c, scoped)));
   if (task.failedWhen && !registered.skipped) {
@@ -416,11 +407,13 @@ function finish(
   const { result, registered } = attempt;
   const status = statusOf(registered);
   const delegate = delegateOf(rc, task, host, vars);
-  if (result.facts && status !== 'failed') {
+  if ((result.facts || result.authoredVars) && status !== 'failed') {
     // delegate_facts: the facts belong to the delegated host (when the inventory has it).
     const owner = task.delegateFacts && delegate && rc.inventory.hosts().includes(delegate) ? delegate : host;
     if (!rc.hosts.has(owner)) rc.hosts.set(owner, newHostState());
-    Object.assign(rc.hosts.get(owner)!.facts, result.facts);
+    const state = rc.hosts.get(owner)!;
+    if (result.facts) setFacts(state, result.facts);
+    if (result.authoredVars) setFacts(state, result.authoredVars, Object.keys(result.authoredVars));
   }
   const out: Omit<HostTaskResult, 'durationMs'> = { status, changed: status === 'changed' };
   if (delegate) out.delegatedTo = delegate;
@@ -441,7 +434,7 @@ function finish(
 }
 
 function register<T>(rc: RunContext, host: string, task: TaskNode, registered: Vars, out: T): T {
-  if (task.register) rc.hosts.get(host)!.facts[task.register] = rc.secrets.maskDeep(registered);
+  if (task.register) setFacts(rc.hosts.get(host)!, { [task.register]: rc.secrets.maskDeep(registered) });
   return out;
 }
 

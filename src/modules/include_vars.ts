@@ -87,6 +87,6 @@ export const includeVarsModule: Module = {
         msg: `invalid variable name '${bad}' in ${found}: names are letters, digits and _ (not first a digit); or load the file under name:`,
       };
     const facts = typeof args.name === 'string' ? { [args.name]: loaded } : loaded;
-    return { changed: false, facts, data: { ansible_included_var_files: [found] } };
+    return { changed: false, authoredVars: facts, data: { ansible_included_var_files: [found] } };
   },
 };

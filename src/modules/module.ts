@@ -23,8 +23,13 @@ export interface ModuleResult {
   diff?: FileDiff[];
   /** Fields registered with `register:` (stdout, rc, stat, ...). */
   data?: Record<string, unknown>;
-  /** set_fact: variables to set on the host. */
+  /** set_fact, setup: variables to set on the host. They are data: never rendered as templates again. */
   facts?: Vars;
+  /**
+   * include_vars: variables an author wrote in a vars file on the control node, set on the host and rendered
+   * when read (`x: "{{ y }}"` works as in play vars).
+   */
+  authoredVars?: Vars;
   /**
    * add_host and group_by: a change to the run's in-memory inventory. The engine applies it (unless the
    * result failed) and sets `changed` to whether the inventory changed, as Ansible's strategy does.

@@ -16,12 +16,14 @@ export function arg<T>(positional: unknown[], kw: Kwargs, index: number, name: s
   return dflt;
 }
 
-/** `a.b.0` on an item, as Jinja's attribute= does (a digit indexes a list). */
+/** `a.b.0` on an item, as Jinja's attribute= does (a digit indexes a list; own data only). */
 export function attrPath(item: unknown, path: string): unknown {
   let v: unknown = item;
   for (const part of path.split('.')) {
     if (v === null || v === undefined) return undefined;
-    v = (v as Kwargs)[/^\d+$/.test(part) && Array.isArray(v) ? Number(part) : part];
+    const key = /^\d+$/.test(part) && Array.isArray(v) ? Number(part) : part;
+    // Own data only: an attribute name never reaches JavaScript (`constructor`, `__proto__`).
+    v = typeof v === 'object' && Object.hasOwn(v, key) ? (v as Kwargs)[key] : undefined;
   }
   return v;
 }

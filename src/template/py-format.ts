@@ -175,7 +175,8 @@ export function pyPercent(template: string, args: unknown[], mapping?: Kwargs): 
       let v: unknown;
       if (name !== undefined) {
         if (!mapping) throw new TemplateError('format: %(name)s needs keyword arguments: format(name=value)');
-        if (!(name in mapping)) throw new TemplateError(`format: no keyword argument named '${name}'`);
+        if (!Object.hasOwn(mapping, name))
+          throw new TemplateError(`format: no keyword argument named '${name}'`);
         usedMapping = true;
         v = mapping[name];
       } else v = take();

@@ -135,19 +135,24 @@ const DICT_METHODS: Record<string, Method> = {
  */
 export const NOT_FOUND = Symbol('not found');
 
+/** A Python method by name (own entries only: `constructor` is no method). */
+function method(table: Record<string, Method>, name: unknown): Method | undefined {
+  return typeof name === 'string' && Object.hasOwn(table, name) ? table[name] : undefined;
+}
+
 export function pyMember(obj: unknown, name: unknown): unknown {
   if (typeof obj === 'string') {
     if (typeof name === 'number') return name < 0 ? obj[obj.length + name] : obj[name];
-    const m = typeof name === 'string' ? STRING_METHODS[name] : undefined;
+    const m = method(STRING_METHODS, name);
     return m ? (...args: never[]) => m(obj as never, ...args) : NOT_FOUND;
   }
   if (Array.isArray(obj)) {
     if (typeof name === 'number' && name < 0) return obj[obj.length + name];
-    const m = typeof name === 'string' ? LIST_METHODS[name] : undefined;
+    const m = method(LIST_METHODS, name);
     return m ? (...args: never[]) => m(obj as never, ...args) : NOT_FOUND;
   }
   if (obj && typeof obj === 'object' && typeof name === 'string' && !Object.hasOwn(obj, name)) {
-    const m = DICT_METHODS[name];
+    const m = method(DICT_METHODS, name);
     return m ? (...args: never[]) => m(obj as never, ...args) : NOT_FOUND;
   }
   return NOT_FOUND;

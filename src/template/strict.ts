@@ -7,11 +7,13 @@
 // - Python equality: `==` and `!=` compare lists and dicts by value, and '1' is not 1 (EQ_FN).
 // - `True`/`False`/`None` are literals; tests take keyword arguments.
 import type { NjNode, Nunjucks } from './nunjucks.js';
+import { isForbiddenName } from './sandbox.js';
 
 export const STRICT_FN = '__ews_strict';
 export const TRUTHY_FN = '__ews_truthy';
 export const TEST_FN = '__ews_test';
 export const EQ_FN = '__ews_eq';
+const UNDEFINED_PREFIX = '__ews_undefined_';
 
 const LENIENT_FILTERS = new Set(['default', 'd', 'mandatory']);
 const LENIENT_TESTS = new Set(['defined', 'undefined']);
@@ -32,7 +34,10 @@ export function strictify(nj: Nunjucks, root: NjNode): NjNode {
     switch (n.typename) {
       case 'Symbol': {
         const name = n.value as string;
-        if (name in PY_LITERALS) return node('Literal', n, PY_LITERALS[name]);
+        if (Object.hasOwn(PY_LITERALS, name)) return node('Literal', n, PY_LITERALS[name]);
+        // nunjucks' compiler would look these names up on a plain object (and paste Object's source into
+        // the template's code): they become a name that is never defined.
+        if (isForbiddenName(name)) n.value = `${UNDEFINED_PREFIX}${name}`;
         return lenient ? n : call(STRICT_FN, n, [n, node('Literal', n, name)]);
       }
       case 'LookupVal': {

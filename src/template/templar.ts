@@ -9,7 +9,8 @@ import { TemplateError } from './errors.js';
 import { filters } from './filters.js';
 import { type NjEnvironment, type NjNode, type NjTemplate, type Nunjucks, nunjucks } from './nunjucks.js';
 import { preprocess } from './preprocess.js';
-import { type Kwargs, NOT_FOUND, pyEq, pyMember, pyRepr, pyStr, pyTruthy, splitKwargs } from './python.js';
+import { type Kwargs, pyEq, pyRepr, pyStr, pyTruthy, splitKwargs } from './python.js';
+import { allowCall, installSandbox } from './sandbox.js';
 import { toDict } from './set-filters.js';
 import { EQ_FN, STRICT_FN, strictify, TEST_FN, TRUTHY_FN } from './strict.js';
 import { tests } from './tests.js';
@@ -49,24 +50,8 @@ function getEngine(): Engine {
   if (engine) return engine;
   const nj = nunjucks();
   const runtime = nj.runtime;
-  const plainLookup = runtime.memberLookup;
   nj.installJinjaCompat(); // slices (`s[:3]`) and True/False/None
-  const compatLookup = runtime.memberLookup;
-  runtime.memberLookup = function memberLookup(obj: unknown, val: unknown, ...slice: unknown[]) {
-    if (slice.length > 0) {
-      const items = compatLookup.call(this, obj, val, ...slice);
-      return typeof obj === 'string' ? (items as string[]).join('') : items;
-    }
-    if (
-      obj !== null &&
-      obj !== undefined &&
-      !(typeof obj === 'object' && Object.hasOwn(obj, val as string))
-    ) {
-      const m = pyMember(obj, val);
-      if (m !== NOT_FOUND) return m;
-    }
-    return plainLookup.call(this, obj, val);
-  };
+  installSandbox(runtime as never, runtime.memberLookup as never);
   const SafeString = (runtime as unknown as { SafeString: new () => object }).SafeString;
   runtime.suppressValue = (val: unknown) => {
     if (val === undefined) return '';
@@ -76,6 +61,15 @@ function getEngine(): Engine {
   const env = new nj.Environment(null, { autoescape: false, dev: true });
   for (const [name, fn] of Object.entries(filters)) env.addFilter(name, fn);
   for (const [name, fn] of Object.entries(tests)) env.addTest(name, fn);
+  // Filters and tests by their own names only (`x | constructor` is no filter).
+  env.getFilter = (name: string) => {
+    if (!Object.hasOwn(env.filters, name)) throw new TemplateError(`filter not found: ${name}`);
+    return env.filters[name] as (...args: unknown[]) => unknown;
+  };
+  env.getTest = (name: string) => {
+    if (!Object.hasOwn(env.tests, name)) throw new TemplateError(`test not found: ${name}`);
+    return env.tests[name] as (...args: unknown[]) => unknown;
+  };
   env.addGlobal(STRICT_FN, (value: unknown, name: string) => {
     if (value === undefined) throw new TemplateError(`'${name}' is undefined`, name);
     return value;
@@ -111,8 +105,50 @@ function getEngine(): Engine {
     if (pos.length > 1) throw new TemplateError(`dict expected at most 1 argument, got ${pos.length}`);
     return { ...(pos.length === 1 ? toDict(pos[0], 'dict') : {}), ...kw };
   });
+  bindGlobals(env);
   engine = { nj, env };
   return engine;
+}
+
+/** Most items `range()` gives (Python would build any list; a template must stay small). */
+export const MAX_RANGE = 1_000_000;
+
+/**
+ * nunjucks' own globals made safe (range bounded; the callables cycler and joiner hand out allowed),
+ * then every global allowed to be called.
+ */
+function bindGlobals(env: NjEnvironment): void {
+  const globals = (env as unknown as { globals: Record<string, unknown> }).globals;
+  env.addGlobal('range', (...args: unknown[]) => pyRange(args));
+  const cycler = globals.cycler as (...items: unknown[]) => Record<string, unknown>;
+  env.addGlobal('cycler', (...items: unknown[]) => {
+    const c = cycler(...items);
+    for (const k of ['next', 'reset']) allowCall(c[k] as object);
+    return c;
+  });
+  const joiner = globals.joiner as (sep?: string) => object;
+  env.addGlobal('joiner', (sep?: string) => allowCall(joiner(sep)));
+  for (const fn of Object.values(globals)) if (typeof fn === 'function') allowCall(fn);
+}
+
+/** Python's range(stop) / range(start, stop[, step]) over integers, at most MAX_RANGE items. */
+function pyRange(args: unknown[]): number[] {
+  const nums = args.map((a) => {
+    const n = typeof a === 'string' && /^-?\d+$/.test(a.trim()) ? Number(a) : a;
+    if (typeof n !== 'number' || !Number.isInteger(n))
+      throw new TemplateError(`range() takes integers, got ${pyRepr(a)}`);
+    return n;
+  });
+  if (nums.length < 1 || nums.length > 3)
+    throw new TemplateError(`range expected 1 to 3 arguments, got ${nums.length}`);
+  const [start, stop, step] = nums.length === 1 ? [0, nums[0]!, 1] : [nums[0]!, nums[1]!, nums[2] ?? 1];
+  if (step === 0) throw new TemplateError('range() arg 3 must not be zero');
+  const count = Math.max(0, Math.ceil((stop - start) / step));
+  if (count > MAX_RANGE)
+    throw new TemplateError(
+      `range() of ${count} items is over the limit of ${MAX_RANGE}: templates build small values`,
+    );
+  return Array.from({ length: count }, (_, i) => start + i * step);
 }
 
 /** The lookups ewsplay has (all run on the control node, as in Ansible). */
@@ -294,14 +330,15 @@ function unknownNames(node: NjNode, env: NjEnvironment): string | undefined {
   }
   if (node.typename === 'Filter') {
     const name = (node.name as NjNode).value as string;
-    if (!(name in env.filters)) return `template error: no filter named '${name}' (line ${node.lineno + 1})`;
+    if (!Object.hasOwn(env.filters, name))
+      return `template error: no filter named '${name}' (line ${node.lineno + 1})`;
   }
   if (node.typename === 'Is') {
     const right = node.right as NjNode;
     const name = (right.typename === 'FunCall' ? (right.name as NjNode).value : right.value) as
       | string
       | undefined;
-    if (typeof name === 'string' && !(name in env.tests))
+    if (typeof name === 'string' && !Object.hasOwn(env.tests, name))
       return `template error: no test named '${name}' (line ${node.lineno + 1})`;
   }
   for (const field of node.fields) {

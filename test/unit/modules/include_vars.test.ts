@@ -21,13 +21,13 @@ const ctx = (o: Parameters<typeof makeContext>[0] = {}) =>
   makeContext({ baseDir: dir, pos: { file: join(dir, 'site.yml'), line: 1, col: 1 }, ...o });
 
 describe('include_vars', () => {
-  it('loads a file from the playbook vars/ as facts, never changed (check mode too)', async () => {
+  it('loads a file from the playbook vars/ as author-written variables, never changed (check mode too)', async () => {
     await writeFile(join(dir, 'vars', 'app.yml'), 'app_port: 8443\napp_hosts: [a, b]\n');
     for (const check of [false, true]) {
       const r = await includeVarsModule.run(ctx({ check }), { file: 'app.yml' });
       expect(r).toEqual({
         changed: false,
-        facts: { app_port: 8443, app_hosts: ['a', 'b'] },
+        authoredVars: { app_port: 8443, app_hosts: ['a', 'b'] },
         data: { ansible_included_var_files: [join(dir, 'vars', 'app.yml')] },
       });
     }
@@ -36,14 +36,16 @@ describe('include_vars', () => {
   it('name puts every variable under one; JSON files load too', async () => {
     await writeFile(join(dir, 'stuff.json'), '{"a": 1, "b": {"c": true}}');
     const r = await includeVarsModule.run(ctx(), { file: 'stuff.json', name: 'stuff' });
-    expect(r.facts).toEqual({ stuff: { a: 1, b: { c: true } } });
+    expect(r.authoredVars).toEqual({ stuff: { a: 1, b: { c: true } } });
   });
 
   it("looks beside the task's file first (its vars/ too), then in the playbook's directory", async () => {
     await writeFile(join(dir, 'vars', 'x.yml'), 'where: playbook\n');
     await writeFile(join(dir, 'tasks', 'vars', 'x.yml'), 'where: tasks\n');
     const inTasks = ctx({ pos: { file: join(dir, 'tasks', 'main.yml'), line: 3, col: 3 } });
-    expect((await includeVarsModule.run(inTasks, { file: 'x.yml' })).facts).toEqual({ where: 'tasks' });
+    expect((await includeVarsModule.run(inTasks, { file: 'x.yml' })).authoredVars).toEqual({
+      where: 'tasks',
+    });
     expect(
       varsFileCandidates({ baseDir: '/pb', pos: { file: 'site.yml', line: 1, col: 1 } }, 'v.yml'),
     ).toEqual(['/pb/vars/v.yml', '/pb/v.yml']);
@@ -64,7 +66,7 @@ describe('include_vars', () => {
       failed: true,
       msg: expect.stringMatching(/invalid variable name 'my-var'/),
     });
-    expect((await includeVarsModule.run(ctx(), { file: 'bad.yml', name: 'b' })).facts).toEqual({
+    expect((await includeVarsModule.run(ctx(), { file: 'bad.yml', name: 'b' })).authoredVars).toEqual({
       b: { 'my-var': 1 },
     });
   });
@@ -78,7 +80,7 @@ describe('include_vars', () => {
     const read = vaultReader(async () => 'vault pass', secrets);
     const c = ctx({ secrets, loadVarsFile: (f) => loadYamlVars(f, read) });
     const r = await includeVarsModule.run(c, { file: 'secret.yml', name: 'db' });
-    expect(r.facts).toEqual({ db: { db_password: 's3cret-Pa55', db_user: 'svc_app' } });
+    expect(r.authoredVars).toEqual({ db: { db_password: 's3cret-Pa55', db_user: 'svc_app' } });
     expect(secrets.mask('login svc_app with s3cret-Pa55')).toBe(`login ${MASK} with ${MASK}`);
   });
 
