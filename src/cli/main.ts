@@ -1,14 +1,10 @@
 // ewsplay's command line. Subcommands load their implementation lazily so `--version` and `--help`
 // start fast; ews-javascript-api is never loaded here.
-import { readFileSync } from 'node:fs';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { ExitCode } from '../load/problems.js';
+import { VERSION } from '../version.js';
 import { reportError } from './errors.js';
 import type { VaultAction, VaultFlags } from './vault-command.js';
-
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const VAULT_PASSWORD_HELP =

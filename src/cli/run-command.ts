@@ -12,10 +12,10 @@ import { inventoryLayout, type SiteInventory, selectSites } from '../rollout/sit
 import { Secrets } from '../template/secrets.js';
 import { passphraseSource } from '../vault/passphrase.js';
 import { canPrompt, promptHidden } from '../vault/prompt.js';
+import { VERSION } from '../version.js';
 import { announcedAnsibleDefaults } from './ansible-config.js';
 import { reportError } from './errors.js';
 import { parseExtraVars } from './extra-vars.js';
-import { VERSION } from './main.js';
 import { loadProject } from './project.js';
 import { varsPrompter } from './vars-prompt.js';
 

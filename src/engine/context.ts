@@ -43,6 +43,8 @@ export interface HostState {
    * are. Every other fact is host data (a module's result, set_fact's rendered value), never rendered.
    */
   authored: Set<string>;
+  /** The last failed task and its result (ansible_failed_task / ansible_failed_result in rescue). */
+  lastFailure?: { task: Vars; result: Vars };
   failed: boolean;
   unreachable: boolean;
   /** meta end_host / end_batch / end_play: the host sits out the rest of the play, not failed. */

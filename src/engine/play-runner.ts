@@ -10,8 +10,16 @@ import type { BlockNode, IncludeNode, Node, Play, TaskNode, Vars } from '../load
 import { loadRuntimeRole, loadTaskFile } from '../load/playbook.js';
 import { resolveModule } from '../modules/index.js';
 import type { ModuleResult } from '../modules/module.js';
+import { ANSIBLE_COMPAT_VERSION, VERSION } from '../version.js';
 import { forEachLimit, Mutex } from './concurrency.js';
-import { authoredFacts, type HostState, hostData, type RunContext, setFacts } from './context.js';
+import {
+  authoredFacts,
+  type HostState,
+  hostData,
+  newHostState,
+  type RunContext,
+  setFacts,
+} from './context.js';
 import { gatherPlayFacts } from './facts.js';
 import { loopControlVars } from './loop-vars.js';
 import type { HostTaskResult, TaskInfo, TaskReport } from './results.js';
@@ -19,7 +27,7 @@ import { childScope, roleScope, type Scope } from './scope.js';
 import { playbookSteps, type StepInfo, type StepReport } from './steps.js';
 import { tagsSelected } from './tags.js';
 import { type FreshConnection, flattenOnce, runTaskOnHost, type TaskHooks, truthy } from './task-runner.js';
-import { dataBelow, lazyVars, plain } from './vars.js';
+import { dataBelow, lazyVars, OMIT, plain } from './vars.js';
 
 /**
  * One terminal per process: operator prompts take turns across hosts, plays and the playbook runs of
@@ -36,6 +44,8 @@ export class PlayRunner {
   private batch: string[] = [];
   private playIndex = 0;
   private currentPlay: Play | undefined;
+  /** The play's hosts (ansible_play_hosts_all); those not failed are ansible_play_hosts. */
+  private playHosts: string[] = [];
   /** meta end_play: the remaining batches of the play do not run. */
   private playEnded = false;
   private readonly steps: StepInfo[];
@@ -49,6 +59,7 @@ export class PlayRunner {
   async runPlay(play: Play, index: number, hosts: string[]): Promise<void> {
     this.playIndex = index;
     this.currentPlay = play;
+    this.playHosts = hosts;
     const check = play.checkMode ?? this.rc.options.check;
     this.rc.listener.playStart(play.name, hosts, check);
     this.playEnded = false;
@@ -146,6 +157,10 @@ export class PlayRunner {
     return r;
   }
 
+  private playHostsActive(): string[] {
+    return this.playHosts.filter((h) => !this.broken(h));
+  }
+
   private active(host: string): boolean {
     const s = this.state(host);
     return !s.failed && !s.unreachable && !s.ended;
@@ -183,7 +198,7 @@ export class PlayRunner {
         st.failed = Math.max(0, st.failed - 1);
         st.rescued++;
       }
-      await this.runNodes(play, block.rescue, failed, scope);
+      await this.runNodes(play, block.rescue, failed, { ...scope, rescue: true });
     }
     if (block.always.length > 0) {
       // always runs for hosts that failed too; they stay failed afterwards.
@@ -407,6 +422,10 @@ export class PlayRunner {
         }
         st.failed++;
         state.failed = true;
+        state.lastFailure = {
+          task: { name: task.name ?? task.module, action: task.module, args: task.args },
+          result: { ...r.data, failed: true, changed: r.changed, ...(r.msg ? { msg: r.msg } : {}) },
+        };
         return true;
       case 'skipped':
         st.skipped++;
@@ -443,14 +462,19 @@ export class PlayRunner {
     // may notify a later one.
     const eligible = (h: string) =>
       this.rc.options.forceHandlers ? !this.state(h).unreachable : this.active(h);
+    // Every handler whose name or `listen` topic was notified runs (several may listen on one topic), so
+    // the notifications are cleared once the flush is over, not by the first handler that matches.
+    const consumed: { hosts: string[]; names: string[] }[] = [];
     for (const handler of play.handlers) {
-      const names = [handler.name ?? '', ...handlerListen(handler)];
+      const names = [handler.name ?? '', ...handlerListen(handler)].filter((n) => n !== '');
       const notified = hosts.filter((h) => eligible(h) && names.some((n) => this.state(h).notified.has(n)));
       if (notified.length === 0) continue;
-      for (const h of notified) for (const n of names) this.state(h).notified.delete(n);
+      consumed.push({ hosts: notified, names });
       if (this.rc.options.forceHandlers) for (const h of notified) this.state(h).failed = false;
       await this.runTask(play, handler, notified, roleScope(scope, handler.role), true);
     }
+    for (const { hosts: done, names } of consumed)
+      for (const h of done) for (const n of names) this.state(h).notified.delete(n);
   }
 
   private hooks(play: Play): TaskHooks {
@@ -508,7 +532,14 @@ export class PlayRunner {
     const state = this.state(host);
     const extra = this.rc.options.extraVars;
     const source = { ...this.varsFor(host, taskScope), ...authoredFacts(state), ...extra };
-    const data = dataBelow({ hostvars: this.hostvars(), ...scope.data, ...hostData(state) }, extra);
+    const failure =
+      scope.rescue && state.lastFailure
+        ? { ansible_failed_task: state.lastFailure.task, ansible_failed_result: state.lastFailure.result }
+        : {};
+    const data = dataBelow(
+      { hostvars: this.hostvars(), ...scope.data, ...failure, ...hostData(state) },
+      extra,
+    );
     return lazyVars(source, this.rc.templar, data);
   }
 
@@ -525,6 +556,14 @@ export class PlayRunner {
       ansible_check_mode: this.rc.options.check,
       ansible_diff_mode: this.rc.options.diff,
       ansible_play_batch: this.batch,
+      ansible_play_hosts: this.playHostsActive(),
+      play_hosts: this.playHostsActive(),
+      ansible_play_hosts_all: this.playHosts,
+      ansible_play_name: this.currentPlay?.name ?? '',
+      ansible_run_tags: this.rc.options.tags.only.length > 0 ? this.rc.options.tags.only : ['all'],
+      ansible_skip_tags: this.rc.options.tags.skip,
+      ansible_version: ansibleVersion(),
+      omit: OMIT,
       ansible_forks: this.rc.options.forks,
       ewsplay_site: this.rc.options.site ?? 'default',
       ...this.currentPlay?.vars,
@@ -542,20 +581,26 @@ export class PlayRunner {
       {},
       {
         get: (_t, key) => {
-          if (typeof key !== 'string' || !this.rc.hosts.has(key)) return undefined;
-          const state = this.rc.hosts.get(key)!;
-          const source = { ...this.rc.inventory.hostVars(key), ...authoredFacts(state) };
+          if (typeof key !== 'string' || !this.inventoryHost(key)) return undefined;
+          // Hosts outside --limit have their inventory variables too (Ansible's hostvars has every host).
+          const state = this.rc.hosts.get(key) ?? newHostState();
+          const inv = this.rc.inventory;
+          const source = { ...inv.hostVars(key), ...inv.magicVars(key), ...authoredFacts(state) };
           return lazyVars(source, this.rc.templar, hostData(state));
         },
-        has: (_t, key) => typeof key === 'string' && this.rc.hosts.has(key),
-        ownKeys: () => [...this.rc.hosts.keys()],
+        has: (_t, key) => typeof key === 'string' && this.inventoryHost(key),
+        ownKeys: () => [...new Set([...this.rc.inventory.hosts(), ...this.rc.hosts.keys()])],
         getOwnPropertyDescriptor: (_t, key) =>
-          typeof key === 'string' && this.rc.hosts.has(key)
+          typeof key === 'string' && this.inventoryHost(key)
             ? { enumerable: true, configurable: true }
             : undefined,
       },
     );
     return this.hostvarsProxy;
+  }
+
+  private inventoryHost(name: string): boolean {
+    return this.rc.hosts.has(name) || this.rc.inventory.hosts().includes(name);
   }
 
   /** The host's connection, opened once and kept; `fresh` replaces it (wait_for_connection's retries). */
@@ -627,6 +672,12 @@ export class PlayRunner {
 /** Closes a connection that is being replaced (one that never opened has nothing to close). */
 function dropConnection(conn: Promise<Connection> | undefined): void {
   conn?.then((c) => c.close()).catch(() => undefined);
+}
+
+function ansibleVersion(): Vars {
+  const { major, minor, revision } = ANSIBLE_COMPAT_VERSION;
+  const full = `${major}.${minor}.${revision}`;
+  return { full, major, minor, revision, string: full, ewsplay: VERSION };
 }
 
 function handlerListen(handler: TaskNode): string[] {

@@ -7,6 +7,8 @@ export interface Scope {
   vars: Vars;
   /** Values set by the engine, never rendered (an include_tasks loop's item): they sit above `vars`. */
   data?: Vars;
+  /** Inside a block's rescue: the host's failed task and result are ansible_failed_task/_result. */
+  rescue?: boolean;
   /** Inside a role: its defaults (below the inventory) and its vars (above the play's vars_files). */
   roleDefaults?: Vars;
   roleVars?: Vars;
@@ -32,6 +34,7 @@ export function childScope(parent: Scope, node: NodeCommon, extraVars?: Vars): S
     silent: parent.silent,
   };
   if (parent.data) s.data = parent.data;
+  if (parent.rescue) s.rescue = true;
   const roleDefaults = node.role ? { ...parent.roleDefaults, ...node.role.defaults } : parent.roleDefaults;
   if (roleDefaults) s.roleDefaults = roleDefaults;
   const roleVars = node.role ? { ...parent.roleVars, ...node.role.vars } : parent.roleVars;

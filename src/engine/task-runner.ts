@@ -12,7 +12,7 @@ import { loopControlVars, loopResultVars } from './loop-vars.js';
 import type { HostStatus, HostTaskResult, TaskInfo } from './results.js';
 import type { Scope } from './scope.js';
 import { registerSecretVars } from './secret-vars.js';
-import { plain, withData } from './vars.js';
+import { plain, withData, withoutOmitted } from './vars.js';
 
 export const NO_LOG_MSG = "the output has been hidden due to the 'no_log: true' specified for this result";
 
@@ -117,9 +117,10 @@ export async function runTaskOnHost(
         itemSummaries.push({ label, status: 'skipped' });
         continue;
       }
-      allSkipped = false;
       const attempt = await runWithRetries(rc, module, task, host, scope, info, itemVars, check, hooks);
       const status = statusOf(attempt.registered);
+      // A module may skip an item itself (a command in check mode): all items skipped is a skipped task.
+      if (status !== 'skipped') allSkipped = false;
       anyChanged ||= status === 'changed';
       anyFailed ||= status === 'failed';
       perItem.push({
@@ -237,7 +238,7 @@ async function runModuleOnce(
   const raw: Vars = {};
   const keep: Vars = {};
   for (const [k, v] of Object.entries(task.args)) (nested.has(k) ? keep : raw)[k] = v;
-  const args = { ...(plain(rc.templar.render(raw, vars)) as Vars), ...keep };
+  const args = { ...(withoutOmitted(plain(rc.templar.render(raw, vars))) as Vars), ...keep };
   // The loader could not check templated arguments: check them now that they have values.
   const rendered = /\{[{%]/.test(JSON.stringify(raw));
   const invalid = rendered ? renderedArgsProblem(module, args, task.pos) : undefined;

@@ -90,6 +90,20 @@ export function dataBelow(data: Vars, above: Vars): Vars {
   return out;
 }
 
+/** The value of Ansible's `omit`: an argument rendered to it is left out of the module's arguments. */
+export const OMIT = '__omit_place_holder__ewsplay';
+
+/** Arguments without the ones a template set to `omit` (in nested mappings and lists too, as Ansible does). */
+export function withoutOmitted(value: unknown): unknown {
+  if (Array.isArray(value)) return value.filter((v) => v !== OMIT).map(withoutOmitted);
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
+    const out: Vars = {};
+    for (const [k, v] of Object.entries(value)) if (v !== OMIT) out[k] = withoutOmitted(v);
+    return out;
+  }
+  return value;
+}
+
 /** Strips proxies: a plain deep copy of JSON-like data (for reports and registered values). */
 export function plain(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;

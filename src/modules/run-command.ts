@@ -150,7 +150,13 @@ export async function runCommandTask(ctx: ModuleContext, spec: CommandSpec): Pro
 
   if (ctx.check) {
     if (!spec.creates && !spec.removes)
-      return { changed: false, skipped: true, msg: 'check mode: cannot predict' };
+      // Ansible's fields too (rc 0, empty output), so a later `when: result.rc == 0` reads as it does there.
+      return {
+        changed: false,
+        skipped: true,
+        msg: 'check mode: cannot predict',
+        data: { cmd: spec.shown, ...outputFields(0, '', '') },
+      };
     const r = await exec([...guard, `printf '%s\\n' '${nonce}:would-run'`].join('\n'));
     if (r.timedOut) return { changed: false, failed: true, msg: `timed out after ${ctx.timeoutMs / 1000}s` };
     const outcome = outcomeOf(r.stdout);

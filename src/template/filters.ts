@@ -19,6 +19,7 @@ import {
 import { jinjaFilters } from './jinja-filters.js';
 import { type Kwargs, pyRepr, pySplit, pySplitlines, pyStr, pyTruthy, splitKwargs } from './python.js';
 import { expandTemplate, pyRegExp } from './regex.js';
+import { safeMember } from './sandbox.js';
 import { setFilters } from './set-filters.js';
 import { textFilters } from './text-filters.js';
 
@@ -241,6 +242,17 @@ export const filters: Record<string, Filter> = {
     if (typeof name !== 'string') throw new TemplateError('map: give a filter name or attribute=');
     const f = this.env.getFilter(name);
     return items.map((item) => f.call(this, item as never, ...(filterArgs as never[])));
+  },
+  // Ansible's extract: container[item], then each of morekeys in turn (`map('extract', hostvars, 'x')`).
+  extract(item: unknown, container: unknown, morekeys?: unknown) {
+    const keys = [item, ...(morekeys === undefined ? [] : Array.isArray(morekeys) ? morekeys : [morekeys])];
+    let v: unknown = container;
+    for (const k of keys) {
+      const next = safeMember(v, k);
+      if (next === undefined) throw new TemplateError(`extract: ${pyRepr(k)} is undefined`);
+      v = next;
+    }
+    return v;
   },
   select(this: FilterThis, value: unknown, ...args: unknown[]) {
     return selecting.call(this, value, true, undefined, args);

@@ -107,7 +107,8 @@ describe('command', () => {
 
   it('check mode without creates/removes: skipped, nothing run', async () => {
     const r = await commandModule.run(makeContext({ check: true }), { cmd: `touch ${join(dir, 'x')}` });
-    expect(r).toEqual({ changed: false, skipped: true, msg: 'check mode: cannot predict' });
+    expect(r).toMatchObject({ changed: false, skipped: true, msg: 'check mode: cannot predict' });
+    expect(r.data).toMatchObject({ rc: 0, stdout: '', stderr: '', stdout_lines: [] });
     expect(existsSync(join(dir, 'x'))).toBe(false);
   });
 
