@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages the integration tests use are present (real sshd, socat, openssl, ss, sudo,
 # age for the vault's interoperability test, curl for the migration preflight's web checks and get_url/uri,
-# wget, zip, unzip, bzip2 and xz for get_url's fallback and unarchive's formats).
+# wget, zip, unzip, bzip2 and xz for get_url's fallback and unarchive's formats, tmux to read the live tree
+# as a terminal shows it).
 # As root it installs what is missing; otherwise it says what to install and stops.
 set -euo pipefail
 missing=()
@@ -21,6 +22,7 @@ need zip zip
 need unzip unzip
 need bzip2 bzip2
 need xz xz-utils
+need tmux tmux
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "The integration tests need these Debian packages: ${missing[*]}" >&2

@@ -55,3 +55,30 @@ export function shortStatus(r: HostTaskResult): string {
       return r.checkMode && r.status === 'changed' ? 'would change' : r.status;
   }
 }
+
+/** Lines of a command's output shown under a failure (the end of it: the part that says why). */
+const OUTPUT_LINES = 20;
+
+/**
+ * What a failed command said, under its fatal line (Ansible prints the whole result there): cmd, rc and
+ * the last lines of stdout and stderr, from the result's registered data. Empty for other failures.
+ */
+export function failureDetails(r: HostTaskResult): string[] {
+  if (r.status !== 'failed' || !r.data) return [];
+  const d = r.data;
+  const lines: string[] = [];
+  if (d.cmd !== undefined && d.cmd !== null)
+    lines.push(`cmd: ${Array.isArray(d.cmd) ? d.cmd.map(String).join(' ') : String(d.cmd)}`);
+  if (typeof d.rc === 'number') lines.push(`rc: ${d.rc}`);
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const text = typeof d[stream] === 'string' ? (d[stream] as string).replace(/\s+$/, '') : '';
+    if (!text) continue;
+    const all = text.split('\n');
+    const shown = all.slice(-OUTPUT_LINES);
+    lines.push(
+      `${stream}:${all.length > shown.length ? ` (last ${shown.length} of ${all.length} lines)` : ''}`,
+    );
+    lines.push(...shown.map((l) => `  ${l}`));
+  }
+  return lines;
+}

@@ -5,7 +5,7 @@ import { Listr, type ListrTaskWrapper } from 'listr2';
 import type { RunListener } from '../engine/events.js';
 import type { HostTaskResult, RunReport, TaskInfo } from '../engine/results.js';
 import { renderDiff } from './diff.js';
-import { firstLine, shortStatus, showsMessage } from './format.js';
+import { failureDetails, firstLine, shortStatus, showsMessage } from './format.js';
 import type { OutputOptions } from './plain.js';
 import { banner, renderRecap } from './recap.js';
 import { color, statusColor } from './style.js';
@@ -14,6 +14,13 @@ interface Pending {
   resolve(r: HostTaskResult): void;
   result: Promise<HostTaskResult>;
   wrapper?: ListrTaskWrapper<unknown, never, never>;
+}
+
+/** A loop item under its host's line: `changed: (item=x)`, with its message when failed or shown. */
+function itemLine(i: NonNullable<HostTaskResult['items']>[number], verbose: number): string {
+  const paint = statusColor(i.status);
+  const msg = i.msg && (i.status === 'failed' || showsMessage(i, verbose)) ? `: ${firstLine(i.msg)}` : '';
+  return paint(`${i.status === 'skipped' ? 'skipped' : i.status}: (item=${i.label})${msg}`);
 }
 
 export class ListrOutput implements RunListener {
@@ -44,41 +51,43 @@ export class ListrOutput implements RunListener {
       });
       this.pending.set(h, { resolve, result });
     }
-    const title = `${task.handler ? 'handler: ' : ''}${task.name}`;
-    const list = new Listr(
-      [
-        {
-          title,
-          task: (_ctx, t) =>
-            t.newListr(
-              hosts.map((host) => ({
-                title: host,
-                task: async (_c, ht) => {
-                  const p = this.pending.get(host)!;
-                  p.wrapper = ht as never;
-                  const r = await p.result;
-                  const paint = statusColor(r.status);
-                  const detail = r.msg && r.status !== 'ok' ? color.dim(` ${firstLine(r.msg)}`) : '';
-                  ht.title = `${host} ${paint(shortStatus(r))}${color.dim(` ${r.durationMs} ms`)}${detail}`;
-                  if (r.status === 'skipped') ht.skip(ht.title);
-                  if ((r.status === 'failed' && !r.ignored) || r.status === 'unreachable') {
-                    throw new Error(
-                      `${host}: ${r.status === 'unreachable' ? 'UNREACHABLE' : 'FAILED'}: ${r.msg ?? ''}`,
-                    );
-                  }
-                },
-              })),
-              { concurrent: true, exitOnError: false },
-            ),
+    // One line per host under the task's header: its status in words and colour (ok / changed / skipped /
+    // failed), a loop's items beneath it, the failure's output after the tree (taskEnd).
+    this.write(color.bold(banner(`${task.handler ? 'RUNNING HANDLER' : 'TASK'} [${task.name}]`)));
+    const list = new Listr<unknown, 'default', 'simple'>(
+      hosts.map((host) => ({
+        title: host,
+        task: async (_c, ht) => {
+          const p = this.pending.get(host)!;
+          p.wrapper = ht as unknown as Pending['wrapper'];
+          const r = await p.result;
+          const paint = statusColor(r.status);
+          const who = r.delegatedTo ? `${host} -> ${r.delegatedTo}` : host;
+          const failed = (r.status === 'failed' && !r.ignored) || r.status === 'unreachable';
+          const detail =
+            r.msg && (r.status === 'failed' || r.status === 'unreachable') ? `: ${firstLine(r.msg)}` : '';
+          const title = `${who} ${paint(shortStatus(r) + detail)}${color.dim(` ${r.durationMs} ms`)}`;
+          // Under the host's line: a loop's items, or the message (debug's, or any with -v).
+          if (r.items?.length) ht.output = r.items.map((i) => itemLine(i, this.o.verbose)).join('\n');
+          else if (showsMessage(r, this.o.verbose)) ht.output = r.msg!;
+          if (r.status === 'skipped') {
+            ht.skip(title);
+            return;
+          }
+          ht.title = title;
+          // An empty error marks the line failed (✖) without repeating the message under it.
+          if (failed) throw new Error('');
         },
-      ],
+        rendererOptions: { persistentOutput: true as const },
+      })),
       {
+        concurrent: true,
         exitOnError: false,
         rendererOptions: {
-          collapseSubtasks: false,
           collapseErrors: false,
-          showErrorMessage: true,
-          collapseSkips: false,
+          showErrorMessage: false,
+          collapseSkips: true,
+          suffixSkips: false,
         },
       },
     );
@@ -94,9 +103,9 @@ export class ListrOutput implements RunListener {
     await this.running;
     for (const [host, r] of this.results) {
       for (const w of r.warnings ?? []) this.write(color.magenta(`  [WARNING] ${host}: ${w}`));
-      for (const item of r.items ?? [])
-        if (showsMessage(item, this.o.verbose)) this.write(`  ${host} (item=${item.label}): ${item.msg}`);
-      if (!r.items && showsMessage(r, this.o.verbose)) this.write(`  ${host}: ${r.msg}`);
+      const details = failureDetails(r);
+      if (details.length > 0)
+        this.write(color.dim(`  ${host}:\n${details.map((l) => `    ${l}`).join('\n')}`));
       for (const d of r.diff ?? []) this.write(renderDiff(d, this.o.color));
     }
   }

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline/promises';
 import type { RunListener } from '../engine/events.js';
 import type { HostTaskResult, RunReport, TaskInfo } from '../engine/results.js';
 import { renderDiff } from './diff.js';
-import { hostLine, indent, itemLines, showsMessage } from './format.js';
+import { failureDetails, hostLine, indent, itemLines, showsMessage } from './format.js';
 import { banner, renderRecap } from './recap.js';
 import { color, statusColor } from './style.js';
 
@@ -38,6 +38,7 @@ export class PlainOutput implements RunListener {
       if (showsMessage(item, this.o.verbose)) this.write(indent(item.msg!));
     }
     this.write(paint(hostLine(host, r)));
+    for (const l of failureDetails(r)) this.write(indent(l));
     if (!r.items && showsMessage(r, this.o.verbose)) this.write(indent(r.msg!));
     for (const w of r.warnings ?? [])
       this.write(this.o.color ? color.magenta(`[WARNING]: ${w}`) : `[WARNING]: ${w}`);

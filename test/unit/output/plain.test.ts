@@ -56,3 +56,25 @@ describe('plain output messages', () => {
     expect(out).toBe('ok: [h1] => (item=a)\n  got a\nskipping: [h1] => (item=b)\nok: [h1]\n');
   });
 });
+
+describe('plain output of a failed command', () => {
+  it('shows cmd, rc and the end of stdout and stderr under the fatal line, as Ansible shows the result', () => {
+    const stdout = Array.from({ length: 25 }, (_, i) => `line ${i + 1}`).join('\n');
+    const out = shown(0, {
+      status: 'failed',
+      changed: true,
+      msg: 'non-zero return code',
+      data: { cmd: ['ls', '/nope'], rc: 2, stdout, stderr: 'ls: cannot access /nope\n' },
+    });
+    expect(out).toContain('fatal: [h1]: FAILED! => non-zero return code\n  cmd: ls /nope\n  rc: 2\n');
+    expect(out).toContain('  stdout: (last 20 of 25 lines)\n    line 6\n');
+    expect(out).not.toContain('line 5\n');
+    expect(out).toContain('  stderr:\n    ls: cannot access /nope\n');
+  });
+
+  it('adds nothing to a failure without command output', () => {
+    expect(shown(0, { status: 'failed', changed: false, msg: 'boom' })).toBe(
+      'fatal: [h1]: FAILED! => boom\n',
+    );
+  });
+});
