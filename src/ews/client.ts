@@ -9,13 +9,18 @@
 //   crashes the process on an unhandled rejection and never settles the call. The XHR layer knows which
 //   call it serves, so the failure goes to exactly that call, also when several hosts verify at once;
 // - the XHR layer also keeps the original Node error (its .code), which the library flattens to text,
-//   so TLS failures are named precisely.
+//   so TLS failures are named precisely;
+// - the XHR layer is ours (auth-xhr.ts): it authenticates as the server offers (NTLM, Negotiate, Basic) over our
+//   own agents, so NTLM keeps the CA, the TLS versions and the SSH tunnel; an authentication failure is an
+//   EwsError from there, which fails the call directly.
 import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
+import { AuthXhr } from './auth-xhr.js';
 import {
   describeEwsFailure,
+  type EwsAuth,
   EwsError,
   type FailureContext,
   setServiceErrorNames,
@@ -29,7 +34,8 @@ export interface EwsConnectOptions {
   url: string;
   username: string;
   password: string;
-  auth: 'basic' | 'ntlm';
+  /** auto: what the server's 401 offers, NTLM first; ntlm: NTLMv2 (also under Negotiate); basic. */
+  auth: EwsAuth;
   /** Trust this CA (PEM) in addition to the system's roots. */
   caPem?: string;
   /** Same, read from a file. */
@@ -94,8 +100,8 @@ interface XhrFailure {
 
 interface XhrApiLike {
   apiName: string;
-  xhr(options: unknown, progress?: unknown): Promise<unknown>;
-  xhrStream(options: unknown, progress: unknown): Promise<unknown>;
+  xhr(options: never, progress?: never): Promise<unknown>;
+  xhrStream(options: never, progress: never): Promise<unknown>;
   disconnect(): void;
 }
 
@@ -115,16 +121,17 @@ export async function ewsConnect(opts: EwsConnectOptions): Promise<EwsClient> {
     // OpenSSL 3 refuses TLS 1.0/1.1 (SHA-1 signatures) at the default security level.
     ...(oldTls ? { ciphers: 'DEFAULT@SECLEVEL=0' } : {}),
   };
-  const ntlmCannot = [caPem && 'ca_file', opts.minTlsVersion && 'min_tls_version', opts.tunnel && 'via_host'];
-  const dropped = ntlmCannot.filter((x): x is string => typeof x === 'string');
-  if (opts.auth === 'ntlm' && dropped.length) {
-    // The library's NTLM provider builds its own https.Agent per request, dropping ours.
-    throw new EwsError(
-      `auth: ntlm cannot use ${dropped.join(', ')}: the NTLM support of ews-javascript-api replaces the TLS agent; use basic auth, or skip_verify for a test`,
-      'ews',
-    );
-  }
-  const agent = opts.tunnel ? new TunnelAgent(tlsOptions, opts.tunnel) : new https.Agent(tlsOptions);
+  // One socket per agent: NTLM authenticates a connection, so each lane of the XHR layer is one connection.
+  const laneOptions: https.AgentOptions = { ...tlsOptions, maxSockets: 1 };
+  const tunnel = opts.tunnel;
+  const base = new AuthXhr({
+    url: opts.url,
+    auth: opts.auth,
+    username: opts.username,
+    password: opts.password,
+    timeoutMs: opts.timeoutMs,
+    newAgent: () => (tunnel ? new TunnelAgent(laneOptions, tunnel) : new https.Agent(laneOptions)),
+  });
 
   const call = async <T>(
     operation: string,
@@ -145,15 +152,17 @@ export async function ewsConnect(opts: EwsConnectOptions): Promise<EwsClient> {
     const early = new Promise<never>((_, reject) => {
       failEarly = reject;
     });
-    const base = newXhrApi(ews, opts, agent) as XhrApiLike;
     const guarded: XhrApiLike = {
-      get apiName() {
-        return base.apiName;
-      },
-      async xhr(options, progress) {
+      apiName: base.apiName,
+      async xhr(options) {
         try {
-          return await base.xhr(options, progress);
+          return await base.xhr(options);
         } catch (raw) {
+          if (raw instanceof EwsError) {
+            // An authentication failure, already one sentence: the library would only blur it.
+            failEarly(raw);
+            return new Promise(() => {});
+          }
           const r = raw as XhrFailure;
           if (r.status === 500 && !SOAP_FAULT.test(r.responseText ?? '')) {
             const what = r.responseText?.trim() ? 'a body that is not a SOAP fault' : 'an empty body';
@@ -247,21 +256,8 @@ export async function ewsConnect(opts: EwsConnectOptions): Promise<EwsClient> {
         const appt = await ews.Appointment.Bind(svc, new ews.ItemId(id), ews.PropertySet.IdOnly);
         await appt.Delete(ews.DeleteMode.HardDelete, ews.SendCancellationsMode.SendToNone);
       }),
-    close: () => agent.destroy(),
+    close: () => base.close(),
   };
-}
-
-function newXhrApi(ews: Ews, o: EwsConnectOptions, a: https.Agent): unknown {
-  if (o.auth === 'ntlm') {
-    // NTLM: the library's provider makes its own agent (see above); only skip_verify reaches it.
-    return new ews.XhrApi({
-      rejectUnauthorized: !o.skipVerify,
-      proxy: false,
-      timeout: o.timeoutMs,
-    }).useNtlmAuthentication(o.username, o.password);
-  }
-  // proxy: false: axios would otherwise follow HTTPS_PROXY, bypassing our agent (and the tunnel).
-  return new ews.XhrApi({ httpsAgent: a, proxy: false, timeout: o.timeoutMs });
 }
 
 async function readCa(file: string): Promise<string> {

@@ -1,7 +1,8 @@
 // Turns what ews-javascript-api and Node's TLS stack reject with into one clear sentence for people.
 // The library rejects with plain objects, not Error instances: SoapFaultDetails (.ResponseCode as a
 // ServiceError enum number, .HttpStatusCode) for SOAP faults and HTTP errors, ServiceResponseException
-// (.ErrorCode) for a 200 whose message says ResponseClass="Error". Messages never contain the password.
+// (.ErrorCode) for a 200 whose message says ResponseClass="Error". Messages never contain the password, nor
+// any NTLM message (a type 3 carries what a password can be attacked from).
 
 export type EwsFailureKind =
   | 'impersonation-denied'
@@ -25,11 +26,14 @@ export class EwsError extends Error {
   }
 }
 
+/** ews_auth: auto takes what the server's 401 offers, NTLM first. */
+export type EwsAuth = 'auto' | 'ntlm' | 'basic';
+
 /** What the message needs to name: who, which mailbox, where, how. */
 export interface FailureContext {
   url: string;
   username: string;
-  auth: 'basic' | 'ntlm';
+  auth: EwsAuth;
   mailbox: string;
   operation: string;
   minTlsVersion?: string;
@@ -157,6 +161,63 @@ export function describeEwsFailure(
   }
   if (status) return new EwsError(`${where}: ${ctx.operation} failed with HTTP ${status}: ${text}`, 'ews');
   return new EwsError(`${where}: ${ctx.operation} failed: ${text}`, 'ews');
+}
+
+/** The server's 401 refused credentials it offered the scheme for. */
+export function loginRefused(url: string, username: string, scheme: string, offered: string[]): EwsError {
+  const how = scheme.toLowerCase() === 'negotiate' ? 'NTLM (sent under Negotiate)' : scheme;
+  return new EwsError(
+    `EWS at ${url} refused the ${how} login of ${username} (the server offers ${listed(offered)}): the password is wrong, or the account may be locked or disabled; check the password and the user name (DOMAIN\\user or user@domain), and in Active Directory that the account is enabled and not locked out`,
+    'unauthorized',
+  );
+}
+
+/** The scheme ews_auth asks for is not among those the server's 401 offers. */
+export function schemeNotOffered(url: string, auth: EwsAuth, offered: string[]): EwsError {
+  const where = `EWS at ${url}`;
+  if (offered.length === 0) {
+    return new EwsError(
+      `${where} answered 401 without offering any authentication scheme (no WWW-Authenticate header): check the EWS virtual directory's authentication settings`,
+      'unauthorized',
+    );
+  }
+  const has = `the server offers ${listed(offered)}`;
+  if (auth === 'basic') {
+    return new EwsError(
+      `${where}: ${has}; Basic is off on this Exchange: use ews_auth: ntlm or auto`,
+      'unauthorized',
+    );
+  }
+  if (auth === 'ntlm') {
+    return new EwsError(
+      `${where}: ${has}; Windows authentication (NTLM, Negotiate) is off on this Exchange: use ews_auth: basic or auto, or turn Windows authentication on for the EWS virtual directory`,
+      'unauthorized',
+    );
+  }
+  return new EwsError(
+    `${where}: ${has}, and ewsplay speaks NTLM (also under Negotiate) and Basic: turn Windows authentication on for the EWS virtual directory`,
+    'unauthorized',
+  );
+}
+
+/** The NTLM negotiate got no challenge back (Negotiate that takes only Kerberos, or a broken proxy). */
+export function noNtlmChallenge(url: string, scheme: string, status: number, offered: string[]): EwsError {
+  return new EwsError(
+    `EWS at ${url} answered the NTLM negotiate sent under ${scheme} with HTTP ${status} and no NTLM challenge (the server offers ${listed(offered)}): it may accept only Kerberos there; turn the NTLM provider of Windows authentication on for the EWS virtual directory`,
+    'unauthorized',
+  );
+}
+
+/** The three NTLM legs did not stay on one connection. */
+export function ntlmConnectionLost(url: string, offered: string[]): EwsError {
+  return new EwsError(
+    `EWS at ${url} closed the connection between its NTLM challenge and the answer (the server offers ${listed(offered)}): NTLM needs one kept-alive connection; a proxy or load balancer in between must keep connections alive`,
+    'unauthorized',
+  );
+}
+
+function listed(offered: string[]): string {
+  return offered.join(', ');
 }
 
 export function timeoutError(ctx: FailureContext, ms?: number): EwsError {

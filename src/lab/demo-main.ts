@@ -26,6 +26,14 @@ const result = await runDemo({
 });
 process.stdout.write('\n== what the demo proved\n');
 for (const line of result.proven) process.stdout.write(`  ok  ${line}\n`);
+if (result.ok) {
+  // No check can see these effects, on the lab or on a real site: said so, not claimed.
+  for (const step of result.notVerified)
+    process.stdout.write(`  not verified  ${step}: no check can see its effect (see its task's message)\n`);
+  process.stdout.write(
+    `  forwarder  ${result.state?.forwarder === 'socat' ? "the distribution's socat (real)" : 'the Node socat stand-in (socat is not installed)'}\n`,
+  );
+}
 if (!result.ok) {
   process.stdout.write(`  FAILED  ${result.failure ?? 'unknown failure'}\n`);
   process.stdout.write('  (the reports of each run are in .ewsplay/runs/lab/)\n');

@@ -2,18 +2,23 @@
 // outlives `ewsplay lab up`. It grants impersonation to an account once the PowerShell stand-in on the lab's
 // exchange host has run New-ManagementRoleAssignment for it (the stand-in leaves a file per account in
 // grantsDir; the directory is read on every request, so there is no window where the two disagree).
-// Beside it run the two web interfaces the procedure's prerequisites check: the installer UI (HTTP) and
-// the admin panel (HTTPS), each a page that answers. It writes {pid, port, installerPort, adminPort} to
+// Beside it run the two web interfaces of the procedure: the installer UI (HTTP) and the admin panel (HTTPS),
+// stand-ins that answer and record what the operator enters (installer-standin.ts). It writes {pid, port, installerPort, adminPort} to
 // stateFile once listening, logs each answered EWS request as a JSON line, and stops on SIGTERM or SIGINT.
 import { appendFileSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import http, { type Server } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type FakeTls, startFakeEws } from './fake-ews.js';
+import { adminPanelStandIn, installerStandIn } from './installer-standin.js';
 
 export interface FakeEwsProcessConfig {
   users: Record<string, string>;
   mailboxes: string[];
+  /** Mailboxes an account may not impersonate although it holds the role (account -> SMTP addresses). */
+  impersonationDeniedFor?: Record<string, string[]>;
+  /** Basic authentication on, beside Windows authentication (off on a default Exchange). */
+  basicAuth?: boolean;
   tls: FakeTls;
   certFile: string;
   keyFile: string;
@@ -23,6 +28,12 @@ export interface FakeEwsProcessConfig {
   requestLog: string;
   /** Where {pid, port} is written once the server listens. */
   stateFile: string;
+  /** The installer stand-in's record of its forms (JSON). */
+  installerSettingsFile: string;
+  /** The hypervisor's docker stand-in state, where the installer's Play starts the containers. */
+  hypervisorDockerState: string;
+  /** The admin panel stand-in's record of connected projects. */
+  adminProjectsFile: string;
 }
 
 async function main(configFile: string): Promise<void> {
@@ -41,20 +52,20 @@ async function main(configFile: string): Promise<void> {
   const ews = await startFakeEws({
     users: config.users,
     mailboxes: config.mailboxes,
+    ...(config.impersonationDeniedFor ? { impersonationDeniedFor: config.impersonationDeniedFor } : {}),
+    basicAuth: config.basicAuth === true,
     tls: config.tls,
     cert: { certPem: readFileSync(config.certFile, 'utf8'), keyPem: readFileSync(config.keyFile, 'utf8') },
     grantedImpersonators: granted,
     onRequest: (r) => appendFileSync(config.requestLog, `${JSON.stringify({ time: new Date(), ...r })}\n`),
   });
-  const page = (title: string) => (_req: unknown, res: http.ServerResponse) =>
-    res
-      .writeHead(200, { 'Content-Type': 'text/html' })
-      .end(`<html><body>${title} (ewsplay lab)</body></html>`);
-  const installer = await listen(http.createServer(page('VK WorkSpace installer')));
+  const installerUi = installerStandIn(config.installerSettingsFile, config.hypervisorDockerState);
+  const adminUi = adminPanelStandIn(config.adminProjectsFile);
+  const installer = await listen(http.createServer((req, res) => installerUi.handle(req, res)));
   const admin = await listen(
     https.createServer(
       { cert: readFileSync(config.certFile), key: readFileSync(config.keyFile) },
-      page('VK WorkSpace admin panel'),
+      (req, res) => adminUi.handle(req, res),
     ),
   );
   const tmp = `${config.stateFile}.tmp`;

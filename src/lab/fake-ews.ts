@@ -1,35 +1,59 @@
-// A fake Exchange 2013 EWS endpoint for tests: HTTPS, Basic auth, impersonation rights, a calendar per
-// mailbox, and SOAP 1.1 responses and faults shaped as Exchange 2013 sends them (Microsoft's EWS reference
-// pages: CreateItem/FindItem/GetItem/DeleteItem/GetFolder responses, RootFolder with TotalItemsInView and
-// IncludesLastItemInRange; faults as HTTP 500 + s:Fault whose detail carries e:ResponseCode).
-import { randomBytes } from 'node:crypto';
+// A fake Exchange 2013 EWS endpoint for tests: HTTPS, Windows authentication (NTLM; Basic when turned on, see
+// ews-auth.ts), impersonation rights per mailbox, the folder
+// tree of a real mailbox, and SOAP 1.1 replies and faults shaped as Exchange 2013 sends them. This module is
+// the HTTP side (authentication, RequestServerVersion, impersonation); ews-operations.ts carries out the
+// operations on ews-mailbox.ts's mailboxes and ews-soap.ts frames the replies.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { SecureVersion } from 'node:tls';
+import {
+  type AuthFailure,
+  type AuthScheme,
+  EwsAuthentication,
+  type WindowsAuthProvider,
+} from './ews-auth.js';
+import { type FakeEvent, FakeMailbox } from './ews-mailbox.js';
+import { operate } from './ews-operations.js';
+import {
+  checkRequestServerVersion,
+  EXCHANGE_2013_OPERATIONS,
+  envelopeOf,
+  faultOf,
+  NS,
+  SoapFault,
+  schemaFault,
+} from './ews-soap.js';
 import { type Ca, type IssuedCert, issueCert, makeCa } from './pki.js';
-import { child, descendants, esc, parseXml, type XmlElement } from './xml.js';
+import { child, descendants, esc, parseXml } from './xml.js';
 
-const NS = {
-  soap: 'http://schemas.xmlsoap.org/soap/envelope/',
-  m: 'http://schemas.microsoft.com/exchange/services/2006/messages',
-  t: 'http://schemas.microsoft.com/exchange/services/2006/types',
-  e: 'http://schemas.microsoft.com/exchange/services/2006/errors',
-};
-const XSI_XSD =
-  'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"';
+export type { FakeEvent } from './ews-mailbox.js';
 export const EWS_PATH = '/EWS/Exchange.asmx';
 
-/** TLS profile: modern (1.2-1.3), Exchange 2013's usual 1.2 only, or an old server speaking only 1.1. */
-export type FakeTls = 'modern' | 'tls1.2-only' | 'tls1.1-only';
+/**
+ * TLS profile: modern (1.2-1.3), Exchange 2013's usual 1.2 only, or an old server speaking only 1.1 or only
+ * 1.0 (an Exchange 2013 on a Windows that offers nothing newer: the case VK's forwarder exists for).
+ */
+export type FakeTls = 'modern' | 'tls1.2-only' | 'tls1.1-only' | 'tls1.0-only';
 
 export interface FakeEwsOptions {
-  /** Accounts that may log in (Basic auth), with their passwords. */
+  /** Accounts that may log in, with their passwords: `user`, `DOMAIN\user` or `user@domain`. */
   users: Record<string, string>;
+  /** Basic authentication, off by default as on Exchange's EWS virtual directory (the lab's switch). */
+  basicAuth?: boolean;
+  /** Windows authentication providers offered in the 401, in order (default Negotiate, NTLM). */
+  windowsAuthProviders?: WindowsAuthProvider[];
+  /** Accounts locked out or disabled in Active Directory: their correct password still gets a 401. */
+  lockedAccounts?: string[];
   /** Mailboxes (SMTP addresses) that exist; matched case-insensitively, as Exchange does. */
   mailboxes: string[];
   /** Accounts holding the ApplicationImpersonation role from the start. */
   impersonators?: string[];
+  /**
+   * Mailboxes an account may not impersonate although it holds the role (its role assignment's management
+   * scope leaves them out): account -> SMTP addresses, answered with ErrorImpersonateUserDenied.
+   */
+  impersonationDeniedFor?: Record<string, string[]>;
   tls?: FakeTls;
   /** Certificate to serve; by default one for localhost/127.0.0.1 from a CA made for this server. */
   cert?: IssuedCert;
@@ -44,19 +68,13 @@ export interface FakeEwsOptions {
   onRequest?: (request: FakeRequest) => void;
 }
 
-export interface FakeEvent {
-  id: string;
-  changeKey: string;
-  subject: string;
-  start: Date;
-  end: Date;
-  body: string;
-  created: Date;
-}
-
 export interface FakeRequest {
   operation: string;
   account?: string;
+  /** The scheme of the request's Authorization header, or of the connection NTLM authenticated. */
+  auth?: AuthScheme;
+  /** Why it got a 401, if it did. */
+  authFailure?: AuthFailure;
   /** The SMTP address in ExchangeImpersonation/ConnectingSID, if any. */
   impersonated?: string;
   anchorMailbox?: string;
@@ -75,28 +93,17 @@ export interface FakeEws {
   requests: FakeRequest[];
   /** The calendar of a mailbox (a live array). */
   events(mailbox: string): FakeEvent[];
+  /** The items of one of a mailbox's folders by distinguished name, e.g. deleteditems (a live array). */
+  folderItems(mailbox: string, folder: string): FakeEvent[];
   grantImpersonation(account: string): void;
   revokeImpersonation(account: string): void;
+  /** Takes one mailbox out of (or back into) what an account may impersonate, keeping its other rights. */
+  denyImpersonation(account: string, mailbox: string): void;
+  allowImpersonation(account: string, mailbox: string): void;
   /** Answer the next `count` requests with an HTTP 500 and an empty body (ews-javascript-api issue #364). */
   failNextWithEmpty500(count?: number): void;
   setDelay(ms: number): void;
   close(): Promise<void>;
-}
-
-class SoapFault extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly messageXml = '',
-  ) {
-    super(message);
-  }
-}
-
-/** A per-item error inside a 200 response (ResponseClass="Error"). */
-interface ItemError {
-  code: string;
-  text: string;
 }
 
 const VERSIONS: Record<FakeTls, { minVersion: SecureVersion; maxVersion: SecureVersion; ciphers?: string }> =
@@ -105,18 +112,39 @@ const VERSIONS: Record<FakeTls, { minVersion: SecureVersion; maxVersion: SecureV
     'tls1.2-only': { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' },
     // OpenSSL 3 refuses TLS < 1.2 at the default security level.
     'tls1.1-only': { minVersion: 'TLSv1.1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' },
+    'tls1.0-only': { minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' },
   };
 
 export async function startFakeEws(opts: FakeEwsOptions): Promise<FakeEws> {
   const ca = opts.cert ? undefined : await makeCa('Fake Exchange CA');
   const cert = opts.cert ?? (await issueCert(ca as Ca, 'localhost', ['localhost', '127.0.0.1']));
   const impersonators = new Set(opts.impersonators ?? []);
-  const calendars = new Map<string, FakeEvent[]>(opts.mailboxes.map((m) => [m.toLowerCase(), []]));
+  const mailboxes = new Map(
+    opts.mailboxes.map((m) => [m.toLowerCase(), new FakeMailbox(m, displayNameOf(m))]),
+  );
+  const denied = new Map(
+    Object.entries(opts.impersonationDeniedFor ?? {}).map(([a, ms]) => [
+      a,
+      new Set(ms.map((m) => m.toLowerCase())),
+    ]),
+  );
   const requests: FakeRequest[] = [];
+  const authentication = new EwsAuthentication({
+    users: opts.users,
+    ...(opts.basicAuth !== undefined ? { basicAuth: opts.basicAuth } : {}),
+    ...(opts.windowsAuthProviders ? { windowsAuthProviders: opts.windowsAuthProviders } : {}),
+    ...(opts.lockedAccounts ? { lockedAccounts: opts.lockedAccounts } : {}),
+    // The Active Directory domain is named after the mail domain, as on most sites.
+    dnsDomain: opts.mailboxes[0]?.split('@')[1] ?? 'corp.example',
+  });
   let empty500 = 0;
   let delayMs = opts.delayMs ?? 0;
 
-  const calendarOf = (mailbox: string): FakeEvent[] | undefined => calendars.get(mailbox.toLowerCase());
+  const mailboxOf = (smtp: string): FakeMailbox | undefined => mailboxes.get(smtp.toLowerCase());
+  const mayImpersonate = (account: string, mailbox: FakeMailbox): boolean => {
+    for (const a of opts.grantedImpersonators?.() ?? []) impersonators.add(a);
+    return impersonators.has(account) && !denied.get(account)?.has(mailbox.smtp.toLowerCase());
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse, body: string): Promise<FakeRequest> => {
     const entry: FakeRequest = { operation: '?', status: 0 };
@@ -134,17 +162,17 @@ export async function startFakeEws(opts: FakeEwsOptions): Promise<FakeEws> {
       res.writeHead(404).end();
       return entry;
     }
-    const account = basicAccount(req.headers.authorization, opts.users);
-    if (!account) {
-      // IIS offers every enabled scheme, one header each, with an empty body.
+    const login = authentication.check(req);
+    if (login.scheme) entry.auth = login.scheme;
+    if (!login.ok) {
+      // IIS offers every enabled scheme (or sends the NTLM challenge), one header each, with an empty body.
       entry.status = 401;
-      res.writeHead(401, {
-        'WWW-Authenticate': ['Negotiate', 'NTLM', `Basic realm="${req.headers.host ?? 'localhost'}"`],
-        'Content-Length': '0',
-      });
+      if (login.failure) entry.authFailure = login.failure;
+      res.writeHead(401, { 'WWW-Authenticate': login.authenticate, 'Content-Length': '0' });
       res.end();
       return entry;
     }
+    const account = login.account;
     entry.account = account;
     if (empty500 > 0) {
       empty500--;
@@ -166,27 +194,43 @@ export async function startFakeEws(opts: FakeEwsOptions): Promise<FakeEws> {
         throw new SoapFault('ErrorInvalidRequest', 'The request is invalid.');
       }
       entry.operation = op.local;
-      const sid = descendants(child(envelope, 'Header', NS.soap), 'ConnectingSID')[0];
-      const target = child(sid, 'SmtpAddress') ?? child(sid, 'PrimarySmtpAddress');
+      const header = child(envelope, 'Header', NS.soap);
+      checkRequestServerVersion(child(header, 'RequestServerVersion')?.attrs.Version);
+      if (op.ns !== NS.m || !EXCHANGE_2013_OPERATIONS.has(op.local)) {
+        throw schemaFault(
+          `The element 'Body' in namespace '${NS.soap}' has invalid child element '${op.local}' in namespace '${op.ns}'.`,
+        );
+      }
+      const sid = descendants(header, 'ConnectingSID')[0];
+      const target =
+        child(sid, 'SmtpAddress') ?? child(sid, 'PrimarySmtpAddress') ?? child(sid, 'PrincipalName');
       if (sid && !target) throw new SoapFault('ErrorInvalidRequest', 'ConnectingSID needs an SMTP address.');
-      const mailbox = target ? target.text.trim() : account;
-      if (target) entry.impersonated = mailbox;
-      const calendar = calendarOf(mailbox);
-      if (!calendar) {
-        throw new SoapFault(
-          'ErrorNonExistentMailbox',
-          'The SMTP address has no mailbox associated with it.',
-          `<t:MessageXml xmlns:t="${NS.t}"><t:Value Name="SmtpAddress">${esc(mailbox)}</t:Value></t:MessageXml>`,
-        );
+      // Without impersonation the request acts on the caller's own mailbox, which a service account may lack.
+      let mailbox = mailboxOf(account);
+      if (target) {
+        const address = target.text.trim();
+        entry.impersonated = address;
+        mailbox = mailboxOf(address);
+        if (!mailbox) {
+          throw new SoapFault(
+            'ErrorNonExistentMailbox',
+            'The SMTP address has no mailbox associated with it.',
+            `<t:Value Name="SmtpAddress">${esc(address)}</t:Value>`,
+          );
+        }
+        if (!mayImpersonate(account, mailbox)) {
+          throw new SoapFault(
+            'ErrorImpersonateUserDenied',
+            'The account does not have permission to impersonate the requested user.',
+          );
+        }
       }
-      for (const a of opts.grantedImpersonators?.() ?? []) impersonators.add(a);
-      if (target && !impersonators.has(account)) {
-        throw new SoapFault(
-          'ErrorImpersonateUserDenied',
-          'The account does not have permission to impersonate the requested user.',
-        );
-      }
-      const xml = operate(op, mailbox, calendar, entry);
+      const xml = operate(op, {
+        mailbox,
+        directory: mailboxOf,
+        allMailboxes: () => [...mailboxes.values()],
+        notes: entry,
+      });
       entry.responseCode ??= 'NoError';
       send(200, envelopeOf(xml));
     } catch (e) {
@@ -234,12 +278,23 @@ export async function startFakeEws(opts: FakeEwsOptions): Promise<FakeEws> {
     ca,
     requests,
     events: (mailbox) => {
-      const cal = calendarOf(mailbox);
-      if (!cal) throw new Error(`fake EWS: no mailbox ${mailbox}`);
-      return cal;
+      const box = mailboxOf(mailbox);
+      if (!box) throw new Error(`fake EWS: no mailbox ${mailbox}`);
+      return box.wellKnown('calendar').items;
+    },
+    folderItems: (mailbox, folder) => {
+      const box = mailboxOf(mailbox);
+      if (!box) throw new Error(`fake EWS: no mailbox ${mailbox}`);
+      return box.wellKnown(folder).items;
     },
     grantImpersonation: (account) => impersonators.add(account),
     revokeImpersonation: (account) => impersonators.delete(account),
+    denyImpersonation: (account, mailbox) => {
+      const set = denied.get(account) ?? new Set<string>();
+      set.add(mailbox.toLowerCase());
+      denied.set(account, set);
+    },
+    allowImpersonation: (account, mailbox) => denied.get(account)?.delete(mailbox.toLowerCase()),
     failNextWithEmpty500: (count = 1) => {
       empty500 = count;
     },
@@ -254,252 +309,12 @@ export async function startFakeEws(opts: FakeEwsOptions): Promise<FakeEws> {
   };
 }
 
-function basicAccount(header: string | undefined, users: Record<string, string>): string | undefined {
-  const m = /^Basic\s+(\S+)$/i.exec(header ?? '');
-  if (!m?.[1]) return undefined;
-  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  const user = decoded.slice(0, colon);
-  return Object.hasOwn(users, user) && users[user] === decoded.slice(colon + 1) ? user : undefined;
-}
-
-// ---- operations -------------------------------------------------------------------------------------
-
-function operate(op: XmlElement, mailbox: string, calendar: FakeEvent[], entry: FakeRequest): string {
-  switch (op.local) {
-    case 'GetFolder':
-      return getFolder(op, mailbox, calendar, entry);
-    case 'CreateItem':
-      return createItem(op, calendar, entry);
-    case 'FindItem':
-      return findItem(op, mailbox, calendar);
-    case 'GetItem':
-      return itemOperation(
-        op,
-        'GetItem',
-        calendar,
-        entry,
-        (ev) => `<m:Items>${calendarItemXml(ev, true)}</m:Items>`,
-      );
-    case 'DeleteItem':
-      return itemOperation(op, 'DeleteItem', calendar, entry, (ev) => {
-        calendar.splice(calendar.indexOf(ev), 1);
-        return '';
-      });
-    default:
-      throw new SoapFault('ErrorInvalidRequest', `The fake EWS does not implement ${op.local}.`);
-  }
-}
-
-function calendarFolderId(mailbox: string): string {
-  return Buffer.from(`calendar:${mailbox.toLowerCase()}`).toString('base64');
-}
-
-/** Is this folder reference the mailbox's calendar (distinguished id or its FolderId)? */
-function isCalendar(ref: XmlElement, mailbox: string): boolean {
-  return ref.local === 'DistinguishedFolderId'
-    ? ref.attrs.Id === 'calendar'
-    : ref.local === 'FolderId' && ref.attrs.Id === calendarFolderId(mailbox);
-}
-
-function folderRefs(container: XmlElement | undefined): XmlElement[] {
-  return (
-    container?.children.filter((c) => c.local === 'DistinguishedFolderId' || c.local === 'FolderId') ?? []
-  );
-}
-
-function getFolder(op: XmlElement, mailbox: string, calendar: FakeEvent[], entry: FakeRequest): string {
-  const messages = folderRefs(child(op, 'FolderIds')).map((ref) => {
-    if (!isCalendar(ref, mailbox)) {
-      entry.responseCode = 'ErrorFolderNotFound';
-      return errorMessage('GetFolder', {
-        code: 'ErrorFolderNotFound',
-        text: 'The specified folder could not be found in the store.',
-      });
-    }
-    return (
-      '<m:GetFolderResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Folders>' +
-      `<t:CalendarFolder><t:FolderId Id="${calendarFolderId(mailbox)}" ChangeKey="AgAAABYAAAA="/>` +
-      '<t:ParentFolderId Id="cm9vdA==" ChangeKey="AQAAAA=="/><t:FolderClass>IPF.Appointment</t:FolderClass>' +
-      `<t:DisplayName>Calendar</t:DisplayName><t:TotalCount>${calendar.length}</t:TotalCount>` +
-      '<t:ChildFolderCount>0</t:ChildFolderCount>' +
-      '<t:EffectiveRights><t:CreateAssociated>true</t:CreateAssociated><t:CreateContents>true</t:CreateContents>' +
-      '<t:CreateHierarchy>true</t:CreateHierarchy><t:Delete>true</t:Delete><t:Modify>true</t:Modify>' +
-      '<t:Read>true</t:Read><t:ViewPrivateItems>true</t:ViewPrivateItems></t:EffectiveRights>' +
-      '</t:CalendarFolder></m:Folders></m:GetFolderResponseMessage>'
-    );
-  });
-  return responseOf('GetFolder', messages);
-}
-
-function createItem(op: XmlElement, calendar: FakeEvent[], entry: FakeRequest): string {
-  const invitations = op.attrs.SendMeetingInvitations;
-  if (invitations) entry.sendMeetingInvitations = invitations;
-  const items = child(op, 'Items')?.children ?? [];
-  const messages = items.map((item) => {
-    if (item.local !== 'CalendarItem') {
-      entry.responseCode = 'ErrorInvalidRequest';
-      return errorMessage('CreateItem', {
-        code: 'ErrorInvalidRequest',
-        text: 'Only calendar items are faked.',
-      });
-    }
-    if (!invitations) {
-      // Exchange refuses calendar items without the attribute.
-      entry.responseCode = 'ErrorSendMeetingInvitationsRequired';
-      return errorMessage('CreateItem', {
-        code: 'ErrorSendMeetingInvitationsRequired',
-        text: 'SendMeetingInvitations attribute is required for calendar items.',
-      });
-    }
-    const start = new Date(child(item, 'Start')?.text ?? '');
-    const end = new Date(child(item, 'End')?.text ?? '');
-    if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || end < start) {
-      entry.responseCode = 'ErrorCalendarEndDateIsEarlierThanStartDate';
-      return errorMessage('CreateItem', {
-        code: 'ErrorCalendarEndDateIsEarlierThanStartDate',
-        text: 'EndDate is earlier than StartDate',
-      });
-    }
-    const ev: FakeEvent = {
-      id: opaqueId(),
-      changeKey: opaqueId(12),
-      subject: child(item, 'Subject')?.text ?? '',
-      body: child(item, 'Body')?.text ?? '',
-      start,
-      end,
-      created: new Date(),
-    };
-    calendar.push(ev);
-    return (
-      '<m:CreateItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>' +
-      `<m:Items><t:CalendarItem><t:ItemId Id="${ev.id}" ChangeKey="${ev.changeKey}"/></t:CalendarItem></m:Items>` +
-      '</m:CreateItemResponseMessage>'
-    );
-  });
-  return responseOf('CreateItem', messages);
-}
-
-function findItem(op: XmlElement, mailbox: string, calendar: FakeEvent[]): string {
-  const refs = folderRefs(child(op, 'ParentFolderIds'));
-  const messages = refs.map((ref) => {
-    if (!isCalendar(ref, mailbox)) {
-      return errorMessage('FindItem', {
-        code: 'ErrorFolderNotFound',
-        text: 'The specified folder could not be found in the store.',
-      });
-    }
-    const view = child(op, 'CalendarView');
-    let found = [...calendar];
-    if (view) {
-      const from = new Date(view.attrs.StartDate ?? '');
-      const to = new Date(view.attrs.EndDate ?? '');
-      if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || to < from) {
-        return errorMessage('FindItem', {
-          code: 'ErrorCalendarViewRangeTooBig',
-          text: 'The CalendarView start and end dates are invalid.',
-        });
-      }
-      // An item is in the view when it ends after StartDate and starts before EndDate.
-      found = found.filter((ev) => ev.end > from && ev.start < to);
-    }
-    found.sort((a, b) => a.start.getTime() - b.start.getTime());
-    const max = Number(view?.attrs.MaxEntriesReturned ?? Number.POSITIVE_INFINITY);
-    const page = found.slice(0, max);
-    return (
-      '<m:FindItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>' +
-      `<m:RootFolder TotalItemsInView="${found.length}" IncludesLastItemInRange="${page.length === found.length}">` +
-      `<t:Items>${page.map((ev) => calendarItemXml(ev, false)).join('')}</t:Items></m:RootFolder>` +
-      '</m:FindItemResponseMessage>'
-    );
-  });
-  return responseOf('FindItem', messages);
-}
-
-function itemOperation(
-  op: XmlElement,
-  name: 'GetItem' | 'DeleteItem',
-  calendar: FakeEvent[],
-  entry: FakeRequest,
-  act: (ev: FakeEvent) => string,
-): string {
-  const ids = child(op, 'ItemIds')?.children.filter((c) => c.local === 'ItemId') ?? [];
-  const messages = ids.map((idEl) => {
-    const ev = calendar.find((e) => e.id === idEl.attrs.Id);
-    if (!ev) {
-      entry.responseCode = 'ErrorItemNotFound';
-      return errorMessage(name, {
-        code: 'ErrorItemNotFound',
-        text: 'The specified object was not found in the store.',
-      });
-    }
-    return `<m:${name}ResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>${act(ev)}</m:${name}ResponseMessage>`;
-  });
-  return responseOf(name, messages);
-}
-
-function calendarItemXml(ev: FakeEvent, withBody: boolean): string {
-  const minutes = Math.round((ev.end.getTime() - ev.start.getTime()) / 60_000);
-  return (
-    `<t:CalendarItem><t:ItemId Id="${ev.id}" ChangeKey="${ev.changeKey}"/>` +
-    '<t:ItemClass>IPM.Appointment</t:ItemClass>' +
-    `<t:Subject>${esc(ev.subject)}</t:Subject><t:Sensitivity>Normal</t:Sensitivity>` +
-    (withBody ? `<t:Body BodyType="Text">${esc(ev.body)}</t:Body>` : '') +
-    `<t:DateTimeReceived>${utc(ev.created)}</t:DateTimeReceived><t:Size>1024</t:Size>` +
-    '<t:Importance>Normal</t:Importance><t:IsSubmitted>false</t:IsSubmitted><t:IsDraft>false</t:IsDraft>' +
-    `<t:DateTimeCreated>${utc(ev.created)}</t:DateTimeCreated>` +
-    '<t:HasAttachments>false</t:HasAttachments><t:Culture>en-US</t:Culture>' +
-    `<t:Start>${utc(ev.start)}</t:Start><t:End>${utc(ev.end)}</t:End>` +
-    '<t:IsAllDayEvent>false</t:IsAllDayEvent><t:LegacyFreeBusyStatus>Busy</t:LegacyFreeBusyStatus>' +
-    '<t:IsMeeting>false</t:IsMeeting><t:IsCancelled>false</t:IsCancelled><t:IsRecurring>false</t:IsRecurring>' +
-    '<t:MeetingRequestWasSent>false</t:MeetingRequestWasSent><t:IsResponseRequested>false</t:IsResponseRequested>' +
-    '<t:CalendarItemType>Single</t:CalendarItemType><t:MyResponseType>Organizer</t:MyResponseType>' +
-    `<t:Duration>PT${minutes}M</t:Duration><t:TimeZone>(UTC) Coordinated Universal Time</t:TimeZone>` +
-    '<t:AppointmentSequenceNumber>0</t:AppointmentSequenceNumber><t:AppointmentState>0</t:AppointmentState>' +
-    '</t:CalendarItem>'
-  );
-}
-
-function errorMessage(op: string, err: ItemError): string {
-  return (
-    `<m:${op}ResponseMessage ResponseClass="Error"><m:MessageText>${esc(err.text)}</m:MessageText>` +
-    `<m:ResponseCode>${err.code}</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>` +
-    `</m:${op}ResponseMessage>`
-  );
-}
-
-function responseOf(op: string, messages: string[]): string {
-  return (
-    `<m:${op}Response xmlns:m="${NS.m}" xmlns:t="${NS.t}"><m:ResponseMessages>${messages.join('')}` +
-    `</m:ResponseMessages></m:${op}Response>`
-  );
-}
-
-function envelopeOf(bodyXml: string): string {
-  return (
-    `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="${NS.soap}"><s:Header>` +
-    '<h:ServerVersionInfo MajorVersion="15" MinorVersion="0" MajorBuildNumber="1497" MinorBuildNumber="2" ' +
-    `Version="V2_23" xmlns:h="${NS.t}" xmlns="${NS.t}" ${XSI_XSD}/></s:Header>` +
-    `<s:Body ${XSI_XSD}>${bodyXml}</s:Body></s:Envelope>`
-  );
-}
-
-function faultOf(f: SoapFault): string {
-  return (
-    `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="${NS.soap}"><s:Body><s:Fault>` +
-    `<faultcode xmlns:a="${NS.t}">a:${f.code}</faultcode>` +
-    `<faultstring xml:lang="en-US">${esc(f.message)}</faultstring><detail>` +
-    `<e:ResponseCode xmlns:e="${NS.e}">${f.code}</e:ResponseCode>` +
-    `<e:Message xmlns:e="${NS.e}">${esc(f.message)}</e:Message>${f.messageXml}` +
-    '</detail></s:Fault></s:Body></s:Envelope>'
-  );
-}
-
-function utc(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-function opaqueId(bytes = 48): string {
-  return randomBytes(bytes).toString('base64');
+/** "ivan.petrov@corp.example" -> "Ivan Petrov": the display name Active Directory would show. */
+function displayNameOf(smtp: string): string {
+  const local = smtp.split('@')[0] ?? smtp;
+  return local
+    .split(/[._-]+/)
+    .filter(Boolean)
+    .map((w) => w[0]?.toUpperCase() + w.slice(1))
+    .join(' ');
 }

@@ -2,7 +2,10 @@
 // bin/ of the vendor stand-ins it needs: small wrappers that give the stand-in this host's state
 // directory, unit directory and PATH, and mark every process with EWSPLAY_LAB so `lab down` finds it.
 // With OpenSSH installed each host is also a real sshd on 127.0.0.1 whose sessions get the same
-// environment (sshd_config SetEnv); sshd runs detached, so it outlives `ewsplay lab up`.
+// environment (sshd_config SetEnv); sshd runs detached, so it outlives `ewsplay lab up`. The exchange host's
+// sshd hands every command to a stand-in of Windows OpenSSH's default shell (`powershell.exe -c "<command>"`,
+// lab/vendor/windows-openssh-shell as its ForceCommand), so the inventory says ansible_shell_type: powershell
+// for it, as for a real Exchange server.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -19,7 +22,7 @@ export const SSHD = '/usr/sbin/sshd';
 const STAND_INS: Record<LabHostInfo['group'], string[]> = {
   mail: ['systemctl', 'dpkg', 'dpkg-query', 'sudo'],
   hypervisor: ['docker', 'sudo'],
-  exchange: ['powershell'],
+  exchange: ['powershell', 'powershell.exe', 'windows-openssh-shell'],
 };
 
 export const LAB_HOSTS: readonly Pick<LabHostInfo, 'name' | 'group'>[] = [
@@ -56,7 +59,14 @@ export async function prepareHost(
   labDir: string,
   host: LabHostInfo,
   forwarder: ForwarderMode,
-  seed: { deployerHome?: string; exchangeUsers?: string[]; cexsyAccessListMode?: string },
+  seed: {
+    deployerHome?: string;
+    exchangeUsers?: string[];
+    /** Preset CEXSY_ACCESS_LIST_MODE in the calendar-cexsy container (step 2 done before). */
+    cexsyAccessListMode?: string;
+    /** No container runs yet: the installer stand-in starts them when the operator presses Play (1.4). */
+    noContainers?: boolean;
+  },
 ): Promise<void> {
   const bin = join(host.dir, 'bin');
   await mkdir(bin, { recursive: true });
@@ -99,6 +109,11 @@ exec ${shq(installed)} "$@"
   if (host.group === 'hypervisor' && seed.deployerHome) {
     await mkdir(seed.deployerHome, { recursive: true });
     await copyFile(join(VENDOR_DIR, 'main.yaml'), join(seed.deployerHome, 'main.yaml'));
+  }
+  if (host.group === 'hypervisor' && seed.noContainers) {
+    // An empty list: the docker stand-in's default (both containers running) is for tests of step 4 alone.
+    await mkdir(join(host.dir, 'state', 'docker'), { recursive: true });
+    await writeFile(join(host.dir, 'state', 'docker', 'containers'), '');
   }
   if (host.group === 'hypervisor' && seed.cexsyAccessListMode) {
     // What the operator set in the installer's web UI (step 2), as the running container shows it.
@@ -166,6 +181,10 @@ export async function startHostSshd(
       'MaxSessions 50',
       'PrintMotd no',
       'Subsystem sftp internal-sftp',
+      // Windows OpenSSH runs a command through its default shell, not a login shell of the user.
+      ...(host.group === 'exchange'
+        ? [`ForceCommand ${join(host.dir, 'bin', 'windows-openssh-shell')}`]
+        : []),
       `SetEnv ${Object.entries(env)
         .map(([k, v]) => `"${k}=${v}"`)
         .join(' ')}`,

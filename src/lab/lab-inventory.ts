@@ -6,6 +6,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { EXCHANGE_SYNC_ENV } from './installer-standin.js';
 import type { HostMode, LabHostInfo } from './lab-state.js';
 
 export const LAB_DOMAIN = 'lab.example.com';
@@ -55,7 +56,10 @@ export function siteVars(site: LabSite): Record<string, unknown> {
     ews_host: 'localhost',
     ews_port: site.ewsPort,
     ews_url: 'https://{{ ews_host }}:{{ ews_port }}/EWS/Exchange.asmx',
-    ews_auth: 'basic',
+    // Whatever the fake's 401 offers: NTLM (Basic only when the lab was started with --basic-auth).
+    ews_auth: 'auto',
+    // The lab's Exchange speaks only TLS 1.0: a direct call (ews_verify_through_forwarder: false) offers it.
+    ews_min_tls_version: 'TLSv1',
     ews_ca_file: site.caFile,
     ews_skip_verify: false,
     ews_service_account: SERVICE_ACCOUNT,
@@ -67,16 +71,21 @@ export function siteVars(site: LabSite): Record<string, unknown> {
     tls_forwarder_port: site.forwarderPort,
     tls_forwarder_listen_address: '127.0.0.1',
     socat_static_package: site.socatPackage ?? '',
-    tls_forwarder_min_tls: 'TLS1.1',
+    tls_forwarder_min_tls: 'TLS1',
     systemd_unit_dir: join(mail, 'etc', 'systemd', 'system'),
     tls_forwarder_cert_dir: join(mail, 'etc', 'ewsplay', 'tls-forwarder'),
     mail_server_address: '127.0.0.1',
+    ews_forwarder_url: 'https://{{ mail_server_address }}:{{ tls_forwarder_port }}/EWS/Exchange.asmx',
+    ews_verify_through_forwarder: true,
     ews_rights_type: 'default',
+    installer_certificate_file: '',
+    // The installer stand-in shows the integration in exchange-sync-api1's environment under these names.
+    exchange_sync_settings_env: { ...EXCHANGE_SYNC_ENV },
     two_way_sync: true,
     cexsy_access_list_mode: 'black',
     admin_ews_domain: `exchange.${LAB_DOMAIN}`,
-    // The admin panel has no interface to check; the lab's operator has done this step.
-    admin_ews_domain_connected: true,
+    // Not done when the lab starts: the operator does it in the admin panel (stand-in), which nothing reads.
+    admin_ews_domain_connected: false,
     deployer_home: join(hostDir(site, 'hypervisor'), 'home', 'deployer'),
     exchange_sync_container: 'exchange-sync-api1',
     cexsy_container_prefix: 'calendar-cexsy',
@@ -85,6 +94,7 @@ export function siteVars(site: LabSite): Record<string, unknown> {
     subscribe_mailboxes: [],
     subscribe_mailboxes_file: join(site.labDir, 'files', 'subscribe-mailboxes.txt'),
     sync_batch_size: 50,
+    sync_retry_failed: false,
     verify_mailbox: SYNC_MAILBOXES[0],
     verify_keep_event: false,
   };
@@ -149,6 +159,12 @@ export async function writeLabInventory(
   );
   // The example's per-group connection users name site accounts; lab hosts log in as the lab user.
   await writeFile(join(dir, 'group_vars', 'mail.yml'), `${HEADER('mail')}ansible_become: true\n`);
+  // The exchange host's sshd hands commands to a stand-in of Windows OpenSSH's default shell (lab-hosts.ts),
+  // as inventory/example/group_vars/exchange.yml expects of a real Exchange server. A local host cannot.
+  await writeFile(
+    join(dir, 'group_vars', 'exchange.yml'),
+    `${HEADER('exchange')}${site.hostMode === 'sshd' ? 'ansible_shell_type: powershell\n' : '{}\n'}`,
+  );
   await writeFile(
     join(site.labDir, 'files', 'subscribe-mailboxes.txt'),
     `# Mailboxes for subscription (two-way) in the lab.\n${SUBSCRIBE_MAILBOXES.join('\n')}\n`,

@@ -36,6 +36,8 @@ export interface LabState {
   forwarder: ForwarderMode;
   /** Whether the site installs the forwarder from VK's package (stand-in) or with ewsplay's own unit. */
   vendorPackage?: boolean;
+  /** The fake EWS offers Basic too (lab up --basic-auth); otherwise Negotiate and NTLM only, as Exchange. */
+  basicAuth?: boolean;
   ewsUrl?: string;
   ewsPort?: number;
   forwarderPort?: number;

@@ -1,5 +1,5 @@
-// `ewsplay lab up | down | status`: a simulated site on loopback. up starts a lab CA, the fake EWS (TLS 1.2
-// only, detached), the hosts mail, hypervisor and exchange (sshd processes, or local-connection hosts in
+// `ewsplay lab up | down | status`: a simulated site on loopback. up starts a lab CA, the fake EWS (TLS 1.0
+// only, as an Exchange 2013 on an old Windows; detached) with the installer and admin panel stand-ins, the hosts mail, hypervisor and exchange (sshd processes, or local-connection hosts in
 // their own directories), builds VK's socat-static package stand-in and writes inventory/lab/. Everything
 // it starts is recorded in .ewsplay/lab/pids.json as it starts; a failure or an abort during up stops it
 // all again, and down stops it by PID (with every service the hosts' systemctl stand-in started).
@@ -54,6 +54,8 @@ export interface LabUpOptions {
   forwarder?: ForwarderMode | 'auto';
   /** false: no VK package stand-in, the site uses ewsplay's own forwarder unit (default: when dpkg exists). */
   vendorPackage?: boolean;
+  /** The fake EWS offers Basic beside Negotiate and NTLM (off by default, as on Exchange). */
+  basicAuth?: boolean;
   signal?: AbortSignal;
   log?: (line: string) => void;
 }
@@ -95,6 +97,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
     hosts: LAB_HOSTS.map((h) => ({ ...h, dir: join(paths.dir, 'hosts', h.name) })),
     processes: [],
     startedAt: new Date().toISOString(),
+    basicAuth: opts.basicAuth === true,
   };
   await mkdir(paths.dir, { recursive: true, mode: 0o700 });
   await writeState(paths, state);
@@ -166,27 +169,35 @@ async function bringUp(paths: LabPaths, state: LabState, ctx: UpContext): Promis
 
   ctx.step(`hosts: ${state.hosts.map((h) => h.name).join(', ')} (${ctx.hostMode})`);
   const deployerHome = join(state.hosts.find((h) => h.group === 'hypervisor')!.dir, 'home', 'deployer');
+  // Steps 1-3 are not done: no container runs and nothing is set until the operator uses the installer.
   for (const host of state.hosts) {
     await prepareHost(dir, host, ctx.forwarder, {
       deployerHome,
       exchangeUsers: [SERVICE_ACCOUNT],
-      cexsyAccessListMode: 'black',
+      noContainers: true,
     });
   }
   const exchange = state.hosts.find((h) => h.group === 'exchange')!;
+  const hypervisor = state.hosts.find((h) => h.group === 'hypervisor')!;
 
-  ctx.step('fake EWS (HTTPS, TLS 1.2 only), installer UI and admin panel');
+  ctx.step(
+    `fake EWS (HTTPS, TLS 1.0 only, Negotiate and NTLM${state.basicAuth ? ' and Basic' : ', Basic off'}), installer UI and admin panel (stand-ins)`,
+  );
   const ews = await startFakeEwsProcess(
     dir,
     {
       users: { [SERVICE_ACCOUNT]: password },
       mailboxes: LAB_MAILBOXES,
-      tls: 'tls1.2-only',
+      basicAuth: state.basicAuth === true,
+      tls: 'tls1.0-only',
       certFile: join(dir, 'ca', 'ews.pem'),
       keyFile: join(dir, 'ca', 'ews.key'),
       grantsDir: join(exchange.dir, 'state', 'impersonation-granted'),
       requestLog: join(dir, 'fake-ews', 'requests.jsonl'),
       stateFile: join(dir, 'fake-ews', 'state.json'),
+      installerSettingsFile: join(dir, 'installer', 'settings.json'),
+      hypervisorDockerState: join(hypervisor.dir, 'state', 'docker'),
+      adminProjectsFile: join(dir, 'admin-panel', 'projects'),
     },
     ctx.record,
   );
@@ -258,6 +269,8 @@ async function startFakeEwsProcess(
 ): Promise<FakeEwsStarted> {
   const dir = join(labDir, 'fake-ews');
   await mkdir(dir, { recursive: true });
+  await mkdir(join(labDir, 'installer'), { recursive: true });
+  await mkdir(join(labDir, 'admin-panel'), { recursive: true });
   const configFile = join(dir, 'config.json');
   await writeFile(configFile, JSON.stringify(config, null, 2), { mode: 0o600 });
   const logFd = openSync(join(dir, 'fake-ews.log'), 'a');

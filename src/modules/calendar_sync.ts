@@ -4,11 +4,17 @@
 // <stateDir>/<site>/calendar-sync.json, so a re-run skips what succeeded and retries what failed.
 //
 // Which mailboxes failed: the vendor's `subscriber` has no documented output format, so ewsplay does not
-// parse it. A batch that exits 0 counts as done for all its mailboxes; a batch that exits non-zero is
-// retried one mailbox at a time, and each single run's exit status decides. (Re-running a mailbox that
-// had already succeeded inside a failed batch is harmless: sync and subscribe are what the document tells
-// an operator to simply run again.) A timed-out batch, a missing script, or "the input device is not a
-// TTY" fail the whole batch without single retries: they would fail the same way for every mailbox.
+// parse it. A batch that exits 0 counts as done for all its mailboxes; a batch that exits non-zero is run
+// again one mailbox at a time to tell which failed, and each single run's exit status decides; the result
+// says so. (Re-running a mailbox that had already succeeded inside a failed batch is harmless: sync and
+// subscribe are what the document tells an operator to simply run again.) A timed-out batch, a missing
+// script, or "the input device is not a TTY" fail the whole batch without single runs: they would fail the
+// same way for every mailbox.
+//
+// Step 4.4: "if it ended with errors, contact VK". A failure names each failed mailbox with the raw output
+// of its run (kept in the state file too) and says so. A mailbox that failed in an earlier run is NOT run
+// again on its own: a later run fails again, naming it with its earlier output, until the operator asks
+// for the retry (retry_failed: true; the playbook sets it from --resume or sync_retry_failed).
 //
 // Check mode: reads the state file only, reports which mailboxes would run; no command, no state write.
 import { readFile } from 'node:fs/promises';
@@ -38,6 +44,8 @@ export interface MailboxOutcome {
   at: string;
   host: string;
   error?: string;
+  /** The raw output of the failed run (its end, when long): what VK asks for. */
+  output?: string;
 }
 
 export interface SyncState {
@@ -112,6 +120,7 @@ interface SyncArgs {
   mailboxes_file?: string;
   batch_size: number;
   force: boolean;
+  retry_failed: boolean;
   script_dir: string;
   state_key: string;
   pty: boolean;
@@ -160,6 +169,12 @@ export const calendarSyncModule: Module = {
         default: false,
         description: 'Run mailboxes again even when the state file says they are done',
       },
+      retry_failed: {
+        type: 'boolean',
+        default: false,
+        description:
+          'Run again the mailboxes that failed in an earlier run (without it they are named, with their output, and the task fails)',
+      },
       script_dir: {
         type: 'string',
         minLength: 1,
@@ -201,11 +216,28 @@ export const calendarSyncModule: Module = {
     const path = stateFile(ctx.stateDir, args.state_key);
     const previous = (await readSyncState(path)).operations[args.operation] ?? {};
     const skipped = args.force ? [] : all.filter((m) => previous[m]?.status === 'done');
-    const pending = all.filter((m) => !skipped.includes(m));
+    // Failed before and not asked to retry: named again with their earlier output, never run silently.
+    const held = args.force || args.retry_failed ? [] : all.filter((m) => previous[m]?.status === 'failed');
+    const pending = all.filter((m) => !skipped.includes(m) && !held.includes(m));
     const script = SCRIPTS[args.operation];
     const base = { operation: args.operation, script: `${args.script_dir}/${script}`, state_file: path };
+    const heldNote =
+      held.length > 0
+        ? `${held.length} mailbox${held.length === 1 ? '' : 'es'} failed in an earlier run and ${held.length === 1 ? 'is' : 'are'} not retried unless asked: ${held.join(', ')}`
+        : '';
 
-    if (pending.length === 0)
+    if (ctx.check)
+      return {
+        changed: pending.length > 0,
+        msg:
+          pending.length > 0
+            ? `would ${args.operation} ${pending.length} mailbox${pending.length === 1 ? '' : 'es'}: ${pending.join(', ')}${heldNote ? `; ${heldNote}` : ''}`
+            : all.length === 0
+              ? 'no mailboxes given'
+              : heldNote || `all ${all.length} mailboxes already done (state ${path})`,
+        data: { ...base, pending, already_done: skipped, held_failed: held, check_mode: true },
+      };
+    if (pending.length === 0 && held.length === 0)
       return {
         changed: false,
         msg:
@@ -214,15 +246,29 @@ export const calendarSyncModule: Module = {
             : `all ${all.length} mailboxes already done (state ${path})`,
         data: { ...base, done: [], failed: [], already_done: skipped },
       };
-    if (ctx.check)
-      return {
-        changed: true,
-        msg: `would ${args.operation} ${pending.length} mailbox${pending.length === 1 ? '' : 'es'}: ${pending.join(', ')}`,
-        data: { ...base, pending, already_done: skipped, check_mode: true },
-      };
-    return runBatches(ctx, args, pending, skipped, path, base);
+    const earlier = Object.fromEntries(held.map((m) => [m, previous[m] as MailboxOutcome]));
+    return runBatches(ctx, args, pending, skipped, path, base, earlier);
   },
 };
+
+/** Step 4.4's advice, with how to ask for the retry. */
+export const CONTACT_VK =
+  "The vendor's procedure (step 4.4): when the sync ends with errors, contact VK and send them the raw output above (the run report has it all). Failed mailboxes are retried only when asked: run again with --resume, or with -e sync_retry_failed=true.";
+
+/** How much of a failed run's output goes into the message, per mailbox or batch (all of it is in details). */
+const OUTPUT_IN_MSG = 1500;
+
+function tail(text: string, max: number): string {
+  const t = text.trimEnd();
+  return t.length <= max ? t : `...${t.slice(t.length - max)}`;
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
+}
 
 async function runBatches(
   ctx: ModuleContext,
@@ -231,11 +277,15 @@ async function runBatches(
   skipped: string[],
   path: string,
   base: Record<string, unknown>,
+  earlier: Record<string, MailboxOutcome>,
 ): Promise<ModuleResult> {
   const script = SCRIPTS[args.operation];
   const batches: BatchReport[] = [];
   const done: string[] = [];
   const failed = new Map<string, string>();
+  /** The raw output that shows each failure (a single run's, or its whole batch's). */
+  const failedOutput = new Map<string, string>();
+  const split: number[] = [];
   let fatal: string | undefined;
 
   const runOne = async (mailboxes: string[]): Promise<ExecResult> => {
@@ -250,15 +300,20 @@ async function runBatches(
   for (let i = 0; i < pending.length; i += args.batch_size) {
     const batch = pending.slice(i, i + args.batch_size);
     const outcomes: Record<string, MailboxOutcome> = {};
-    const record = (mailbox: string, error?: string) => {
+    const record = (mailbox: string, error?: string, output?: string) => {
+      const raw = output !== undefined ? ctx.secrets.mask(output) : undefined;
       outcomes[mailbox] = {
         status: error === undefined ? 'done' : 'failed',
         at: new Date().toISOString(),
         host: ctx.host,
         ...(error !== undefined ? { error } : {}),
+        ...(error !== undefined && raw !== undefined ? { output: tail(raw, 4000) } : {}),
       };
       if (error === undefined) done.push(mailbox);
-      else failed.set(mailbox, error);
+      else {
+        failed.set(mailbox, error);
+        if (raw !== undefined) failedOutput.set(mailbox, raw);
+      }
     };
     if (fatal !== undefined) {
       for (const m of batch) failed.set(m, 'not run');
@@ -268,38 +323,81 @@ async function runBatches(
     const whole = wholeBatchFailure(r, args.script_dir, script);
     if (r.rc === 0) for (const m of batch) record(m);
     else if (whole !== undefined || batch.length === 1) {
-      for (const m of batch) record(m, whole ?? `exit ${r.rc}`);
+      for (const m of batch) record(m, whole ?? `exit ${r.rc}`, joinOutput(r));
       if (whole !== undefined && !r.timedOut) fatal = whole;
     } else {
-      ctx.log(`calendar_sync: batch of ${batch.length} exited ${r.rc}; retrying one mailbox at a time`);
+      ctx.log(
+        `calendar_sync: batch of ${batch.length} exited ${r.rc}; running each of its mailboxes alone to tell which failed`,
+      );
+      split.push(batch.length);
       for (const m of batch) {
         const single = await runOne([m]);
-        record(
-          m,
-          single.rc === 0
-            ? undefined
-            : (wholeBatchFailure(single, args.script_dir, script) ?? `exit ${single.rc}`),
-        );
+        if (single.rc === 0) record(m);
+        else
+          record(
+            m,
+            wholeBatchFailure(single, args.script_dir, script) ?? `exit ${single.rc}`,
+            joinOutput(single),
+          );
       }
     }
     await recordOutcomes(path, args.operation, outcomes);
   }
 
   const failedList = [...failed.keys()];
-  const data = { ...base, done, failed: failedList, already_done: skipped };
-  const details = { batches, failures: Object.fromEntries(failed) };
-  if (failedList.length === 0)
+  const held = Object.keys(earlier);
+  const data = { ...base, done, failed: failedList, already_done: skipped, held_failed: held };
+  const details = {
+    batches,
+    failures: Object.fromEntries(failed),
+    earlier_failures: earlier,
+  };
+  const splitNote = split.length
+    ? ` (a batch that failed was run again one mailbox at a time to tell which failed: ${split.join(', ')} mailboxes)`
+    : '';
+  if (failedList.length === 0 && held.length === 0)
     return {
       changed: true,
-      msg: `${args.operation}: ${done.length} mailbox${done.length === 1 ? '' : 'es'} done${skipped.length ? `, ${skipped.length} already done before` : ''}`,
+      msg: `${args.operation}: ${done.length} mailbox${done.length === 1 ? '' : 'es'} done${skipped.length ? `, ${skipped.length} already done before` : ''}${splitNote}`,
       data,
       details,
     };
-  const reason = fatal ? ` (${fatal})` : '';
+  const parts: string[] = [];
+  if (failedList.length > 0) {
+    const reason = fatal ? ` (${fatal})` : '';
+    parts.push(
+      `${args.operation} failed for ${failedList.length} of ${pending.length} mailboxes: ${failedList.join(', ')}${reason}; ${done.length} succeeded${splitNote}.`,
+    );
+    // One block per distinct output: a whole batch's failure shows once, not once per mailbox.
+    const byOutput = new Map<string, string[]>();
+    for (const m of failedList) {
+      const out = failedOutput.get(m);
+      if (out === undefined) continue;
+      byOutput.set(out, [...(byOutput.get(out) ?? []), m]);
+    }
+    for (const [out, mailboxes] of byOutput)
+      parts.push(
+        `Output of the run for ${mailboxes.join(', ')}:\n${indent(tail(out, OUTPUT_IN_MSG) || '(none)')}`,
+      );
+  } else if (pending.length > 0) {
+    parts.push(`${args.operation}: ${done.length} mailbox${done.length === 1 ? '' : 'es'} done${splitNote}.`);
+  }
+  if (held.length > 0) {
+    parts.push(
+      `${held.length} mailbox${held.length === 1 ? '' : 'es'} failed in an earlier run and ${held.length === 1 ? 'was' : 'were'} not run again: ${held.join(', ')}.`,
+    );
+    for (const m of held) {
+      const e = earlier[m] as MailboxOutcome;
+      parts.push(
+        `Output of the earlier run for ${m} (${e.at}, ${e.error ?? 'failed'}):\n${indent(tail(e.output ?? '', OUTPUT_IN_MSG) || '(not recorded)')}`,
+      );
+    }
+  }
+  parts.push(CONTACT_VK);
   return {
     changed: done.length > 0,
     failed: true,
-    msg: `${args.operation} failed for ${failedList.length} of ${pending.length} mailboxes: ${failedList.join(', ')}${reason}; ${done.length} succeeded. The failed ones are retried on the next run; the raw output of every batch is in the report`,
+    msg: parts.join('\n'),
     data,
     details,
   };
@@ -342,6 +440,7 @@ function withDefaults(ctx: ModuleContext, a: Record<string, unknown>): SyncArgs 
     ...(typeof a.mailboxes_file === 'string' ? { mailboxes_file: a.mailboxes_file } : {}),
     batch_size: typeof a.batch_size === 'number' ? a.batch_size : 50,
     force: a.force === true,
+    retry_failed: a.retry_failed === true,
     script_dir: typeof a.script_dir === 'string' ? a.script_dir.replace(/(.)\/+$/, '$1') : '/home/deployer',
     state_key: String(site),
     pty: a.pty === true,

@@ -7,18 +7,20 @@
 // (changed: false) and a second run reports 0 changed; with `keep: true` the event stays: changed.
 import { randomBytes } from 'node:crypto';
 import { type EwsClient, ewsConnect, type TlsVersion } from '../ews/client.js';
-import { EwsError } from '../ews/errors.js';
+import { type EwsAuth, EwsError } from '../ews/errors.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 
 interface EwsEventArgs {
   url: string;
   username: string;
   password: string;
-  auth: 'basic' | 'ntlm';
+  auth: EwsAuth;
   mailbox: string;
   subject_prefix: string;
   keep: boolean;
   ca_file?: string;
+  /** Trusted certificate as PEM text (e.g. the one a forwarder serves, as tls_probe reports it). */
+  ca_pem?: string;
   skip_verify: boolean;
   min_tls_version?: TlsVersion;
   timeout: number;
@@ -51,7 +53,13 @@ export const ewsEventModule: Module = {
         description: 'Service account holding ApplicationImpersonation',
       },
       password: { type: 'string', minLength: 1, description: 'Its password (masked in all output)' },
-      auth: { type: 'string', enum: ['basic', 'ntlm'], default: 'basic', description: 'HTTP authentication' },
+      auth: {
+        type: 'string',
+        enum: ['auto', 'ntlm', 'basic'],
+        default: 'auto',
+        description:
+          "HTTP authentication: auto (what Exchange's 401 offers, NTLM first), ntlm (NTLMv2, also under Negotiate) or basic",
+      },
       mailbox: { type: 'string', minLength: 3, description: 'SMTP address of the mailbox to impersonate' },
       subject_prefix: {
         type: 'string',
@@ -64,6 +72,11 @@ export const ewsEventModule: Module = {
         type: 'string',
         minLength: 1,
         description: 'PEM file of the CA that issued the EWS certificate',
+      },
+      ca_pem: {
+        type: 'string',
+        minLength: 1,
+        description: "The same as PEM text (e.g. a forwarder's own certificate, from tls_probe's pem)",
       },
       skip_verify: {
         type: 'boolean',
@@ -99,6 +112,9 @@ export const ewsEventModule: Module = {
   async run(ctx, rawArgs) {
     const args = withDefaults(rawArgs);
     ctx.secrets.add(args.password);
+    // One source of trust (checked here, not in the schema: a task may omit either one at run time).
+    if (args.ca_file && args.ca_pem)
+      return { changed: false, failed: true, msg: 'give ca_file or ca_pem, not both' };
     const client = await ewsConnect({
       url: args.url,
       username: args.username,
@@ -107,6 +123,7 @@ export const ewsEventModule: Module = {
       skipVerify: args.skip_verify,
       timeoutMs: args.timeout * 1000,
       ...(args.ca_file ? { caFile: args.ca_file } : {}),
+      ...(args.ca_pem ? { caPem: args.ca_pem } : {}),
       ...(args.min_tls_version ? { minTlsVersion: args.min_tls_version } : {}),
       ...(args.via_host
         ? {
@@ -224,11 +241,12 @@ function withDefaults(a: Record<string, unknown>): EwsEventArgs {
     url: String(a.url),
     username: String(a.username),
     password: String(a.password),
-    auth: a.auth === 'ntlm' ? 'ntlm' : 'basic',
+    auth: a.auth === 'ntlm' || a.auth === 'basic' ? a.auth : 'auto',
     mailbox: String(a.mailbox),
     subject_prefix: typeof a.subject_prefix === 'string' ? a.subject_prefix : 'ewsplay verification',
     keep: a.keep === true,
     ...(typeof a.ca_file === 'string' ? { ca_file: a.ca_file } : {}),
+    ...(typeof a.ca_pem === 'string' ? { ca_pem: a.ca_pem } : {}),
     skip_verify: a.skip_verify === true,
     ...(typeof a.min_tls_version === 'string' ? { min_tls_version: a.min_tls_version as TlsVersion } : {}),
     timeout: typeof a.timeout === 'number' ? a.timeout : 30,

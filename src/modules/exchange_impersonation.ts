@@ -60,6 +60,8 @@ interface ImpersonationArgs {
   powershell: string;
   assignment_name: string;
   verify?: Node[];
+  verify_retries: number;
+  verify_delay: number;
 }
 
 export const exchangeImpersonationModule: Module = {
@@ -100,6 +102,19 @@ export const exchangeImpersonationModule: Module = {
         type: 'array',
         description:
           'manual mode: tasks that pass once the role works (e.g. ews_event), so a re-run does not ask',
+      },
+      verify_retries: {
+        type: 'integer',
+        minimum: 0,
+        default: 0,
+        description:
+          'manual mode: after the admin confirms, verify again this many times (Exchange applies a role after minutes)',
+      },
+      verify_delay: {
+        type: 'integer',
+        minimum: 0,
+        default: 60,
+        description: 'manual mode: seconds before the first of those retries; doubled after each',
       },
     },
   },
@@ -198,7 +213,10 @@ async function manual(
     '',
     'Exchange applies a new role assignment within minutes.',
   ].join('\n');
-  const r = await manualModule.run(ctx, { instructions, ...(args.verify ? { verify: args.verify } : {}) });
+  const r = await manualModule.run(ctx, {
+    instructions,
+    ...(args.verify ? { verify: args.verify, retries: args.verify_retries, delay: args.verify_delay } : {}),
+  });
   return {
     ...r,
     data: { ...r.data, service_account: args.service_account, role: ROLE, mode: 'manual', cmdlet: create },
@@ -213,6 +231,8 @@ function withDefaults(a: Record<string, unknown>): ImpersonationArgs {
     powershell: typeof a.powershell === 'string' ? a.powershell : 'powershell',
     assignment_name: typeof a.assignment_name === 'string' ? a.assignment_name : assignmentName(user),
     ...(Array.isArray(a.verify) ? { verify: a.verify as Node[] } : {}),
+    verify_retries: typeof a.verify_retries === 'number' ? a.verify_retries : 0,
+    verify_delay: typeof a.verify_delay === 'number' ? a.verify_delay : 60,
   };
 }
 

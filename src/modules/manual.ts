@@ -1,6 +1,8 @@
 // manual: a step a person must do. `verify:` tasks decide whether it is already done, so a repeated run
 // reports ok without asking; otherwise an operator at a TTY is shown the instructions and confirms, and a
 // non-interactive run fails with the instructions. Every string it returns passes the secret masker.
+// Some effects take time to show (Exchange applies a role assignment after minutes): `retries` re-runs the
+// verify tasks after the operator's confirmation, waiting `delay` seconds, doubled each time.
 
 import type { Node } from '../load/model.js';
 import { MASK } from '../template/secrets.js';
@@ -84,6 +86,18 @@ export const manualModule: Module = {
         description:
           'Tasks that pass when the step is done (run first, and again after the operator confirms; in check mode they run in check mode: give read-only probes check_mode: false)',
       },
+      retries: {
+        type: 'integer',
+        minimum: 0,
+        default: 0,
+        description: 'After the operator confirms: verify again this many times while it still fails',
+      },
+      delay: {
+        type: 'integer',
+        minimum: 0,
+        default: 10,
+        description: 'Seconds before the first of those retries; doubled after each',
+      },
       confirm_prompt: {
         type: 'string',
         minLength: 1,
@@ -134,7 +148,19 @@ export const manualModule: Module = {
       });
     if (!nodes)
       return result({ changed: true, msg: 'done by the operator (not verified)', data: { confirmed: true } });
-    const second = await verify(ctx, nodes);
+    let second = await verify(ctx, nodes);
+    const retries = typeof args.retries === 'number' ? args.retries : 0;
+    const delay = typeof args.delay === 'number' ? args.delay : 10;
+    for (let attempt = 0; !second.verified && attempt < retries; attempt++) {
+      const waitMs = delay * 1000 * 2 ** attempt;
+      ctx.log(
+        mask(
+          `manual: verify still fails (${second.why}); retry ${attempt + 1}/${retries} in ${waitMs / 1000} s`,
+        ),
+      );
+      await sleep(waitMs, ctx.signal);
+      second = await verify(ctx, nodes);
+    }
     if (second.verified)
       return result({
         changed: true,
@@ -144,8 +170,23 @@ export const manualModule: Module = {
     return result({
       changed: false,
       failed: true,
-      msg: `the operator confirmed, but verify still fails: ${second.why}`,
+      msg: `the operator confirmed, but verify still fails${retries > 0 ? ` after ${retries} retries` : ''}: ${second.why}`,
       data: { verified: false, confirmed: true },
     });
   },
 };
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

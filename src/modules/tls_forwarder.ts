@@ -117,7 +117,8 @@ export const tlsForwarderModule: Module = {
         type: 'string',
         enum: ['TLS1', 'TLS1.1', 'TLS1.2'],
         default: 'TLS1.1',
-        description: 'Own unit: lowest TLS version towards Exchange (2013 speaks 1.1 or 1.2)',
+        description:
+          'Own unit: lowest TLS version towards Exchange (an Exchange 2013 on an old Windows speaks only TLS 1.0: TLS1)',
       },
       target_ca: {
         type: 'string',

@@ -4,7 +4,14 @@
 // host. The certificate is accepted whatever it is during the handshake and judged afterwards, so the
 // result carries both its details and the verdict.
 //
+// A forwarder (socat) completes the client's handshake BEFORE it connects its backend, so a handshake proves
+// nothing about what lies behind it. With `http_path`, an HTTP request goes through the TLS session after
+// the handshake: any HTTP status (a 401 included) is an answer from behind; a closed connection or silence
+// means the backend is down or refuses. `expect_certificate(_file)` pins the certificate served (the one the
+// installer's form must hold).
+//
 // Read-only: never changed, and it runs in check mode too (check: 'full').
+import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls, { type PeerCertificate, type SecureVersion } from 'node:tls';
@@ -20,6 +27,9 @@ interface ProbeArgs {
   server_name?: string;
   ca_file?: string;
   ca_pem?: string;
+  http_path?: string;
+  expect_certificate?: string;
+  expect_certificate_file?: string;
   expect_subject?: string;
   min_days_valid?: number;
   min_version: SecureVersion;
@@ -42,6 +52,15 @@ export interface CertificateFacts {
   self_signed: boolean;
   trusted: boolean;
   trust_error?: string;
+  /** The certificate served (the leaf), as PEM: what a client must be given to trust it. */
+  pem: string;
+}
+
+/** What came back for the HTTP request sent through the TLS session (http_path). */
+export interface HttpAnswer {
+  http_status: number;
+  /** The WWW-Authenticate schemes offered (Negotiate, NTLM, Basic ...), in order. */
+  http_auth: string[];
 }
 
 export const tlsProbeModule: Module = {
@@ -71,6 +90,22 @@ export const tlsProbeModule: Module = {
         description: 'Control-node PEM file of the CA (or the certificate itself) to trust',
       },
       ca_pem: { type: 'string', minLength: 1, description: 'The same as inline PEM text' },
+      http_path: {
+        type: 'string',
+        pattern: '^/[\\x21-\\x7e]*$',
+        description:
+          'After the handshake, GET this path through the TLS session: any HTTP status (401 too) proves an answer from behind a forwarder',
+      },
+      expect_certificate: {
+        type: 'string',
+        minLength: 1,
+        description: 'PEM of the certificate the server must serve (compared byte for byte, DER)',
+      },
+      expect_certificate_file: {
+        type: 'string',
+        minLength: 1,
+        description: 'The same, read from a control-node file',
+      },
       expect_subject: {
         type: 'string',
         minLength: 1,
@@ -102,8 +137,10 @@ export const tlsProbeModule: Module = {
     const target = `${args.host}:${args.port}`;
     const from = ctx.host;
     let ca: string | undefined;
+    let expected: { cert: X509Certificate; source: string } | undefined;
     try {
       ca = await loadCa(ctx, args);
+      expected = await loadExpected(ctx, args);
     } catch (e) {
       return fail((e as Error).message);
     }
@@ -114,17 +151,33 @@ export const tlsProbeModule: Module = {
       return fail(connectProblem(e, target, from, args.timeout));
     }
     const offered = offeredVersions(args.min_version);
-    let facts: CertificateFacts;
+    let session: { facts: CertificateFacts; http?: HttpAnswer | { problem: string } };
     try {
-      facts = await handshake(duplex, args, ca);
+      session = await handshake(duplex, args, ca);
     } catch (e) {
       return fail(
         `TLS handshake with ${target} (from ${from}) failed: the client offered ${offered}; ${handshakeProblem(e)}`,
       );
     }
-    const data = { host: args.host, port: args.port, from, offered, ...facts };
+    const { facts, http } = session;
+    const answer = http && 'http_status' in http ? http : undefined;
+    const data = { host: args.host, port: args.port, from, offered, ...facts, ...(answer ?? {}) };
     const problems = judge(facts, args, Date.now());
-    const summary = `${facts.protocol} (${facts.cipher}) at ${target} from ${from}: ${facts.subject}, issued by ${facts.issuer}, valid until ${facts.valid_to} (${facts.days_left} days left), ${facts.trusted ? 'trusted' : `not trusted: ${facts.trust_error}`}`;
+    if (expected) {
+      const served = new X509Certificate(facts.pem);
+      if (!served.raw.equals(expected.cert.raw))
+        problems.push(
+          `the certificate served is not the one in ${expected.source} (served: ${served.fingerprint256}, ${expected.source}: ${expected.cert.fingerprint256})`,
+        );
+    }
+    if (http && 'problem' in http)
+      problems.push(
+        `the TLS handshake succeeded, but the HTTP request for ${args.http_path} through it got no answer (${http.problem}): what is behind ${target} (a forwarder's backend, EWS) is down or refuses the connection`,
+      );
+    const heard = answer
+      ? `; GET ${args.http_path} answered HTTP ${answer.http_status}${answer.http_auth.length ? ` (WWW-Authenticate: ${answer.http_auth.join(', ')})` : ''}`
+      : '';
+    const summary = `${facts.protocol} (${facts.cipher}) at ${target} from ${from}: ${facts.subject}, issued by ${facts.issuer}, valid until ${facts.valid_to} (${facts.days_left} days left), ${facts.trusted ? 'trusted' : `not trusted: ${facts.trust_error}`}${heard}`;
     if (problems.length > 0)
       return { changed: false, failed: true, msg: `${problems.join('; ')}\n${summary}`, data };
     return { changed: false, msg: summary, data };
@@ -144,12 +197,37 @@ async function loadCa(ctx: ModuleContext, args: ProbeArgs): Promise<string | und
   return pem;
 }
 
+async function loadExpected(
+  ctx: ModuleContext,
+  args: ProbeArgs,
+): Promise<{ cert: X509Certificate; source: string } | undefined> {
+  let pem = args.expect_certificate;
+  let source = 'expect_certificate';
+  if (args.expect_certificate_file) {
+    const file = await readControlFile(ctx, args.expect_certificate_file, 'files');
+    pem = file.content.toString('utf8');
+    source = file.path;
+  }
+  if (pem === undefined) return undefined;
+  const block = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)?.[0];
+  if (!block) throw new Error(`${source} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  try {
+    return { cert: new X509Certificate(block), source };
+  } catch (e) {
+    throw new Error(`${source}: the certificate cannot be read (${(e as Error).message})`);
+  }
+}
+
 /** "TLSv1.2 to TLSv1.3", the versions the probe offers. */
 export function offeredVersions(min: SecureVersion): string {
   return min === 'TLSv1.3' ? 'TLSv1.3 only' : `${min} to TLSv1.3`;
 }
 
-function handshake(duplex: Duplex, args: ProbeArgs, ca: string | undefined): Promise<CertificateFacts> {
+function handshake(
+  duplex: Duplex,
+  args: ProbeArgs,
+  ca: string | undefined,
+): Promise<{ facts: CertificateFacts; http?: HttpAnswer | { problem: string } }> {
   const servername = args.server_name ?? (isIP(args.host) ? undefined : args.host);
   const oldTls = args.min_version === 'TLSv1' || args.min_version === 'TLSv1.1';
   return new Promise((resolve, reject) => {
@@ -164,7 +242,7 @@ function handshake(duplex: Duplex, args: ProbeArgs, ca: string | undefined): Pro
       maxVersion: 'TLSv1.3',
       ...(oldTls ? { ciphers: 'DEFAULT@SECLEVEL=0' } : {}),
     });
-    const timer = setTimeout(() => {
+    let timer = setTimeout(() => {
       socket.destroy();
       duplex.destroy();
       reject(new Error(`no handshake within ${args.timeout} s`));
@@ -180,14 +258,69 @@ function handshake(duplex: Duplex, args: ProbeArgs, ca: string | undefined): Pro
       settle(Object.assign(new Error('the server closed the connection'), { code: 'ECONNRESET' })),
     );
     socket.once('secureConnect', () => {
+      let facts: CertificateFacts;
       try {
-        resolve(describe(socket));
+        facts = describe(socket);
       } catch (e) {
-        reject(e);
+        settle(e as Error);
+        return;
       }
-      settle();
+      const path = args.http_path;
+      if (path === undefined) {
+        resolve({ facts });
+        settle();
+        return;
+      }
+      // After the handshake: one HTTP request through the session, answered or not within the timeout.
+      socket.removeAllListeners('close');
+      socket.removeAllListeners('error');
+      clearTimeout(timer);
+      let answered = false;
+      const done = (http: HttpAnswer | { problem: string }) => {
+        if (answered) return;
+        answered = true;
+        clearTimeout(timer);
+        resolve({ facts, http });
+        socket.destroy();
+        duplex.destroy();
+      };
+      timer = setTimeout(() => done({ problem: `no answer within ${args.timeout} s` }), args.timeout * 1000);
+      let head = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => {
+        head += chunk;
+        const end = head.indexOf('\r\n\r\n');
+        if (end >= 0 || head.length > 16_384) done(parseHttpHead(head.slice(0, end >= 0 ? end : undefined)));
+      });
+      socket.once('end', () => done(head ? parseHttpHead(head) : { problem: 'the connection was closed' }));
+      socket.once('close', () => done({ problem: 'the connection was closed' }));
+      socket.once('error', (e: NodeJS.ErrnoException) =>
+        done({
+          problem:
+            e.code === 'ECONNRESET'
+              ? 'the connection was reset'
+              : `the connection failed: ${e.code ?? e.message}`,
+        }),
+      );
+      const host = args.server_name ?? args.host;
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: ${host.includes(':') ? `[${host}]` : host}:${args.port}\r\nUser-Agent: ewsplay tls_probe\r\nConnection: close\r\n\r\n`,
+      );
     });
   });
+}
+
+/** The status and WWW-Authenticate schemes of an HTTP response head, or why it is none. */
+export function parseHttpHead(head: string): HttpAnswer | { problem: string } {
+  const [statusLine = '', ...headers] = head.split('\r\n');
+  const m = /^HTTP\/\d(?:\.\d)? (\d{3})\b/.exec(statusLine);
+  if (!m?.[1]) return { problem: `the answer is not HTTP (${JSON.stringify(statusLine.slice(0, 60))})` };
+  const auth = headers
+    .filter((h) => /^www-authenticate:/i.test(h))
+    .flatMap((h) => h.slice(h.indexOf(':') + 1).split(','))
+    .map((v) => v.trim().split(/\s+/)[0] ?? '')
+    .filter((v) => /^[A-Za-z][\w-]*$/.test(v) && !v.includes('='));
+  return { http_status: Number(m[1]), http_auth: auth };
 }
 
 function describe(socket: tls.TLSSocket): CertificateFacts {
@@ -207,6 +340,7 @@ function describe(socket: tls.TLSSocket): CertificateFacts {
     serial: cert.serialNumber,
     self_signed: cert.issuerCertificate === cert || dn(cert.subject) === dn(cert.issuer),
     trusted: socket.authorized,
+    pem: new X509Certificate(cert.raw).toString(),
   };
   const cn = first(cert.subject?.CN);
   if (cn !== undefined) facts.subject_cn = cn;
@@ -312,7 +446,15 @@ function withDefaults(a: Record<string, unknown>): ProbeArgs {
     verify: a.verify !== false,
     timeout: typeof a.timeout === 'number' ? a.timeout : 10,
   };
-  for (const k of ['server_name', 'ca_file', 'ca_pem', 'expect_subject'] as const) {
+  for (const k of [
+    'server_name',
+    'ca_file',
+    'ca_pem',
+    'http_path',
+    'expect_certificate',
+    'expect_certificate_file',
+    'expect_subject',
+  ] as const) {
     const v = str(k);
     if (v !== undefined) out[k] = v;
   }

@@ -1,5 +1,6 @@
 // ews_event with via_host through a real OpenSSH server: EWS reached from the mail host, as the procedure's
-// mail server sees Exchange, with TLS (1.2 only, as Exchange 2013) verified end to end inside the tunnel.
+// mail server sees Exchange, with TLS (1.2 only, as Exchange 2013) verified end to end inside the tunnel, and
+// NTLMv2 (Exchange's default; Basic off) run on one kept-alive connection through it.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +47,7 @@ afterAll(async () => {
   await ews?.close();
 });
 
-it('creates, finds and deletes the test event through the SSH host', async () => {
+it('creates, finds and deletes the test event through the SSH host, logged in with NTLM', async () => {
   const ctx = makeContext({ host: conn.host, conn });
   const { writeFile } = await import('node:fs/promises');
   const caFile = join(process.env.HOME ?? tmpdir(), 'exchange-ca.pem');
@@ -63,7 +64,8 @@ it('creates, finds and deletes the test event through the SSH host', async () =>
   expect(check).toMatchObject({ changed: false, data: { check_mode: true } });
   const r = await ewsEventModule.run(ctx, args);
   expect(r).toMatchObject({ changed: false, data: { found: true, deleted: true } });
-  expect(ews.requests.map((q) => q.operation)).toEqual([
+  const answered = ews.requests.filter((q) => q.status !== 401);
+  expect(answered.map((q) => q.operation)).toEqual([
     'GetFolder',
     'GetFolder',
     'CreateItem',
@@ -71,5 +73,27 @@ it('creates, finds and deletes the test event through the SSH host', async () =>
     'GetItem',
     'DeleteItem',
   ]);
+  for (const q of answered) expect([q.auth, q.account]).toEqual(['NTLM', SVC]);
+  // Two runs, two clients: one handshake each (the probe that learns the offers, then the negotiate).
+  expect(ews.requests.filter((q) => q.status === 401)).toHaveLength(4);
   expect(ews.events(MAILBOX)).toEqual([]);
+});
+
+it('says in one sentence, without the password, that the NTLM login was refused', async () => {
+  const ctx = makeContext({ host: conn.host, conn });
+  const wrong = 'Tunnel-Secret-8';
+  const r = await ewsEventModule.run(ctx, {
+    url: ews.url,
+    username: SVC,
+    password: wrong,
+    mailbox: MAILBOX,
+    auth: 'ntlm',
+    skip_verify: true,
+    via_host: true,
+  });
+  expect(r).toMatchObject({ failed: true, data: { failure: 'unauthorized' } });
+  expect(r.msg).toBe(
+    `EWS at ${ews.url} refused the NTLM login of ${SVC} (the server offers Negotiate, NTLM): the password is wrong, or the account may be locked or disabled; check the password and the user name (DOMAIN\\user or user@domain), and in Active Directory that the account is enabled and not locked out`,
+  );
+  expect(JSON.stringify(r)).not.toContain(wrong);
 });

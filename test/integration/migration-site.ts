@@ -1,15 +1,22 @@
 // A whole migration site for tests: three real sshd hosts (mail, hypervisor, exchange) whose sessions get
-// the vendor stand-ins of lab/vendor on their PATH (sshd_config SetEnv), a fake Exchange EWS that allows
-// impersonation only once the PowerShell stand-in ran New-ManagementRoleAssignment, an HTTP "installer"
-// and an inventory made of inventory/example's variables with the lab's values laid over them.
+// the vendor stand-ins of lab/vendor on their PATH (sshd_config SetEnv; the exchange host's sshd hands each
+// command to the stand-in of Windows OpenSSH's default shell, `powershell.exe -c "<command>"`), a fake
+// Exchange EWS speaking only TLS 1.0 that allows impersonation only once the PowerShell stand-in ran
+// New-ManagementRoleAssignment, the installer's stand-in (nothing runs until the operator fills its form
+// and presses Play) and an inventory made of inventory/example's variables with the lab's values laid
+// over them. While a run goes on, every process's argument list is sampled for the site's secrets.
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import tls from 'node:tls';
 import { type FakeEws, startFakeEws } from '../../src/lab/fake-ews.js';
+import { EXCHANGE_SYNC_ENV, installerStandIn } from '../../src/lab/installer-standin.js';
+import { selfSignedCert } from '../../src/lab/pki.js';
 import { freePort, type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
@@ -37,11 +44,19 @@ export interface MigrationSite {
   deployerHome: string;
   ews: FakeEws;
   lab: SshdLab;
+  forwarderPort: number;
+  installerUrl: string;
   /** Runs the ewsplay CLI in the site's directory (its .ewsplay/ state and reports stay there). */
   run(
     playbook: string,
     ...args: string[]
   ): Promise<{ code: number; stdout: string; stderr: string; report: Report }>;
+  /** Argument lists of processes seen holding a secret of the site while runs went on (must stay empty). */
+  leakedArgv: string[];
+  /** Steps 1-2 done in the installer stand-in as an operator does them (values as given), then Play. */
+  fillInstaller(form: { address: string; login: string; certificate: string; cexsy?: string }): Promise<void>;
+  /** The certificate (PEM) the forwarder serves on the mail host. */
+  servedCertificate(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -51,7 +66,7 @@ export interface Report {
   tasks: {
     task: string;
     file: string;
-    hosts: Record<string, { status: string; changed: boolean; msg?: string }>;
+    hosts: Record<string, { status: string; changed: boolean; msg?: string; data?: Record<string, unknown> }>;
   }[];
   exitCode?: number;
 }
@@ -73,8 +88,10 @@ export async function startMigrationSite(opts: SiteOptions = {}): Promise<Migrat
   const stateOf = (dir: string) => join(dir, 'state');
   const lab = await startSshdLab(3, {
     names: [...names],
-    hostConfig: (_name, dir) => [
+    hostConfig: (name, dir) => [
       `SetEnv PATH=${stateOf(dir)}/root/usr/local/bin:${VENDOR_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin EWSPLAY_LAB_STATE=${stateOf(dir)} EWSPLAY_UNIT_DIR=${join(dir, 'etc/systemd/system')}`,
+      // Windows OpenSSH runs each command through its default shell (a stand-in here).
+      ...(name === 'exchange' ? [`ForceCommand ${join(VENDOR_DIR, 'windows-openssh-shell')}`] : []),
     ],
   });
   const hosts = Object.fromEntries(
@@ -98,12 +115,29 @@ export async function startMigrationSite(opts: SiteOptions = {}): Promise<Migrat
   const ews = await startFakeEws({
     users: { [SERVICE_ACCOUNT]: SERVICE_PASSWORD },
     mailboxes: MAILBOXES,
-    tls: 'tls1.2-only',
+    tls: 'tls1.0-only',
     grantedImpersonators: () => (existsSync(grants) ? readdirSync(grants) : []),
   });
-  const installer = http.createServer((_req, res) => res.writeHead(200).end('installer'));
+  // Steps 1-3 not done: no container runs until the installer's Play. The stand-ins' state directories
+  // exist as on a host that has them, so read-only queries (check mode) change nothing.
+  const docker = join(hosts.hypervisor.state, 'docker');
+  await mkdir(join(docker, 'subscriber'), { recursive: true });
+  await mkdir(join(docker, 'env'), { recursive: true });
+  await writeFile(join(docker, 'containers'), '');
+  await mkdir(join(hosts.exchange.state, 'exchange'), { recursive: true });
+  await mkdir(grants, { recursive: true });
+  await writeFile(join(hosts.exchange.state, 'exchange', 'assignments'), '');
+  const installerUi = installerStandIn(join(root, 'installer-settings.json'), docker);
+  const installer = http.createServer((req, res) => installerUi.handle(req, res));
   await new Promise<void>((r) => installer.listen(0, '127.0.0.1', r));
   const installerPort = (installer.address() as AddressInfo).port;
+  // The admin panel (HTTPS; P1/P2 only checks that it answers).
+  const adminCert = await selfSignedCert('biz.lab.example', ['127.0.0.1']);
+  const admin = https.createServer({ cert: adminCert.certPem, key: adminCert.keyPem }, (_req, res) =>
+    res.writeHead(200).end('admin panel'),
+  );
+  await new Promise<void>((r) => admin.listen(0, '127.0.0.1', r));
+  const adminPort = (admin.address() as AddressInfo).port;
 
   // The hypervisor's deployer home with the installer's main.yaml (the two tokens the scripts read).
   const deployerHome = join(hosts.hypervisor.dir, 'deployer');
@@ -138,10 +172,12 @@ export async function startMigrationSite(opts: SiteOptions = {}): Promise<Migrat
       site_files: files,
       company_domain: 'lab.example',
       installer_url: `http://127.0.0.1:${installerPort}`,
-      admin_panel_url: ews.url,
+      admin_panel_url: `https://127.0.0.1:${adminPort}/`,
       ews_host: '127.0.0.1',
       ews_port: Number(ewsUrl.port),
       ews_ca_file: caFile,
+      ews_min_tls_version: 'TLSv1',
+      exchange_sync_settings_env: { ...EXCHANGE_SYNC_ENV },
       impersonation_retry_delay: 1,
       impersonation_retries: 2,
       tls_forwarder_port: forwarderPort,
@@ -167,10 +203,21 @@ export async function startMigrationSite(opts: SiteOptions = {}): Promise<Migrat
     `          ansible_port: ${h.port}`,
     `          ansible_user: ${JSON.stringify(lab.user)}`,
     '          ansible_become: false',
+    ...(h.name === 'exchange' ? ['          ansible_shell_type: powershell'] : []),
     `          ansible_ssh_private_key_file: ${JSON.stringify(lab.clientKeyFile)}`,
   ]);
   await writeFile(join(inventoryDir, 'hosts.yml'), ['all:', '  children:', ...hostLines, ''].join('\n'));
 
+  const installerUrl = `http://127.0.0.1:${installerPort}`;
+  const leakedArgv: string[] = [];
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${installerUrl}${path}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(5000),
+    });
+    if (!res.ok) throw new Error(`installer ${path}: HTTP ${res.status}`);
+  };
   return {
     root,
     inventoryDir,
@@ -178,8 +225,38 @@ export async function startMigrationSite(opts: SiteOptions = {}): Promise<Migrat
     deployerHome,
     ews,
     lab,
+    forwarderPort,
+    installerUrl,
+    leakedArgv,
+    async fillInstaller(form) {
+      await post('/products', { ews_calendar_migration: true });
+      await post('/integrations/ews', {
+        address: form.address,
+        login: form.login,
+        password: SERVICE_PASSWORD,
+        rights_type: 'default',
+        skip_ssl_verification: false,
+        certificate: form.certificate,
+      });
+      if (form.cexsy)
+        await post('/environment/calendar-cexsy', { name: 'CEXSY_ACCESS_LIST_MODE', value: form.cexsy });
+      await post('/play', {});
+    },
+    servedCertificate() {
+      return new Promise((resolve, reject) => {
+        const s = tls.connect({ host: '127.0.0.1', port: forwarderPort, rejectUnauthorized: false }, () => {
+          const raw = s.getPeerCertificate().raw;
+          s.destroy();
+          const b64 = raw.toString('base64').replace(/.{64}/g, '$&\n').trim();
+          resolve(`-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`);
+        });
+        s.once('error', reject);
+        s.setTimeout(5000, () => s.destroy(new Error('the forwarder did not answer')));
+      });
+    },
     async run(playbook, ...args) {
       const report = join(root, `report-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
+      const sampler = sampleArgv([SERVICE_PASSWORD], leakedArgv);
       const r = await run(
         process.execPath,
         [
@@ -198,7 +275,7 @@ export async function startMigrationSite(opts: SiteOptions = {}): Promise<Migrat
         ],
         root,
         { EWSPLAY_EWS_PASSWORD: SERVICE_PASSWORD },
-      );
+      ).finally(() => clearInterval(sampler));
       const text = await readFile(report, 'utf8').catch(() => {
         throw new Error(`ewsplay wrote no report (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
       });
@@ -216,6 +293,7 @@ export async function startMigrationSite(opts: SiteOptions = {}): Promise<Migrat
         }
       }
       await new Promise((r) => installer.close(r));
+      await new Promise((r) => admin.close(r));
       await ews.close();
       await lab.stop();
       await rm(root, { recursive: true, force: true });
@@ -234,4 +312,24 @@ function run(
       done({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr }),
     );
   });
+}
+
+/** Every 20 ms, the argument list of every process is read; one holding a secret is recorded. */
+function sampleArgv(secrets: string[], leaked: string[]): NodeJS.Timeout {
+  return setInterval(() => {
+    let pids: string[];
+    try {
+      pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+    } catch {
+      return;
+    }
+    for (const pid of pids) {
+      try {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+        if (secrets.some((x) => argv.includes(x))) leaked.push(`${pid}: ${argv}`);
+      } catch {
+        /* gone */
+      }
+    }
+  }, 20);
 }

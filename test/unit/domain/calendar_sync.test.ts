@@ -129,7 +129,7 @@ describe('calendar_sync', () => {
     expect(batchCommand('/d', 'sync_all.sh', ["o'neil@x.example"])).toContain(`'o'\\''neil@x.example'`);
   });
 
-  it('names the mailboxes that failed, keeps the others, and retries only the failed ones next run', async () => {
+  it('4.4: names the failed mailboxes with their raw output and the advice to contact VK; retries them only when asked', async () => {
     await mkdir(join(lab.state, 'docker/subscriber'), { recursive: true });
     await writeFile(join(lab.state, 'docker/subscriber/fail'), 'Boris@corp.example\n');
     const mailboxes = ['anna@corp.example', 'Boris@corp.example', 'carl@corp.example'];
@@ -140,7 +140,15 @@ describe('calendar_sync', () => {
       failed: true,
       data: { done: ['anna@corp.example', 'carl@corp.example'], failed: ['Boris@corp.example'] },
     });
-    expect(first.msg).toMatch(/^sync failed for 1 of 3 mailboxes: Boris@corp\.example;/);
+    expect(first.msg).toMatch(
+      /^sync failed for 1 of 3 mailboxes: Boris@corp\.example; 2 succeeded \(a batch that failed was run again one mailbox at a time to tell which failed: 3 mailboxes\)\./,
+    );
+    // The raw output of the mailbox's own run, and the vendor's advice with how to ask for the retry.
+    expect(first.msg).toMatch(
+      /Output of the run for Boris@corp\.example:\n {4}\S+ ERROR sync_all mailbox=Boris@corp\.example: user not found/,
+    );
+    expect(first.msg).toContain('contact VK');
+    expect(first.msg).toContain('--resume, or with -e sync_retry_failed=true');
     // the batch, then each of its mailboxes alone
     expect(await subscriberCalls()).toHaveLength(4);
     const batches = (first.details as { batches: { mailboxes: string[]; rc: number; output: string }[] })
@@ -156,14 +164,39 @@ describe('calendar_sync', () => {
     expect(state.operations.sync?.['Boris@corp.example']).toMatchObject({
       status: 'failed',
       error: 'exit 1',
+      output: expect.stringContaining('user not found in VK WorkMail'),
     });
 
+    // Fixed on VK's side, but not asked to retry: nothing runs, the task fails again naming the mailbox
+    // with its earlier output.
     await writeFile(join(lab.state, 'docker/subscriber/fail'), '');
-    const second = await calendarSyncModule.run(ctx(), args);
+    const callsBefore = (await subscriberCalls()).length;
+    const unasked = await calendarSyncModule.run(ctx(), args);
+    expect(unasked).toMatchObject({
+      changed: false,
+      failed: true,
+      data: { held_failed: ['Boris@corp.example'] },
+    });
+    expect(unasked.msg).toContain(
+      '1 mailbox failed in an earlier run and was not run again: Boris@corp.example.',
+    );
+    expect(unasked.msg).toMatch(
+      /Output of the earlier run for Boris@corp\.example \([^)]*exit 1\):\n.*user not found/,
+    );
+    expect(unasked.msg).toContain('contact VK');
+    expect(await subscriberCalls()).toHaveLength(callsBefore);
+    // Check mode says the same without failing (the preflight validates lists this way).
+    const predicted = await calendarSyncModule.run(ctx({ check: true }), args);
+    expect(predicted).toMatchObject({ changed: false, data: { held_failed: ['Boris@corp.example'] } });
+    expect(predicted.failed).toBeUndefined();
+
+    // Asked: only the failed one runs again.
+    const second = await calendarSyncModule.run(ctx(), { ...args, retry_failed: true });
     expect(second).toMatchObject({
       changed: true,
       data: { done: ['Boris@corp.example'], already_done: ['anna@corp.example', 'carl@corp.example'] },
     });
+    expect(second.failed).toBeUndefined();
     expect((await subscriberCalls()).at(-1)).toMatch(/'-operation=sync_all' 'Boris@corp\.example'$/);
     expect((await calendarSyncModule.run(ctx(), args)).changed).toBe(false);
   });

@@ -176,6 +176,7 @@ describe('tls_probe', () => {
     const facts: CertificateFacts = {
       protocol: 'TLSv1.3',
       cipher: 'TLS_AES_128_GCM_SHA256',
+      pem: '',
       subject: 'CN=x',
       subject_cn: 'x',
       subject_alt_names: [],

@@ -14,6 +14,7 @@ beforeAll(async () => {
     users: { [SVC]: PASSWORD },
     mailboxes: [MAILBOX, 'other@corp.example'],
     impersonators: [SVC],
+    basicAuth: true,
   });
 });
 afterAll(() => ews.close());
@@ -96,7 +97,9 @@ describe('ews client failures', () => {
     const client = await connect({ password: 'wrong-password-123' });
     const err = await client.checkAccess(MAILBOX).catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'unauthorized' });
-    expect((err as Error).message).toContain(`rejected the credentials of ${SVC} (basic auth)`);
+    expect((err as Error).message).toContain(
+      `refused the Basic login of ${SVC} (the server offers Negotiate, NTLM, Basic): the password is wrong, or the account may be locked or disabled`,
+    );
     expect((err as Error).message).not.toContain('wrong-password-123');
     expect(ews.requests.at(-1)?.status).toBe(401);
     client.close();

@@ -11,6 +11,7 @@ beforeAll(async () => {
     users: { svc: 'pw-123' },
     mailboxes: ['a@corp.example'],
     impersonators: ['svc'],
+    basicAuth: true,
   });
 });
 afterAll(() => ews.close());

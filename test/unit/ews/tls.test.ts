@@ -11,7 +11,12 @@ import { issueCert, makeCa, selfSignedCert } from '../../../src/lab/pki.js';
 const SVC = 'CORP\\svc_vkmail';
 const PASSWORD = 'tls-test-password';
 const MAILBOX = 'anna@corp.example';
-const base: FakeEwsOptions = { users: { [SVC]: PASSWORD }, mailboxes: [MAILBOX], impersonators: [SVC] };
+const base: FakeEwsOptions = {
+  users: { [SVC]: PASSWORD },
+  mailboxes: [MAILBOX],
+  impersonators: [SVC],
+  basicAuth: true,
+};
 
 const servers: FakeEws[] = [];
 let dir: string;
@@ -115,12 +120,42 @@ describe('ews client TLS', () => {
   });
 });
 
-describe('ews client with NTLM', () => {
-  it('refuses ca_file up front: the library drops the TLS agent for NTLM', async () => {
-    const s = await serve();
-    await expect(check(s, { auth: 'ntlm', caPem: s.caPem })).rejects.toThrow(
-      'auth: ntlm cannot use ca_file: the NTLM support of ews-javascript-api replaces the TLS agent',
+describe('ews client with NTLM (Exchange as shipped: Basic off)', () => {
+  const ntlmOnly = { basicAuth: false };
+  const loggedInWithNtlm = (s: FakeEws) =>
+    expect(s.requests.filter((r) => r.status === 200).map((r) => [r.auth, r.account])).toEqual([
+      ['NTLM', SVC],
+    ]);
+
+  it('trusts a ca_file, and still refuses an unknown CA', async () => {
+    const s = await serve(ntlmOnly);
+    const caFile = join(dir, 'ntlm-ca.pem');
+    await writeFile(caFile, s.caPem ?? '');
+    await expect(check(s, { auth: 'ntlm', caFile })).resolves.toMatchObject({ displayName: 'Calendar' });
+    loggedInWithNtlm(s);
+    await expect(check(s, { auth: 'ntlm' })).rejects.toMatchObject({
+      kind: 'tls',
+      message: expect.stringContaining('give the CA certificate (PEM) in ca_file'),
+    });
+  });
+
+  it('reaches a TLS 1.1-only server only when min_tls_version allows it', async () => {
+    const s = await serve({ ...ntlmOnly, tls: 'tls1.1-only' });
+    await expect(check(s, { auth: 'ntlm', caPem: s.caPem })).rejects.toMatchObject({ kind: 'tls' });
+    await expect(check(s, { auth: 'ntlm', caPem: s.caPem, minTlsVersion: 'TLSv1.1' })).resolves.toMatchObject(
+      {
+        displayName: 'Calendar',
+      },
     );
+    loggedInWithNtlm(s);
+  });
+
+  it('logs in with skip_verify', async () => {
+    const s = await serve(ntlmOnly);
+    await expect(check(s, { auth: 'ntlm', skipVerify: true })).resolves.toMatchObject({
+      displayName: 'Calendar',
+    });
+    loggedInWithNtlm(s);
   });
 });
 

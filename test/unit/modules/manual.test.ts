@@ -48,6 +48,42 @@ const args = {
 };
 
 describe('manual', () => {
+  it('retries the verification after the confirmation while the effect takes time to show', async () => {
+    const verify = fileVerify();
+    let confirmedAt = 0;
+    const ctx = makeContext({
+      runTasks: async () => {
+        // The effect shows only on the third verification after the confirmation (as a role Exchange
+        // applies after a while).
+        if (confirmedAt > 0 && verify.runs - confirmedAt >= 2) await writeFile(join(dir, 'done'), '');
+        return verify.runTasks([]);
+      },
+      interactive: true,
+      confirm: async () => {
+        confirmedAt = verify.runs;
+        return true;
+      },
+    });
+    const r = await manualModule.run(ctx, { ...args, retries: 3, delay: 0 });
+    expect(r).toMatchObject({ changed: true, msg: 'done by the operator, verified' });
+    expect(verify.runs).toBe(4); // before asking, after the confirmation, two retries
+    expect(ctx.logs.filter((l) => /retry \d\/3/.test(l))).toHaveLength(2);
+
+    // Never shows: the retries run out and say so.
+    await cleanup();
+    ({ dir, cleanup } = await makeTempDir());
+    const never = fileVerify();
+    const failed = await manualModule.run(
+      makeContext({ runTasks: never.runTasks, interactive: true, confirm: async () => true }),
+      { ...args, retries: 2, delay: 0 },
+    );
+    expect(failed).toMatchObject({ failed: true });
+    expect(failed.msg).toBe(
+      'the operator confirmed, but verify still fails after 2 retries: done is missing',
+    );
+    expect(never.runs).toBe(4);
+  });
+
   it('verified: ok without asking', async () => {
     await writeFile(join(dir, 'done'), '');
     for (const check of [false, true]) {
