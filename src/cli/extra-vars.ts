@@ -1,25 +1,16 @@
 // -e/--extra-vars as ansible-playbook takes them: `k=v k2=v2`, a JSON/YAML mapping, or `@file`.
-import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { parseVarsText } from '../inventory/vars-files.js';
+import { InputFileError, readInputTextSync } from '../load/input-file.js';
 import type { Vars } from '../load/model.js';
-import { UsageError } from '../load/problems.js';
+import { type Problem, UsageError, UserError } from '../load/problems.js';
 
 export function parseExtraVars(values: string[] = []): Vars {
   const out: Vars = {};
   for (const raw of values) {
     const v = raw.trim();
     if (v.startsWith('@')) {
-      const file = v.slice(1);
-      let text: string;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch {
-        throw new UsageError(
-          `-e ${raw}: cannot read ${file}`,
-          'give the path of a YAML or JSON file after @',
-        );
-      }
-      Object.assign(out, mapping(parseOrFail(text, raw), raw));
+      Object.assign(out, varsFile(v.slice(1), raw));
     } else if (v.startsWith('{')) {
       Object.assign(out, mapping(parseOrFail(v, raw), raw));
     } else {
@@ -35,6 +26,21 @@ export function parseExtraVars(values: string[] = []): Vars {
     }
   }
   return out;
+}
+
+/** `-e @file`: a YAML or JSON mapping, read within the input bounds, its mistakes at file:line:col. */
+function varsFile(file: string, raw: string): Vars {
+  let text: string;
+  try {
+    text = readInputTextSync(file);
+  } catch (e) {
+    if (!(e instanceof InputFileError)) throw e;
+    throw new UsageError(`-e ${raw}: ${e.message}`, 'give the path of a YAML or JSON file after @');
+  }
+  const problems: Problem[] = [];
+  const layer = parseVarsText(file, text, problems);
+  if (problems.length > 0 || !layer) throw new UserError(problems);
+  return layer.vars;
 }
 
 function parseOrFail(text: string, raw: string): unknown {

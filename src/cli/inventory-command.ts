@@ -2,6 +2,7 @@
 // A sites directory is shown site by site, as `run` sees it, never merged: its sites reuse host names.
 import { inventoryGraph, inventoryHost, inventoryList } from '../inventory/ansible-inventory.js';
 import { loadInventory } from '../inventory/inventory.js';
+import { pythonJson } from '../inventory/python-json.js';
 import { ExitCode, UsageError } from '../load/problems.js';
 import { inventoryLayout, selectSites } from '../rollout/sites.js';
 import { Secrets } from '../template/secrets.js';
@@ -9,6 +10,7 @@ import { passphraseSource } from '../vault/passphrase.js';
 import { vaultReader } from '../vault/vars.js';
 import { withInventoryDefaults } from './ansible-config.js';
 import { reportError } from './errors.js';
+import { checkFlagFiles } from './preflight.js';
 
 export async function inventoryCommand(given: {
   inventory?: string[];
@@ -23,6 +25,7 @@ export async function inventoryCommand(given: {
   const print = (s: string) => process.stdout.write(`${secrets.mask(s)}\n`);
   try {
     const opts = await withInventoryDefaults(given);
+    await checkFlagFiles(opts);
     if (!opts.inventory?.length)
       throw new UsageError('no inventory given', 'pass -i INVENTORY (or set inventory in ansible.cfg)');
     const modes = [opts.list, opts.host, opts.graph].filter((m) => m !== undefined && m !== false).length;
@@ -48,14 +51,14 @@ export async function inventoryCommand(given: {
     const readVarsFile = vaultReader(passphraseSource({ passwordFile: opts.vaultPasswordFile }), secrets);
     for (const site of sites) {
       const inv = await loadInventory(site.sources, { readVarsFile });
-      if (opts.list) print(JSON.stringify(inventoryList(inv), null, 4));
+      if (opts.list) print(pythonJson(inventoryList(inv)));
       else if (opts.host) {
         if (!inv.hosts().includes(opts.host))
           throw new UsageError(
             `host '${opts.host}' is not in the inventory${layout.kind === 'sites' ? ` of site ${site.name}` : ''}`,
             `known hosts: ${inv.hosts().join(', ')}`,
           );
-        print(JSON.stringify(inventoryHost(inv, opts.host), null, 4));
+        print(pythonJson(inventoryHost(inv, opts.host)));
       } else {
         if (layout.kind === 'sites') print(`site: ${site.name}`);
         print(inventoryGraph(inv, typeof opts.graph === 'string' ? opts.graph : 'all'));

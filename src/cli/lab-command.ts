@@ -8,6 +8,8 @@ import { reportError } from './errors.js';
 export interface LabFlags {
   hosts?: string;
   forwarder?: string;
+  /** The fake EWS offers Basic beside Negotiate and NTLM. */
+  basicAuth?: boolean;
 }
 
 export async function labCommand(action: string, flags: LabFlags): Promise<number> {
@@ -48,6 +50,7 @@ async function up(flags: LabFlags): Promise<number> {
     const result = await labUp({
       hosts: hosts as 'sshd' | 'local' | 'auto',
       forwarder: forwarder as 'socat' | 'standin' | 'auto',
+      basicAuth: flags.basicAuth === true,
       signal: abort.signal,
       log: (line) => process.stdout.write(`  ${line}\n`),
     });
@@ -58,7 +61,7 @@ async function up(flags: LabFlags): Promise<number> {
     for (const w of result.warnings) process.stderr.write(`[WARNING]: ${w}\n`);
     const inv = relative(process.cwd(), result.state.inventoryDir) || '.';
     process.stdout.write(
-      `lab up: ${result.state.hostMode} hosts, fake EWS at ${result.state.ewsUrl}\n` +
+      `lab up: ${result.state.hostMode} hosts, fake EWS at ${result.state.ewsUrl} (${ewsAuthOf(result.state)})\n` +
         `  ewsplay run playbooks/ews-migration.yml -i ${inv}\n` +
         '  ewsplay lab down    (stops everything)\n',
     );
@@ -82,7 +85,7 @@ async function status(): Promise<number> {
     return ExitCode.ok;
   }
   process.stdout.write(
-    `lab (${state.hostMode} hosts, forwarder ${state.forwarder}) since ${state.startedAt}\n` +
+    `lab (${state.hostMode} hosts, forwarder ${state.forwarder}, EWS ${ewsAuthOf(state)}) since ${state.startedAt}\n` +
       `  inventory ${relative(process.cwd(), state.inventoryDir) || '.'}\n`,
   );
   const rows = processes.map((p) => [
@@ -99,4 +102,9 @@ async function status(): Promise<number> {
   for (const r of rows) process.stdout.write(line(r));
   // Exit 3 when the lab is partly down, so scripts can tell.
   return processes.every((p) => p.alive) ? ExitCode.ok : ExitCode.hostFailed;
+}
+
+/** What the lab's fake EWS offers in its 401. */
+function ewsAuthOf(state: { basicAuth?: boolean }): string {
+  return state.basicAuth ? 'auth Negotiate, NTLM, Basic' : 'auth Negotiate, NTLM; Basic off';
 }

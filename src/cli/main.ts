@@ -152,7 +152,11 @@ export function buildProgram(): Command {
       "up: socat (the distribution's), standin (lab/vendor/socat-lite.mjs) or auto",
       'auto',
     )
-    .action(async (action: string, opts: { hosts?: string; forwarder?: string }) => {
+    .option(
+      '--basic-auth',
+      "up: the fake EWS also offers Basic (Exchange's default, and the lab's, is Windows authentication only)",
+    )
+    .action(async (action: string, opts: { hosts?: string; forwarder?: string; basicAuth?: boolean }) => {
       const { labCommand } = await import('./lab-command.js');
       process.exitCode = await labCommand(action, opts);
     });

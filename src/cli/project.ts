@@ -12,7 +12,7 @@ import { UsageError, UserError } from '../load/problems.js';
 import { validatePlaybook } from '../load/validate.js';
 import type { TemplateApi } from '../modules/module.js';
 import type { Secrets } from '../template/secrets.js';
-import { createTemplar } from '../template/templar.js';
+import { createTemplar, TemplateError } from '../template/templar.js';
 import { type PassphraseSource, passphraseSource } from '../vault/passphrase.js';
 import { vaultReader } from '../vault/vars.js';
 
@@ -54,14 +54,7 @@ export async function loadProject(
       if (isSecretVarName(name)) secrets.add(value);
   }
   const templar = createTemplar({ secrets });
-  // Connection settings are checked for every host before any host is touched.
-  for (const host of inventory.hosts()) {
-    const vars = inventory.hostVars(host);
-    connectionSpec(host, lazyVars(vars, templar), { connectTimeoutMs: 10_000 }, (n) =>
-      inventory.varSource(host, n),
-    );
-    for (const note of ignoredConnectionSettings(vars)) warn(`${host}: ${note}`);
-  }
+  checkConnectionSettings(inventory, templar, warn);
   return {
     playbook,
     inventory,
@@ -69,6 +62,30 @@ export async function loadProject(
     loadVarsFile: (file) => loadYamlVars(file, readVarsFile),
     describe: (o) => describe(playbook, inventory, o),
   };
+}
+
+/**
+ * Connection settings are checked for every host before any host is touched (run and validate alike): a
+ * port of 'twenty-two', an empty ansible_host, an unknown connection type.
+ */
+export function checkConnectionSettings(
+  inventory: Inventory,
+  templar: TemplateApi,
+  warn: (message: string) => void,
+): void {
+  for (const host of inventory.hosts()) {
+    const vars = inventory.hostVars(host);
+    try {
+      connectionSpec(host, lazyVars(vars, templar), { connectTimeoutMs: 10_000 }, (n) =>
+        inventory.varSource(host, n),
+      );
+    } catch (e) {
+      // A connection variable that is a template failing to render: the variable's place and the reason.
+      if (!(e instanceof TemplateError)) throw e;
+      throw new UsageError(`host '${host}': a connection variable cannot be rendered: ${e.message}`);
+    }
+    for (const note of ignoredConnectionSettings(vars)) warn(`${host}: ${note}`);
+  }
 }
 
 function describe(

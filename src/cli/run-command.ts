@@ -16,6 +16,7 @@ import { VERSION } from '../version.js';
 import { announcedAnsibleDefaults } from './ansible-config.js';
 import { reportError } from './errors.js';
 import { parseExtraVars } from './extra-vars.js';
+import { checkFlagFiles, checkRunSelection } from './preflight.js';
 import { loadProject } from './project.js';
 import { varsPrompter } from './vars-prompt.js';
 
@@ -60,6 +61,7 @@ export async function runCommand(playbookFile: string, given: RunFlags): Promise
   const secrets = new Secrets();
   try {
     const flags = await withAnsibleDefaults(given);
+    await checkFlagFiles(flags);
     const options = runOptions(flags);
     await askPasswords(flags, options, secrets);
     const layout = await inventoryLayout(flags.inventory ?? []);
@@ -69,6 +71,12 @@ export async function runCommand(playbookFile: string, given: RunFlags): Promise
     const passphrase = passphraseSource({ passwordFile: flags.vaultPasswordFile });
     const load = async (site: SiteInventory) => {
       const project = await loadProject(playbookFile, site.sources, secrets, undefined, { passphrase });
+      // In a sites directory a --limit may name hosts of some sites only: those sites run, the others not.
+      checkRunSelection(
+        project.playbook,
+        project.inventory,
+        multi ? { startAtTask: options.startAtTask } : options,
+      );
       const known = playbookTags(project.playbook);
       const problem = known && unknownTagProblem(options.tags, known);
       if (problem) throw problem;
@@ -123,7 +131,8 @@ export async function runCommand(playbookFile: string, given: RunFlags): Promise
     let result: RolloutResult;
     try {
       result = await runRollout({
-        root: process.cwd(),
+        // Lock, state and reports belong to the sites' inventory, wherever the command runs from.
+        root: layout.project,
         sites,
         multi,
         ...rolloutFlags(flags, sites),

@@ -1,25 +1,30 @@
 // `ewsplay status [-i DIR] [--json]`: what each site's state file says (and which sites are running now).
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ExitCode } from '../load/problems.js';
-import { lockPath, readLock } from '../rollout/lock.js';
-import { inventoryLayout } from '../rollout/sites.js';
+import { holderGone, lockPath, readLock } from '../rollout/lock.js';
+import { type InventoryLayout, inventoryLayout } from '../rollout/sites.js';
 import { readState, statePath } from '../rollout/state.js';
 import { renderStatus, type SiteStatus } from '../rollout/status.js';
 import { reportError } from './errors.js';
 
 export async function statusCommand(opts: { inventory?: string[]; json?: boolean }): Promise<number> {
   try {
-    const root = process.cwd();
-    const names = opts.inventory?.length ? await sitesOf(opts.inventory) : await sitesWithState(root);
+    // With -i, the inventory's project (where its runs keep their state); without, this directory's.
+    const layout = opts.inventory?.length ? await inventoryLayout(opts.inventory) : undefined;
+    const root = layout?.project ?? process.cwd();
+    const names = layout ? sitesOf(layout) : await sitesWithState(root);
     const sites: SiteStatus[] = [];
     for (const site of names) {
       const status: SiteStatus = { site };
       if (existsSync(statePath(root, site))) status.state = await readState(root, site);
       try {
         const lock = readLock(lockPath(root, site));
-        if (lock) status.lock = lock;
+        if (lock && lock.hostname === hostname() && holderGone(lock))
+          status.lockProblem = `stale lock of a run that is gone (pid ${lock.pid}): the next run takes it over`;
+        else if (lock) status.lock = lock;
       } catch (e) {
         status.lockProblem = e instanceof Error ? e.message : String(e);
       }
@@ -32,8 +37,7 @@ export async function statusCommand(opts: { inventory?: string[]; json?: boolean
   }
 }
 
-async function sitesOf(inventory: string[]): Promise<string[]> {
-  const layout = await inventoryLayout(inventory);
+function sitesOf(layout: InventoryLayout): string[] {
   return layout.kind === 'sites' ? layout.sites.map((s) => s.name) : [layout.site.name];
 }
 

@@ -5,10 +5,13 @@ import { ExitCode, UserError } from '../load/problems.js';
 import { validatePlaybook } from '../load/validate.js';
 import { inventoryLayout } from '../rollout/sites.js';
 import { Secrets } from '../template/secrets.js';
+import { createTemplar } from '../template/templar.js';
 import { passphraseSource } from '../vault/passphrase.js';
 import { vaultReader } from '../vault/vars.js';
 import { withInventoryDefaults } from './ansible-config.js';
 import { reportError } from './errors.js';
+import { checkFlagFiles } from './preflight.js';
+import { checkConnectionSettings } from './project.js';
 
 export async function validateCommand(
   playbookFile: string,
@@ -17,6 +20,7 @@ export async function validateCommand(
   const secrets = new Secrets();
   try {
     const opts = await withInventoryDefaults(given);
+    await checkFlagFiles(opts);
     const readVarsFile = vaultReader(passphraseSource({ passwordFile: opts.vaultPasswordFile }), secrets);
     // A sites directory is checked against each site's inventory.
     const layout = opts.inventory?.length ? await inventoryLayout(opts.inventory) : undefined;
@@ -26,6 +30,11 @@ export async function validateCommand(
       const inventory = inv.length ? await loadInventory(inv, { readVarsFile }) : undefined;
       const { playbook, problems } = await validatePlaybook(playbookFile, inventory ? { inventory } : {});
       if (problems.length > 0) throw new UserError(problems);
+      // What `run` checks of the inventory before connecting, validate checks too.
+      if (inventory)
+        checkConnectionSettings(inventory, createTemplar({ secrets }), (m) =>
+          process.stderr.write(`[WARNING]: ${secrets.mask(m)}\n`),
+        );
       checked = playbook;
     }
     const playbook = checked!;

@@ -37,7 +37,7 @@ export async function vaultCommand(action: VaultAction, file: string, flags: Vau
         }
         if (await exists(file))
           throw new UsageError(`${file} appeared while it was being edited: not overwritten`);
-        await writeFileAtomic(file, await encryptVault(text, key));
+        await writeFileAtomic(file, await encryptVault(text, key), 'vault file');
         say(`created ${file}`);
         break;
       }
@@ -48,7 +48,7 @@ export async function vaultCommand(action: VaultAction, file: string, flags: Vau
           say(`no changes: ${file} left as it was`);
           break;
         }
-        await writeFileAtomic(file, await encryptVault(edited, key));
+        await writeFileAtomic(file, await encryptVault(edited, key), 'vault file');
         say(`saved ${file}`);
         break;
       }
@@ -59,12 +59,16 @@ export async function vaultCommand(action: VaultAction, file: string, flags: Vau
         const data = await read(file);
         if (isVault(data))
           throw new UsageError(`${file} is already a vault`, `view it with: ewsplay vault view ${file}`);
-        await writeFileAtomic(file, await encryptVault(data.toString('utf8'), await passphrase(true)));
+        await writeFileAtomic(
+          file,
+          await encryptVault(data.toString('utf8'), await passphrase(true)),
+          'vault file',
+        );
         say(`encrypted ${file}`);
         break;
       }
       case 'decrypt':
-        await writeFileAtomic(file, (await open(file, passphrase)).text);
+        await writeFileAtomic(file, (await open(file, passphrase)).text, 'vault file');
         say(`decrypted ${file}`);
         break;
       case 'rekey': {
@@ -76,7 +80,7 @@ export async function vaultCommand(action: VaultAction, file: string, flags: Vau
           label: 'New vault passphrase',
         })(`the new passphrase of ${file} (--new-vault-password-file)`);
         secrets.add(next);
-        await writeFileAtomic(file, await encryptVault(text, next));
+        await writeFileAtomic(file, await encryptVault(text, next), 'vault file');
         say(`rekeyed ${file}`);
         break;
       }

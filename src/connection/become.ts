@@ -44,6 +44,9 @@ export function becomeWrap(
   return { script: `sudo -n ${sudoArgs}`, stdin: input };
 }
 
+/** Temp files of ours older than this are leftovers of a transfer that was cut off, removed on the next one. */
+export const LEFTOVER_MINUTES = 10;
+
 /** A shell script that reads stdin into a temp file beside `dest`, applies mode/owner, then renames. */
 export function atomicWriteScript(dest: string, opts: PutOptions): string {
   const dir = dest.replace(/\/[^/]*$/, '') || '/';
@@ -51,6 +54,8 @@ export function atomicWriteScript(dest: string, opts: PutOptions): string {
     'set -e',
     `d=${shq(dir)}`,
     'mkdir -p "$d"',
+    // What a write cut short by a lost connection left (a killed shell runs no trap), once it is old.
+    `find "$d" -maxdepth 1 -type f -name '.ewsplay-tmp-*' -mmin +${LEFTOVER_MINUTES} -exec rm -f {} + 2>/dev/null || true`,
     'tmp=$(mktemp "$d/.ewsplay-tmp-XXXXXX")',
     `trap 'rm -f "$tmp"' EXIT`,
     'cat > "$tmp"',

@@ -8,6 +8,8 @@ import { createHash, createHmac } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { InputFileError, readInputText } from '../load/input-file.js';
+import { UsageError } from '../load/problems.js';
 import { UnreachableError } from './connection.js';
 
 /** Host key refused: unknown, changed or revoked. */
@@ -176,9 +178,15 @@ export class HostKeyChecker {
       ...new Set([this.userFile, ...(this.opts.knownHostsFile ? [this.opts.knownHostsFile] : [])]),
     ];
     for (const file of files) {
-      const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT') return '';
-        throw e;
+      const text = await readInputText(file).catch((e: unknown) => {
+        if (e instanceof InputFileError && e.code === 'missing') return '';
+        // One sentence naming the file (a directory, a device, unreadable), not a bare EISDIR.
+        throw e instanceof InputFileError
+          ? new UsageError(
+              `cannot read the known_hosts file ${file}: ${e.reason}`,
+              'a known_hosts file is a text file of host keys; move what is there aside',
+            )
+          : e;
       });
       this.entries.push(...parseKnownHosts(text, file));
     }

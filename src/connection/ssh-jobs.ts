@@ -162,9 +162,12 @@ export class RemoteShell {
       };
       shell.onClose = () => resolve(false);
       channel.write(
-        // The process group from /proc with builtins only (no process start); else ps; else $$, which
-        // it is anyway when the login shell execs /bin/sh as sshd's session leader.
-        `g=; if read -r l </proc/$$/stat 2>/dev/null; then set -- \${l##*) }; g=$3; ` +
+        // fd 3 keeps the channel's stdin for the watcher of each job (an asynchronous list's own stdin is
+        // /dev/null); __ews_kill kills a process tree, the same way a timeout does.
+        `exec 3<&0\n__ews_kill() {\n${killTreeLines('"$1"', undefined).join('\n')}\n}\n` +
+          // The process group from /proc with builtins only (no process start); else ps; else $$, which
+          // it is anyway when the login shell execs /bin/sh as sshd's session leader.
+          `g=; if read -r l </proc/$$/stat 2>/dev/null; then set -- \${l##*) }; g=$3; ` +
           `elif command -v ps >/dev/null 2>&1; then g=$(ps -o pgid= -p $$); fi; set --; g=\${g:-$$}; ` +
           `if command -v base64 >/dev/null 2>&1; then printf '%sP%s\n%sE1\n' '${token}' $g '${token}'; ` +
           `else printf '%sE0\n' '${token}'; fi; unset g l\n`,
@@ -214,15 +217,22 @@ export class RemoteShell {
     // The job script travels in a shell variable (not argv, so `ps` does not show it) to a subshell;
     // stdin, if any, as base64 in a here-document. The shell reports the subshell's pid (the P marker):
     // a timeout kills that process and its descendants, and the shell lives on for the next job.
-    const launch = `( eval "$__EWS_JOB" )`;
+    // While the job runs nothing else is sent on this channel, so a watcher waits on its stdin: end of
+    // file there means the connection is gone (ewsplay killed, the network cut), and the job is killed
+    // with it instead of running on unseen. The shell stops the watcher when the job ends.
+    const launch = `( eval "$__EWS_JOB" ) 3<&-`;
     const input = job.stdin
-      ? `base64 -d <<'${job.token}IN' | ${launch} &\n` +
+      ? `base64 -d <<'${job.token}IN' 3<&- | ${launch} &\n` +
         `${job.stdin.toString('base64').replace(/.{1,4096}/g, '$&\n')}${job.token}IN\n`
       : `${launch} </dev/null &\n`;
+    // One compound command: the shell reads all of it before it starts any of it, so nothing of this
+    // job's text is still unread on stdin when the watcher starts reading there.
     this.channel.write(
-      `__EWS_JOB=${shq(job.script)}\n${input}__ews_p=$!; unset __EWS_JOB\n` +
+      `{\n__EWS_JOB=${shq(job.script)}\n${input}__ews_p=$!; unset __EWS_JOB\n` +
+        `{ read -r __ews_x <&3 || __ews_kill "$__ews_p"; } >/dev/null 2>&1 & __ews_w=$!\n` +
         `printf '%sP%s\n' '${job.token}' "$__ews_p" >&2; wait "$__ews_p"; __ews_rc=$?\n` +
-        `printf '%sE%s\n' '${job.token}' "$__ews_rc"; printf '%sE\n' '${job.token}' >&2\n`,
+        `kill "$__ews_w" 2>/dev/null; wait "$__ews_w" 2>/dev/null\n` +
+        `printf '%sE%s\n' '${job.token}' "$__ews_rc"; printf '%sE\n' '${job.token}' >&2\n}\n`,
     );
     return {
       done,
@@ -248,6 +258,11 @@ export class RemoteShell {
  * processes, the remote shell's whole process group `group` is killed instead (the shell with it).
  */
 function killTreeScript(pid: number, group: number): string {
+  return killTreeLines(String(pid), group > 1 ? String(group) : undefined).join('\n');
+}
+
+/** The lines of killTreeScript for the process `pid` (a number or a shell word such as "$1"). */
+function killTreeLines(pid: string, group: string | undefined): string[] {
   const awk =
     '{ pp[$1] = $2 } END { for (p in pp) { q = p; n = 0; ' +
     'while (q != r && (q in pp) && n++ < 4096) q = pp[q]; if (q == r) print p } }';
@@ -260,7 +275,7 @@ function killTreeScript(pid: number, group: number): string {
     '    for s in /proc/[0-9]*/stat; do read -r l <"$s" 2>/dev/null || continue; set -- ${l##*) }; echo "${l%% *} $2"; done',
     '  else ps -e -o pid= -o ppid= 2>/dev/null; fi',
     '}',
-    `if [ -z "$(procs | head -n 1)" ]; then ${group > 1 ? `kill -9 -${group} 2>/dev/null; ` : ''}exit 0; fi`,
+    `if [ -z "$(procs | head -n 1)" ]; then ${group ? `kill -9 -${group} 2>/dev/null; ` : ''}exit 0; fi`,
     `tree() { procs | awk -v r="$r" '${awk}' | sort -n; }`,
     'seen=; i=0',
     'while [ $i -lt 8 ]; do',
@@ -270,7 +285,7 @@ function killTreeScript(pid: number, group: number): string {
     'done',
     '[ -z "$seen" ] || kill -KILL $seen 2>/dev/null',
     'true',
-  ].join('\n');
+  ];
 }
 
 export function newToken(): string {
@@ -329,7 +344,12 @@ export function runOnChannel(client: Client, job: Job, pty: boolean, release: ()
           else resolve({ rc, stdout: out.data, stderr: err.data });
         });
         // The shell is its session's leader (sshd calls setsid), so its pid is the job's process group.
-        const script = `printf '%sP%s\n' '${job.token}' "$$" >&2\n${job.script}`;
+        // The job owns stdin here, so a watcher looks at sshd's session process instead: when it is gone
+        // (the connection dropped) while the job runs, the job's process group is killed.
+        const script =
+          `printf '%sP%s\n' '${job.token}' "$$" >&2\n` +
+          `( p=$PPID; while kill -0 "$p" 2>/dev/null || [ -d "/proc/$p" ]; do sleep 1; done; kill -9 -$$ ) </dev/null >/dev/null 2>&1 &\n` +
+          `__ews_w=$!; trap 'kill "$__ews_w" 2>/dev/null' EXIT\n${job.script}`;
         ch.write(
           `${Buffer.from(script)
             .toString('base64')

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { AnyAuthMethod, AuthHandlerMiddleware, ConnectConfig, ParsedKey, SFTPWrapper } from 'ssh2';
 import ssh2 from 'ssh2';
-import { atomicWriteScript, becomeWrap, SUDO_PROMPT, shq } from './become.js';
+import { atomicWriteScript, becomeWrap, LEFTOVER_MINUTES, SUDO_PROMPT, shq } from './become.js';
 import type {
   BecomeOptions,
   Connection,
@@ -46,6 +46,8 @@ const DEFAULT_MAX_CHANNELS = 10;
 const DEFAULT_MAX_SHELLS = 4;
 /** Jobs are handed to a remote shell through an environment variable, which Linux caps at 128 KiB. */
 const MAX_SHELL_JOB_BYTES = 100_000;
+/** The temp files put() and become writes make: `.ewsplay-tmp-` and 12 hex digits, or mktemp's 6 characters. */
+const OUR_TEMP_FILE = /^\.ewsplay-tmp-([0-9a-f]{12}|[A-Za-z0-9]{6})$/;
 /** After killing a timed-out or aborted command, how long to wait for its end before giving up on it. */
 const KILL_GRACE_MS = 5_000;
 
@@ -210,7 +212,9 @@ async function handshake(
 
   await new Promise<void>((resolve, reject) => {
     const onAbort = () => {
-      client.end();
+      // destroy, not end: end() only half-closes, and a host that never speaks SSH would keep the socket,
+      // and so the process, alive until the connect timeout.
+      client.destroy();
       reject(new UnreachableError(`${spec.host}: connect aborted`));
     };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -360,6 +364,7 @@ export class SshConnection implements Connection {
   private startingShells = 0;
   private sftpChannel: Promise<SFTPWrapper> | undefined;
   private readonly ids = new Map<string, number>();
+  private readonly cleanedDirs = new Set<string>();
   private readonly windows: boolean;
 
   constructor(
@@ -670,6 +675,7 @@ export class SshConnection implements Connection {
       const sftp = await this.sftp();
       const dir = remotePath.replace(/\/[^/]*$/, '') || (remotePath.startsWith('/') ? '/' : '.');
       await sftpMkdirs(sftp, dir);
+      await this.removeLeftovers(sftp, dir);
       const tmp = `${dir}/.ewsplay-tmp-${randomBytes(6).toString('hex')}`;
       const mode = Number.parseInt(opts.mode ?? '0644', 8);
       try {
@@ -686,6 +692,25 @@ export class SshConnection implements Connection {
         throw new Error(`cannot write ${remotePath} on ${this.host}: ${(e as Error).message}`);
       }
     });
+  }
+
+  /**
+   * Removes what transfers cut off by a lost connection left in `dir`: temp files of ours (their exact name
+   * pattern) older than LEFTOVER_MINUTES, so none in flight is touched. Once per directory and connection;
+   * never fails the transfer (a directory that cannot be listed is simply left as it is).
+   */
+  private async removeLeftovers(sftp: SFTPWrapper, dir: string): Promise<void> {
+    if (this.cleanedDirs.has(dir)) return;
+    this.cleanedDirs.add(dir);
+    const list = await sftpCall<{ filename: string; attrs: { mtime: number; mode: number } }[]>((cb) =>
+      sftp.readdir(dir, cb),
+    ).catch(() => []);
+    const before = Date.now() / 1000 - LEFTOVER_MINUTES * 60;
+    for (const entry of list) {
+      if (!OUR_TEMP_FILE.test(entry.filename) || entry.attrs.mtime >= before) continue;
+      if ((entry.attrs.mode & 0o170000) !== 0o100000) continue; // regular files only
+      await sftpCall<void>((cb) => sftp.unlink(`${dir}/${entry.filename}`, cb)).catch(() => undefined);
+    }
   }
 
   /** uid/gid for a user or group name on the target (SFTP chown takes numbers). */

@@ -31,8 +31,10 @@ export interface RunOptions {
   /** Control-node directory for per-site state (calendar_sync outcomes, ...). */
   stateDir: string;
   site?: string;
-  /** Step ids left out of this run (--resume: done before); reported as skipped. */
-  skipSteps?: ReadonlySet<string>;
+  /** Per step id, the hosts it is left out for (--resume: done on them before); skipped for all: reported so. */
+  skipSteps?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** --resume was given: the playbook sees it as ewsplay_resume (calendar_sync retries failed mailboxes). */
+  resume?: boolean;
 }
 
 export interface HostState {

@@ -1,11 +1,11 @@
 // One run of one playbook against one inventory: the entry point the CLI calls.
 import { setMaxListeners } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { parse } from 'yaml';
 import type { Inventory } from '../inventory/inventory.js';
+import { loadVarsFiles } from '../inventory/vars-files.js';
+import { InputFileError, readInputText } from '../load/input-file.js';
 import type { Play, Playbook, Vars } from '../load/model.js';
-import { UserError } from '../load/problems.js';
+import { type Problem, UserError } from '../load/problems.js';
 import type { TemplateApi } from '../modules/module.js';
 import type { Secrets } from '../template/secrets.js';
 import { newHostState, type RunContext, type RunOptions } from './context.js';
@@ -128,26 +128,19 @@ async function loadPlayVarsFiles(
 /** Loads a vars file; `read` gives its text (the vault's reader decrypts age files). */
 export async function loadYamlVars(
   file: string,
-  read: (file: string) => Promise<string> = (f) => readFile(f, 'utf8'),
+  read: (file: string) => Promise<string> = readInputText,
 ): Promise<Vars> {
-  let text: string;
+  const problems: Problem[] = [];
   try {
-    text = await read(file);
+    const layer = await loadVarsFiles([file], problems, read);
+    if (problems.length > 0) throw new UserError(problems);
+    return layer.vars;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if (!(e instanceof InputFileError)) throw e;
     throw UserError.at(
       { file, line: 1, col: 1 },
-      `vars file not found: ${file}`,
-      'check the vars_files path (relative to the playbook)',
+      e.code === 'missing' ? `vars file not found: ${file}` : e.message,
+      e.code === 'missing' ? 'check the vars_files path (relative to the playbook)' : e.hint,
     );
   }
-  const value = parse(text) as unknown;
-  if (value === null || value === undefined) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    throw UserError.at(
-      { file, line: 1, col: 1 },
-      'a vars file must be a mapping of variable names to values',
-    );
-  }
-  return value as Vars;
 }

@@ -25,7 +25,11 @@ export interface StepReport {
   finishedAt?: string;
   /** Hosts that failed or were unreachable in this step. */
   failedHosts?: string[];
+  /** Each host's outcome of this step in this run (what --resume goes by): hosts it skipped are absent. */
+  hosts?: Record<string, HostStepStatus>;
 }
+
+export type HostStepStatus = 'done' | 'failed' | 'interrupted';
 
 export function stepName(node: Node): string {
   if (node.name) return node.name;

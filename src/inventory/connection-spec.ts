@@ -118,10 +118,21 @@ export function connectionSpec(
   if (root !== undefined && connection !== 'local')
     bad('ewsplay_local_root', 'ewsplay_local_root applies only to ansible_connection: local');
 
+  const addressVar = ['ansible_host', 'ansible_ssh_host'].find(
+    (n) => vars[n] !== undefined && vars[n] !== null,
+  );
+  const address = addressVar === undefined ? undefined : text(addressVar);
+  // An empty address would connect to this machine (Node reads '' as localhost) and trust its key there.
+  if (addressVar !== undefined && address?.trim() === '')
+    bad(
+      addressVar,
+      `${addressVar} of host '${host}' is empty`,
+      "give the host's name or IP address, or remove the variable to connect to the inventory name",
+    );
   const spec: ConnectionSpec = {
     host,
     connection: connection!,
-    address: text('ansible_host', 'ansible_ssh_host') ?? host,
+    address: address ?? host,
     port,
     connectTimeoutMs: timeoutSec !== undefined ? timeoutSec * 1000 : defaults.connectTimeoutMs,
   };

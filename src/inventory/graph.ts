@@ -1,6 +1,7 @@
 // The group/host graph, built the way Ansible's InventoryData builds it, so that group order, `ungrouped`,
 // depths and host order come out the same as in ansible-inventory.
-import type { SourcePos } from '../load/problems.js';
+import { MAX_INVENTORY_HOSTS } from '../load/bounds.js';
+import { type SourcePos, UserError } from '../load/problems.js';
 import type { VarLayer } from './vars-files.js';
 
 export interface GroupNode {
@@ -58,6 +59,12 @@ export class InventoryGraph {
   addHost(name: string, pos: SourcePos, file: string | undefined, port?: number): HostNode {
     let host = this.hosts.get(name);
     if (!host) {
+      if (this.hosts.size >= MAX_INVENTORY_HOSTS)
+        throw UserError.at(
+          pos,
+          `the inventory holds more than ${MAX_INVENTORY_HOSTS.toLocaleString('en')} hosts, the most ewsplay works with`,
+          'split the hosts into several inventories (a sites directory runs them one after another)',
+        );
       host = { name, vars: newLayer(), groups: [], pos, file };
       if (port !== undefined) setVar(host.vars, 'ansible_port', port, pos);
       this.hosts.set(name, host);
@@ -66,8 +73,11 @@ export class InventoryGraph {
   }
 
   addHostToGroup(host: HostNode, group: GroupNode): void {
-    if (!group.hosts.includes(host)) group.hosts.push(host);
-    if (!host.groups.includes(group)) host.groups.push(group);
+    // Membership is kept on both sides: the host's few groups are searched, not the group's many hosts
+    // (a range of 100,000 hosts would make this quadratic).
+    if (host.groups.includes(group)) return;
+    group.hosts.push(host);
+    host.groups.push(group);
   }
 
   /** Links child under parent; returns the cycle (as names) instead when the link would close one. */

@@ -1,5 +1,6 @@
 // Host keys as Ansible reads them: `name[:port]`, `[v6addr]:port`, and ranges `web[01:10].example.com`,
 // `db-[a:c]`, `node[0:20:5]` (ansible/parsing/utils/addresses.py and plugins/inventory/__init__.py).
+import { MAX_RANGE_HOSTS } from '../load/bounds.js';
 
 const numericRange = String.raw`\[(?:[0-9]+:[0-9]+)(?::[0-9]+)?\]`;
 const hexRange = String.raw`\[(?:[0-9a-f]+:[0-9a-f]+)(?::[0-9]+)?\]`;
@@ -58,40 +59,74 @@ export class HostRangeError extends Error {}
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
+/** One `[begin:end(:step)]` of a host name: how many items it gives and the i-th of them. */
+interface HostRange {
+  count: number;
+  item(i: number): string;
+}
+
 /** Expands every `[begin:end(:step)]` in a host name, left to right, as Ansible does. */
 export function expandHostRange(name: string): string[] {
-  const open = name.indexOf('[');
-  if (open < 0) return [name];
-  const close = name.indexOf(']', open);
-  if (close < 0) throw new HostRangeError(`unclosed '[' in host range '${name}'`);
-  const head = name.slice(0, open);
-  const tail = name.slice(close + 1);
-  const bounds = name.slice(open + 1, close).split(':');
+  const parts = splitHostRanges(name);
+  let total = 1;
+  for (const part of parts) if (typeof part !== 'string') total *= part.count;
+  // Counted before a name is built: `web[1:100000000]` must fail at once, not after filling memory.
+  if (total > MAX_RANGE_HOSTS)
+    throw new HostRangeError(
+      `it names ${total.toLocaleString('en')} hosts, over the limit of ${MAX_RANGE_HOSTS.toLocaleString('en')} hosts per range`,
+    );
+  let names = [''];
+  for (const part of parts) {
+    if (typeof part === 'string') names = names.map((n) => n + part);
+    else names = names.flatMap((n) => Array.from({ length: part.count }, (_, i) => n + part.item(i)));
+  }
+  return names;
+}
+
+function splitHostRanges(name: string): (string | HostRange)[] {
+  const parts: (string | HostRange)[] = [];
+  let rest = name;
+  for (;;) {
+    const open = rest.indexOf('[');
+    if (open < 0) break;
+    const close = rest.indexOf(']', open);
+    if (close < 0) throw new HostRangeError(`unclosed '[' in host range '${name}'`);
+    parts.push(rest.slice(0, open), hostRange(rest.slice(open + 1, close).split(':')));
+    rest = rest.slice(close + 1);
+  }
+  parts.push(rest);
+  return parts;
+}
+
+function hostRange(bounds: string[]): HostRange {
   if (bounds.length !== 2 && bounds.length !== 3)
     throw new HostRangeError('host range must be begin:end or begin:end:step');
   const begin = bounds[0] || '0';
   const end = bounds[1]!;
   const step = bounds.length === 3 ? Number(bounds[2]) : 1;
   if (!end) throw new HostRangeError('host range must specify end value');
-  if (!Number.isInteger(step) || step < 1) throw new HostRangeError(`bad host range step '${bounds[2]}'`);
+  if (!Number.isSafeInteger(step) || step < 1) throw new HostRangeError(`bad host range step '${bounds[2]}'`);
   let width = 0;
   if (begin[0] === '0' && begin.length > 1) {
     if (begin.length !== end.length)
       throw new HostRangeError('host range must specify equal-length begin and end formats');
     width = begin.length;
   }
-  const items: string[] = [];
   const iBegin = begin.length === 1 ? LETTERS.indexOf(begin) : -1;
   const iEnd = end.length === 1 ? LETTERS.indexOf(end) : -1;
   if (iBegin >= 0 && iEnd >= 0) {
     if (iBegin > iEnd) throw new HostRangeError('host range must have begin <= end');
-    for (let i = iBegin; i <= iEnd; i += step) items.push(LETTERS[i]!);
-  } else {
-    if (!/^[0-9]+$/.test(begin) || !/^[0-9]+$/.test(end))
-      throw new HostRangeError(`host range [${bounds.join(':')}] must be numbers or single letters`);
-    for (let i = Number(begin); i <= Number(end); i += step) items.push(String(i).padStart(width, '0'));
+    return { count: Math.floor((iEnd - iBegin) / step) + 1, item: (i) => LETTERS[iBegin + i * step]! };
   }
-  return items.flatMap((item) => expandHostRange(`${head}${item}${tail}`));
+  if (!/^[0-9]+$/.test(begin) || !/^[0-9]+$/.test(end))
+    throw new HostRangeError(`host range [${bounds.join(':')}] must be numbers or single letters`);
+  const [from, to] = [Number(begin), Number(end)];
+  if (!Number.isSafeInteger(to))
+    throw new HostRangeError(`host range [${bounds.join(':')}] has an end too large to count to`);
+  return {
+    count: from > to ? 0 : Math.floor((to - from) / step) + 1,
+    item: (i) => String(from + i * step).padStart(width, '0'),
+  };
 }
 
 /** A host key: its names (ranges expanded) and a port written as `name:port`. */

@@ -10,9 +10,10 @@
 //   6. host_vars/<host> files           (for each -i source, in order)
 // So group_vars/all beats an inline child-group var: that is Ansible's order, kept for compatibility.
 import type { Dirent } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { dirname, extname, join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { readInputText } from '../load/input-file.js';
 import { type Problem, type SourcePos, UsageError, UserError } from '../load/problems.js';
 import { allInOrder } from '../util/all-in-order.js';
 import { type GroupNode, type HostNode, InventoryGraph, setVar } from './graph.js';
@@ -94,7 +95,7 @@ export async function loadInventory(sources: string[], options: InventoryOptions
       );
     }
     const files = info.isDirectory() ? await inventoryFilesIn(path, problems) : [path];
-    const read = options.readVarsFile ?? ((f: string) => readFile(f, 'utf8'));
+    const read = options.readVarsFile ?? readInputText;
     const texts = await allInOrder(files.map((f) => read(f)));
     for (const [i, file] of files.entries()) parseInventoryFile(file, texts[i]!, graph, problems);
     baseDirs.push(info.isDirectory() ? path : dirname(path));

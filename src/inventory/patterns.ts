@@ -1,7 +1,8 @@
 // Ansible's host patterns (ansible/inventory/manager.py): `all`, `*`, globs, group and host names, `a:b` and
 // `a,b` unions, `a:&b` intersections, `a:!b` exclusions, `~regex`, subscripts `web[0]` / `web[1:3]`, and
 // `@file` (a file listing one pattern per line, as `--limit @retry-file` uses).
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { readInputTextSync } from '../load/input-file.js';
 import { UsageError } from '../load/problems.js';
 import { parseAddress } from './host-range.js';
 
@@ -21,7 +22,16 @@ export function splitHostPattern(pattern: string): string[] {
   if (pattern.includes(',')) parts = pattern.split(',');
   else if (parseAddress(pattern)) parts = [pattern];
   // A ':'-separated list, where ':' inside [x:y] ranges and subscripts does not separate.
-  else parts = pattern.match(/(?:[^\s:[\]]|\[[^\]]*\])+/g) ?? [];
+  else {
+    parts = pattern.match(/(?:[^\s:[\]]|\[[^\]]*\])+/g) ?? [];
+    // Ansible drops what the list cannot hold ('~[' would become '~', every host): refuse it instead.
+    const leftover = parts.reduce((rest, p) => rest.replace(p, ''), pattern).replace(/[\s:]/g, '');
+    if (leftover !== '')
+      throw new UsageError(
+        `invalid host pattern '${pattern}': '${leftover}' is not part of any pattern`,
+        "close every '[' of a range, subscript or ~regex with ']' (patterns are separated by ':' or ',')",
+      );
+  }
   return parts.map((p) => p.trim()).filter((p) => p !== '');
 }
 
@@ -40,7 +50,7 @@ function expandLimitFiles(patterns: string[]): string[] {
       );
     }
     if (!isFile) throw new UsageError(`limit starting with "@" must be a file, not a directory: ${file}`);
-    return readFileSync(file, 'utf8')
+    return readInputTextSync(file)
       .split('\n')
       .map((l) => l.trim())
       .filter((l) => l !== '');

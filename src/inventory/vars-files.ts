@@ -2,9 +2,10 @@
 // for a name, the first of `name` (a directory: all its files, recursively, sorted), `name.yml`, `name.yaml`,
 // `name.json`; hidden files and backups (`~`) are skipped; files merge in order, later keys win.
 import type { Dirent } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { isMap, isScalar } from 'yaml';
+import { readInputText } from '../load/input-file.js';
 import type { Problem, SourcePos } from '../load/problems.js';
 import { allInOrder } from '../util/all-in-order.js';
 import { parseYamlFile } from './yaml-file.js';
@@ -73,29 +74,35 @@ export async function varsFilesIn(dir: string): Promise<Map<string, string[]>> {
 export async function loadVarsFiles(
   files: string[],
   problems: Problem[],
-  read: (file: string) => Promise<string> = (f) => readFile(f, 'utf8'),
+  read: (file: string) => Promise<string> = readInputText,
 ): Promise<VarLayer> {
   const layer: VarLayer = { vars: {}, pos: {} };
   const texts = await allInOrder(files.map(read));
   for (const [i, file] of files.entries()) {
-    const y = parseYamlFile(file, texts[i]!, problems);
-    if (y.broken) continue;
-    const root = y.deref(y.doc.contents);
-    if (root === null || (isScalar(root) && (root.value === null || root.value === ''))) continue;
-    if (!isMap(root)) {
-      problems.push({
-        ...y.pos(root as never),
-        message: 'a vars file must be a mapping of variable names to values',
-        hint: 'write one `name: value` per line',
-      });
-      continue;
-    }
-    const values = y.value(root) as Record<string, unknown>;
-    for (const pair of root.items) {
-      const key = String(y.value(pair.key));
-      layer.pos[key] = y.pos(pair.key as never);
-    }
-    Object.assign(layer.vars, values);
+    const one = parseVarsText(file, texts[i]!, problems);
+    if (!one) continue;
+    Object.assign(layer.vars, one.vars);
+    Object.assign(layer.pos, one.pos);
   }
+  return layer;
+}
+
+/** One vars file's variables; undefined (and problems) when it is not YAML or not a mapping. */
+export function parseVarsText(file: string, text: string, problems: Problem[]): VarLayer | undefined {
+  const y = parseYamlFile(file, text, problems);
+  if (y.broken) return undefined;
+  const root = y.deref(y.doc.contents);
+  if (root === null || (isScalar(root) && (root.value === null || root.value === '')))
+    return { vars: {}, pos: {} };
+  if (!isMap(root)) {
+    problems.push({
+      ...y.pos(root as never),
+      message: 'a vars file must be a mapping of variable names to values',
+      hint: 'write one `name: value` per line',
+    });
+    return undefined;
+  }
+  const layer: VarLayer = { vars: y.value(root) as Record<string, unknown>, pos: {} };
+  for (const pair of root.items) layer.pos[String(y.value(pair.key))] = y.pos(pair.key as never);
   return layer;
 }

@@ -10,7 +10,10 @@ import {
   type Tags,
   visit,
 } from 'yaml';
+import { withoutBom } from '../load/input-file.js';
 import type { Problem, SourcePos } from '../load/problems.js';
+import { resolveAliases } from '../load/yaml-aliases.js';
+import { YAML_TOO_LARGE, yamlTooLargeAt } from '../load/yaml-size.js';
 
 export interface YamlFile {
   file: string;
@@ -47,9 +50,12 @@ function ansibleTags(tags: Tags): Tags {
     });
 }
 
-export function parseYamlFile(file: string, text: string, problems: Problem[]): YamlFile {
+export function parseYamlFile(file: string, given: string, problems: Problem[]): YamlFile {
+  const text = withoutBom(given);
   const lines = new LineCounter();
-  const doc = parseDocument(text, {
+  // Too many values to parse in time: parsed as empty, with the problem (the source counts as broken).
+  const tooLargeAt = yamlTooLargeAt(text);
+  const doc = parseDocument(tooLargeAt === undefined ? text : '', {
     lineCounter: lines,
     version: '1.1',
     prettyErrors: false,
@@ -62,10 +68,25 @@ export function parseYamlFile(file: string, text: string, problems: Problem[]): 
     const { line, col } = lines.linePos(offset);
     return { file, line, col };
   };
+  if (tooLargeAt !== undefined) {
+    for (let at = text.indexOf('\n'); at >= 0 && at < tooLargeAt; at = text.indexOf('\n', at + 1))
+      lines.addNewLine(at + 1);
+    problems.push({ ...pos(tooLargeAt), ...YAML_TOO_LARGE });
+  }
   for (const error of doc.errors)
-    problems.push({ ...pos(error.pos[0]), message: `YAML syntax error: ${error.message}` });
+    problems.push({
+      ...pos(error.pos[0]),
+      message: /call stack/i.test(error.message)
+        ? 'YAML syntax error: YAML is nested too deeply here'
+        : `YAML syntax error: ${error.message}`,
+    });
+  const aliasesOk = doc.errors.length > 0 || resolveAliases(doc, pos, problems);
+  // After resolveAliases a mapping may sit at several places (an alias names it): check it once.
+  const checked = new WeakSet<object>();
   visit(doc, {
     Map(_, map) {
+      if (checked.has(map)) return;
+      checked.add(map);
       const seen = new Set<unknown>();
       for (const pair of map.items) {
         if (!isScalar(pair.key)) continue;
@@ -82,5 +103,6 @@ export function parseYamlFile(file: string, text: string, problems: Problem[]): 
   const deref = (node: unknown): unknown => (isAlias(node) ? node.resolve(doc) : node);
   const value = (node: unknown): unknown =>
     node && typeof node === 'object' && 'toJS' in node ? (node as Node).toJS(doc) : node;
-  return { file, text, doc, broken: doc.errors.length > 0, pos, value, deref };
+  const broken = doc.errors.length > 0 || !aliasesOk || tooLargeAt !== undefined;
+  return { file, text, doc, broken, pos, value, deref };
 }

@@ -48,6 +48,7 @@ import type {
 import { type Problem, type SourcePos, UserError } from './problems.js';
 import { defaultRegistry, type ModuleRegistry } from './registry.js';
 import { closest, didYouMean } from './suggest.js';
+import { checkVarsFiles } from './vars-files-check.js';
 import { mapPair, pairKey, readYaml, type YamlPath, type YamlSource } from './yaml.js';
 
 export interface LoadOptions {
@@ -466,6 +467,7 @@ class Loader {
       ...playRoles.handlers,
       ...(handlersPair ? await this.handlers(loaded, handlersNode) : []),
     ];
+    await this.checkVarsFiles(src, present.get('vars_files'), listOf(values.get('vars_files')));
     const play: Play = {
       name: (values.get('name') as string | undefined) ?? hosts,
       pos,
@@ -498,6 +500,17 @@ class Loader {
     });
     this.checkNotify(play);
     return play;
+  }
+
+  /** vars_files naming fixed files: each found, readable and a mapping (see vars-files-check.ts). */
+  private async checkVarsFiles(src: YamlSource, pair: Pair | undefined, names: string[]): Promise<void> {
+    if (!pair || names.length === 0) return;
+    const node = pair.value as YamlNode | null;
+    const entries = names.map((name, i) => ({
+      name,
+      pos: src.pos(isSeq(node) ? (node.items[i] as YamlNode) : (node ?? pair)),
+    }));
+    await checkVarsFiles(entries, dirname(this.playbookStack.at(-1)!), this.problems);
   }
 
   private unknownPlayKeyword(src: YamlSource, pair: Pair, key: string): void {

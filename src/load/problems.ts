@@ -63,13 +63,30 @@ export function formatProblems(
   for (const p of problems) {
     out.push(`${p.file}:${p.line}:${p.col}: ${p.message}`);
     const text = readSource(p.file);
-    const line = text?.split(/\r?\n/)[p.line - 1];
-    if (line !== undefined) {
-      const gutter = `${p.line} | `;
-      out.push(`  ${gutter}${line}`);
-      out.push(`  ${' '.repeat(gutter.length)}${' '.repeat(Math.max(0, p.col - 1))}^`);
+    const full = text === undefined ? undefined : lineOf(text, p.line);
+    if (full !== undefined) {
+      // A long line (minified JSON, a huge flow list) is shown around the column, not whole.
+      const start = full.length > SNIPPET_WIDTH ? Math.max(0, p.col - 1 - SNIPPET_WIDTH / 2) : 0;
+      const line = full.slice(start, start + SNIPPET_WIDTH);
+      const gutter = `${p.line} | ${start > 0 ? '…' : ''}`;
+      out.push(`  ${gutter}${line}${start + SNIPPET_WIDTH < full.length ? '…' : ''}`);
+      out.push(`  ${' '.repeat(gutter.length)}${' '.repeat(Math.max(0, p.col - 1 - start))}^`);
     }
     if (p.hint) out.push(`  hint: ${p.hint}`);
   }
   return out.join('\n');
+}
+
+const SNIPPET_WIDTH = 160;
+
+/** The 1-based line of a text, without splitting all of it (inputs may hold 250,000 lines). */
+function lineOf(text: string, line: number): string | undefined {
+  let start = 0;
+  for (let n = 1; n < line; n++) {
+    const next = text.indexOf('\n', start);
+    if (next < 0) return undefined;
+    start = next + 1;
+  }
+  const end = text.indexOf('\n', start);
+  return text.slice(start, end < 0 ? text.length : end).replace(/\r$/, '');
 }

@@ -20,11 +20,14 @@ function editDistance(a: string, b: string): number {
 
 /** The candidate closest to `word`, if it is close enough to be a likely typo. */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  // The distance table is length x length: a name this long is no typo of a short one.
+  if (word.length > 200) return undefined;
   const lower = word.toLowerCase();
   const limit = Math.max(1, Math.floor(word.length / 3));
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const c of candidates) {
+    if (c.length > 200) continue;
     const distance = c.toLowerCase() === lower ? 0 : editDistance(lower, c.toLowerCase());
     if (distance < bestDistance) {
       best = c;

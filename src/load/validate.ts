@@ -11,6 +11,7 @@ import {
   loadTaskFileDetailed,
 } from './playbook.js';
 import type { Problem } from './problems.js';
+import { templateSourceProblems } from './template-sources-check.js';
 
 export interface ValidateOptions extends LoadOptions {
   /** With an inventory, every play's `hosts:` must match at least one host. */
@@ -25,6 +26,7 @@ export async function validatePlaybook(
 ): Promise<{ playbook: Playbook; problems: Problem[] }> {
   const loaded = await loadPlaybookDetailed(file, opts);
   const found = opts.inventory ? hostProblems(loaded.value, opts.inventory) : [];
+  if (loaded.problems.length === 0) found.push(...templateSourceProblems(loaded.value));
   return { playbook: loaded.value, problems: withTemplateProblems(loaded, opts, found) };
 }
 
@@ -61,9 +63,12 @@ function templateProblems(source: LoadedSource, check: (text: string) => string 
   const { src, expressions } = source;
   if (src.broken) return [];
   const problems: Problem[] = [];
+  // A node an alias names sits at several places of the tree: it is checked once.
+  const checked = new Set<YamlNode>();
   visit(src.doc, {
     Scalar(key, node) {
-      if (key === 'key' || typeof node.value !== 'string') return;
+      if (key === 'key' || typeof node.value !== 'string' || checked.has(node)) return;
+      checked.add(node);
       const text = node.value;
       const template = expressions.has(node as YamlNode) && !text.includes('{{') ? `{{ ${text} }}` : text;
       const error = check(template);

@@ -1,7 +1,6 @@
 // Playbooks and task files are read the way Ansible reads them (PyYAML, YAML 1.1: yes/no/on/off are booleans,
 // 0644 is octal), with positions kept so every problem points at file:line:col. Syntax errors and duplicate
 // keys are all collected, never thrown one at a time.
-import { readFile } from 'node:fs/promises';
 import {
   type Document,
   isAlias,
@@ -19,7 +18,10 @@ import {
   type YAMLError,
   type YAMLMap,
 } from 'yaml';
+import { InputFileError, readInputText, withoutBom } from './input-file.js';
 import type { Problem, SourcePos } from './problems.js';
+import { resolveAliases } from './yaml-aliases.js';
+import { YAML_TOO_LARGE, yamlTooLargeAt } from './yaml-size.js';
 
 export type YamlPath = ReadonlyArray<string | number>;
 
@@ -85,7 +87,10 @@ function syntaxProblem(e: YAMLError, text: string): { offset: number; message: s
       hint: `add the closing ${quote} (or quote the value with the other kind of quote)`,
     };
   }
-  const words = SYNTAX_MESSAGES[e.code] ?? e.message;
+  // The parser recurses per level of nesting; a file nested deeper than the stack says so in JS terms.
+  const words = /call stack/i.test(e.message)
+    ? 'YAML is nested too deeply here'
+    : (SYNTAX_MESSAGES[e.code] ?? e.message);
   const hint = SYNTAX_HINTS[e.code];
   return {
     offset: e.pos[0],
@@ -94,9 +99,13 @@ function syntaxProblem(e: YAMLError, text: string): { offset: number; message: s
   };
 }
 
-export function parseYaml(file: string, text: string, problems: Problem[]): YamlSource {
+export function parseYaml(file: string, given: string, problems: Problem[]): YamlSource {
+  // A byte order mark is no content (inventories and vars files accept it too).
+  const text = withoutBom(given);
   const lines = new LineCounter();
-  const doc = parseDocument(text, {
+  // Too many values to parse in time: parsed as empty, with the problem (the source counts as broken).
+  const tooLargeAt = yamlTooLargeAt(text);
+  const doc = parseDocument(tooLargeAt === undefined ? text : '', {
     lineCounter: lines,
     version: '1.1',
     prettyErrors: false,
@@ -112,6 +121,11 @@ export function parseYaml(file: string, text: string, problems: Problem[]): Yaml
     const { line, col } = lines.linePos(offset);
     return { file, line, col };
   };
+  if (tooLargeAt !== undefined) {
+    for (let at = text.indexOf('\n'); at >= 0 && at < tooLargeAt; at = text.indexOf('\n', at + 1))
+      lines.addNewLine(at + 1);
+    problems.push({ ...pos(tooLargeAt), ...YAML_TOO_LARGE });
+  }
   const seen = new Set<string>();
   // An unknown tag is only a warning to the parser, and the value would be its text: a `!vault` value would
   // reach a task as ciphertext. Playbooks and task files are read without the vault password.
@@ -137,8 +151,13 @@ export function parseYaml(file: string, text: string, problems: Problem[]): Yaml
     seen.add(key);
     problems.push({ ...at, ...problem });
   }
+  const aliasesOk = doc.errors.length > 0 || resolveAliases(doc, pos, problems);
+  // After resolveAliases a mapping may sit at several places (an alias names it): check it once.
+  const checked = new WeakSet<object>();
   visit(doc, {
     Map(_, map) {
+      if (checked.has(map)) return;
+      checked.add(map);
       const keys = new Set<unknown>();
       for (const pair of map.items) {
         if (!isScalar(pair.key)) continue;
@@ -155,9 +174,7 @@ export function parseYaml(file: string, text: string, problems: Problem[]): Yaml
   const deref = (node: unknown): unknown => (isAlias(node) ? node.resolve(doc) : node);
   const value = (node: unknown): unknown => {
     const target = deref(node);
-    return target && typeof target === 'object' && 'toJS' in target
-      ? (target as Node).toJS(doc, { maxAliasCount: -1 })
-      : target;
+    return target && typeof target === 'object' && 'toJS' in target ? (target as Node).toJS(doc) : target;
   };
   const nodeAt = (path: YamlPath, from: unknown = doc.contents): Node | undefined => {
     let node = deref(from);
@@ -176,7 +193,8 @@ export function parseYaml(file: string, text: string, problems: Problem[]): Yaml
     }
     return pos(0);
   };
-  return { file, text, doc, broken: doc.errors.length > 0, pos, value, nodeAt, posOf };
+  const broken = doc.errors.length > 0 || !aliasesOk || tooLargeAt !== undefined;
+  return { file, text, doc, broken, pos, value, nodeAt, posOf };
 }
 
 /** Reads and parses a file; a missing or unreadable file becomes a Problem at `from` (or the file itself). */
@@ -187,10 +205,14 @@ export async function readYaml(
 ): Promise<YamlSource | undefined> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readInputText(file);
   } catch (e) {
-    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
-    problems.push({ ...(from ?? { file, line: 1, col: 1 }), message: `cannot read ${file}: ${reason}` });
+    if (!(e instanceof InputFileError)) throw e;
+    problems.push({
+      ...(from ?? { file, line: 1, col: 1 }),
+      message: e.message,
+      ...(e.hint ? { hint: e.hint } : {}),
+    });
     return undefined;
   }
   return parseYaml(file, text, problems);

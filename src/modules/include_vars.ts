@@ -2,10 +2,11 @@
 // include_vars: set on the host like set_fact (optionally all under one `name`), never changed, and the same
 // in check mode. The file is read by the run's vars loader, so a vault file is decrypted as vars_files are
 // and its values are secrets (masked in every output). `dir:` loading is not supported.
-import { readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { parse } from 'yaml';
+import { loadVarsFiles } from '../inventory/vars-files.js';
 import type { Vars } from '../load/model.js';
+import { type Problem, UserError } from '../load/problems.js';
 import type { Module, ModuleContext } from './module.js';
 
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -24,20 +25,15 @@ export function varsFileCandidates(ctx: Pick<ModuleContext, 'baseDir' | 'pos'>, 
 
 /** Outside a run (module tests) there is no vault: the file is plain YAML or JSON. */
 async function plainVarsFile(file: string): Promise<Vars> {
-  const value = parse(await readFile(file, 'utf8')) as unknown;
-  if (value === null || value === undefined) return {};
-  if (typeof value !== 'object' || Array.isArray(value))
-    throw new Error(`${file}: a vars file must be a mapping of variable names to values`);
-  return value as Vars;
+  const problems: Problem[] = [];
+  const layer = await loadVarsFiles([file], problems);
+  if (problems.length > 0) throw new UserError(problems);
+  return layer.vars;
 }
 
+/** A regular file (a directory or device is never loaded; the reader also refuses it). */
 async function exists(path: string): Promise<boolean> {
-  try {
-    await readFile(path);
-    return true;
-  } catch {
-    return false;
-  }
+  return (await stat(path).catch(() => undefined))?.isFile() === true;
 }
 
 export const includeVarsModule: Module = {

@@ -2,10 +2,10 @@
 // run through ctx.conn) what a path looks like, and writes through ctx.conn.put (temp file + rename), so a
 // module behaves the same over the local and the SSH connection, with become honoured everywhere.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { shq } from '../connection/become.js';
 import { type ExecOptions, type ExecResult, UnreachableError } from '../connection/connection.js';
+import { controlFileCandidates } from '../load/control-file-candidates.js';
+import { InputFileError, readInputBytes } from '../load/input-file.js';
 import type { ModuleContext } from './module.js';
 
 export interface PathState {
@@ -302,26 +302,25 @@ export async function readControlFile(
   src: string,
   kind: 'files' | 'templates',
 ): Promise<{ path: string; content: Buffer }> {
-  const candidates: string[] = [];
-  if (isAbsolute(src)) candidates.push(src);
-  else {
-    // Inside a role, Ansible looks in the role first, then in the roles that depend on it (role_path and
-    // ansible_parent_role_paths, set by the engine for a role's tasks and handlers).
-    for (const dir of roleDirs(ctx.vars)) candidates.push(join(dir, kind, src), join(dir, src));
-    for (const dir of new Set([ctx.baseDir, dirname(resolve(ctx.baseDir, ctx.pos.file))]))
-      candidates.push(join(dir, kind, src), join(dir, src));
-    candidates.push(join(ctx.baseDir, '..', kind, src));
-  }
-  for (const path of new Set(candidates)) {
+  // Inside a role, Ansible looks in the role first, then in the roles that depend on it (role_path and
+  // ansible_parent_role_paths, set by the engine for a role's tasks and handlers).
+  const candidates = controlFileCandidates(src, kind, {
+    baseDir: ctx.baseDir,
+    taskFile: ctx.pos.file,
+    roleDirs: roleDirs(ctx.vars),
+  });
+  for (const path of candidates) {
     try {
-      return { path, content: await readFile(path) };
+      // A template is input like a playbook (bounded); a copied file may be large, but never a device.
+      return { path, content: await readInputBytes(path, kind === 'templates' ? undefined : Infinity) };
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EISDIR') throw new Error(`${src} is a directory: copying directories is not supported`);
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw e;
+      if (!(e instanceof InputFileError)) throw e;
+      if (e.reason.includes('directory, not a file'))
+        throw new Error(`${src} is a directory: copying directories is not supported`);
+      if (e.code !== 'missing') throw new Error(e.message);
     }
   }
-  throw new Error(`could not find ${src} (looked in ${[...new Set(candidates)].join(', ')})`);
+  throw new Error(`could not find ${src} (looked in ${candidates.join(', ')})`);
 }
 
 /** One connection attempt from the host: true when something accepts it. */

@@ -10,7 +10,7 @@ export function defaultReportPath(root: string, site: string | undefined, starte
 }
 
 export async function writeJsonReport(file: string, report: RunReport, secrets: Secrets): Promise<void> {
-  await writeFileAtomic(file, `${secrets.mask(JSON.stringify(report, null, 2))}\n`);
+  await writeFileAtomic(file, `${secrets.mask(JSON.stringify(report, null, 2))}\n`, 'report');
 }
 
 export function junitXml(report: RunReport): string {
@@ -50,7 +50,7 @@ export function junitXml(report: RunReport): string {
 
 export async function writeJunit(file: string, report: RunReport, secrets: Secrets): Promise<void> {
   // Masked before XML escaping too: an escaped secret (&amp;) would no longer match its value.
-  await writeFileAtomic(file, secrets.mask(junitXml(secrets.maskDeep(report))));
+  await writeFileAtomic(file, secrets.mask(junitXml(secrets.maskDeep(report))), 'JUnit report');
 }
 
 function xml(s: string): string {

@@ -1,6 +1,8 @@
 // Per-site lock: .ewsplay/locks/SITE.lock, created atomically (a complete file is hard-linked into place,
 // which fails when one exists), held for the whole run, removed on exit, Ctrl-C and errors. A lock left by
-// a dead process on this machine is taken over with a warning; any other lock refuses the run.
+// a run on this machine that is gone is taken over with a warning: its pid is not running, or it now
+// belongs to a process that started after the lock was taken (pids are reused; /proc tells when a process
+// started). Any other lock refuses the run.
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -16,6 +18,7 @@ import {
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { ExitCode, UsageError } from '../load/problems.js';
+import { fsReason, WriteTargetError } from '../util/write-target.js';
 
 export interface LockInfo {
   pid: number;
@@ -25,6 +28,52 @@ export interface LockInfo {
   command: string;
   /** Tells this process's lock from a later one with the same pid. */
   token: string;
+  /** The holder's start time, clock ticks after boot (/proc/PID/stat), to tell a reused pid. */
+  processStart?: number;
+  /** The machine's boot time (btime of /proc/stat, seconds): a lock from before a reboot is stale. */
+  bootTime?: number;
+}
+
+/** Ticks per second of /proc's times (USER_HZ: 100 on every Linux architecture). */
+const USER_HZ = 100;
+
+/** When process `pid` started, in clock ticks after boot; undefined without /proc or such a process. */
+export function processStartTicks(pid: number | 'self'): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses; starttime is field 22.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]);
+    return Number.isFinite(ticks) ? ticks : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function bootTime(): number | undefined {
+  try {
+    const m = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the run that took lock `h` (on this machine) is gone: its pid runs no process, or a process that
+ * is not the one that took the lock (another boot, another start time, or one started after the lock).
+ */
+export function holderGone(h: LockInfo): boolean {
+  if (!isAlive(h.pid)) return true;
+  const boot = bootTime();
+  if (h.bootTime !== undefined && boot !== undefined && h.bootTime !== boot) return true;
+  const started = processStartTicks(h.pid);
+  if (started === undefined) return false;
+  if (h.processStart !== undefined) return started !== h.processStart;
+  // A lock written before start times were recorded: compare with when it was taken (1 s of rounding).
+  const taken = Date.parse(h.startedAt);
+  if (boot === undefined || Number.isNaN(taken)) return false;
+  return (boot + started / USER_HZ) * 1000 > taken + 1000;
 }
 
 /** Another run holds the site's lock (exit code 5). */
@@ -94,7 +143,13 @@ export function acquireLock(
   warn: (message: string) => void,
 ): SiteLock {
   const path = lockPath(root, site);
-  mkdirSync(join(root, '.ewsplay', 'locks'), { recursive: true });
+  try {
+    mkdirSync(join(root, '.ewsplay', 'locks'), { recursive: true });
+  } catch (e) {
+    throw new WriteTargetError(
+      `lock directory ${join(root, '.ewsplay', 'locks')} cannot be created: ${fsReason(e)}`,
+    );
+  }
   const info: LockInfo = {
     pid: process.pid,
     hostname: hostname(),
@@ -103,13 +158,24 @@ export function acquireLock(
     command,
     token: randomBytes(8).toString('hex'),
   };
+  const started = processStartTicks('self');
+  const boot = bootTime();
+  if (started !== undefined) info.processStart = started;
+  if (boot !== undefined) info.bootTime = boot;
   const tmp = `${path}.${info.token}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o644);
   try {
-    writeSync(fd, `${JSON.stringify(info, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'wx', 0o644);
+    try {
+      writeSync(fd, `${JSON.stringify(info, null, 2)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {}
+    throw new WriteTargetError(`lock file ${path} cannot be written: ${fsReason(e)}`);
   }
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -121,7 +187,7 @@ export function acquireLock(
       }
       const holder = readLock(path);
       if (!holder) continue;
-      if (holder.hostname !== info.hostname || isAlive(holder.pid))
+      if (holder.hostname !== info.hostname || !holderGone(holder))
         throw new SiteLockedError(
           `site '${site}' is locked by another run: ${describeHolder(holder)}`,
           holder.hostname === info.hostname

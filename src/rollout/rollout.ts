@@ -2,7 +2,8 @@
 // state and lock (only the secret masker is shared: masking more is harmless). Sites run --serial N at a
 // time; a --canary site runs first and alone; --max-fail-sites N stops starting sites after N failed.
 // A single inventory is a rollout of one site, so every run has history, state and a lock.
-import { isAbsolute, relative, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { RunOptions } from '../engine/context.js';
 import type { RunListener } from '../engine/events.js';
 import type { RunReport } from '../engine/results.js';
@@ -14,6 +15,7 @@ import { ExitCode, UsageError } from '../load/problems.js';
 import type { TemplateApi } from '../modules/module.js';
 import { defaultReportPath, writeJsonReport, writeJunit } from '../output/report.js';
 import type { Secrets } from '../template/secrets.js';
+import { checkWritableDir, checkWritableFile } from '../util/write-target.js';
 import { acquireLock, type SiteLock } from './lock.js';
 import type { SiteInventory } from './sites.js';
 import {
@@ -24,6 +26,7 @@ import {
   resumeSkips,
   type SiteResult,
   type SiteState,
+  statePath,
   writeState,
 } from './state.js';
 
@@ -36,7 +39,7 @@ export interface SiteProject {
 }
 
 export interface RolloutInput {
-  /** The project directory: .ewsplay/{runs,state,locks} live under it. */
+  /** The project directory of the sites' inventory (see sites.ts): .ewsplay/{runs,state,locks} live under it. */
   root: string;
   sites: SiteInventory[];
   /** More than one site may be given: output is prefixed by site and ends with a summary table. */
@@ -114,6 +117,7 @@ export async function runRollout(input: RolloutInput): Promise<RolloutResult> {
       '--report and --junit name one file, but this rollout runs several sites',
       `leave them out: each site's report goes to .ewsplay/runs/SITE/; or pick one site with --sites`,
     );
+  await checkFiles(input);
   // Everything is loaded and checked before any host is touched: inventories, playbook, locks, state files.
   const projects = new Map<string, SiteProject>();
   for (const site of sites) projects.set(site.name, await input.load(site));
@@ -139,7 +143,7 @@ export async function runRollout(input: RolloutInput): Promise<RolloutResult> {
   try {
     // Read under the lock, so no other run changes a state file between this read and our writes.
     const states = new Map<string, SiteState>();
-    for (const site of toRun) states.set(site.name, await readState(root, site.name));
+    for (const site of toRun) states.set(site.name, await siteState(root, site));
     const queue = [...toRun];
     if (input.canary) {
       const canary = queue.splice(
@@ -183,6 +187,37 @@ export async function runRollout(input: RolloutInput): Promise<RolloutResult> {
   return { outcomes: ordered, exitCode: worstExitCode(ordered.map((o) => o.exitCode)) };
 }
 
+/**
+ * Everything the run will write, checked before anything is loaded or any host touched: reports, JUnit,
+ * state and lock directories. A device, a directory, /proc, a read-only or full file system: exit 2 now
+ * rather than a crash halfway through the rollout.
+ */
+async function checkFiles(input: RolloutInput): Promise<void> {
+  const dot = join(input.root, '.ewsplay');
+  await checkWritableDir('lock directory', join(dot, 'locks'));
+  if (!input.options.check) await checkWritableDir('state directory', join(dot, 'state'));
+  for (const site of input.sites) {
+    const state = statePath(input.root, site.name);
+    if (!input.options.check && existsSync(state)) await checkWritableFile('state file', state);
+    if (!input.reportFile) await checkWritableDir('report directory', join(dot, 'runs', site.name));
+  }
+  if (input.reportFile) await checkWritableFile('--report', input.reportFile);
+  if (input.junitFile) await checkWritableFile('--junit', input.junitFile);
+}
+
+/** The site's state; refused when it is another inventory's (two inventories with one name). */
+async function siteState(root: string, site: SiteInventory): Promise<SiteState> {
+  const state = await readState(root, site.name);
+  const recorded = state.inventory;
+  if (recorded && site.identity.length > 0 && JSON.stringify(recorded) !== JSON.stringify(site.identity))
+    throw new UsageError(
+      `site '${site.name}' of ${root} is the inventory ${recorded.join(', ')}, not ${site.identity.join(', ')}: two inventories of one project have the same site name`,
+      `rename one of them (a site is named after its directory, an inventory file after its path), or move ${statePath(root, site.name)} aside if the inventory moved`,
+    );
+  if (site.identity.length > 0) state.inventory = site.identity;
+  return state;
+}
+
 function blank(site: string, result: SiteOutcome['result'], note: string): SiteOutcome {
   return { site, result, exitCode: ExitCode.ok, changed: 0, failed: 0, note };
 }
@@ -212,13 +247,16 @@ async function runSite(
   const { root, secrets } = input;
   const out = input.multi ? prefixed(input.out, site.name) : input.out;
   const steps = playbookSteps(project.playbook);
-  const skip = input.resume ? resumeSkips(state, steps, input.options.limit) : new Set<string>();
+  const skip = input.resume ? resumeSkips(state, steps) : new Map<string, Set<string>>();
   if (input.resume) {
-    const first = steps.find((s) => !skip.has(s.id) && state.steps[s.id]?.status !== 'done');
+    const done = steps.filter((s) => skip.has(s.id));
+    const first = steps.find((s) => !skip.has(s.id));
     out.write(
-      skip.size === 0
-        ? '--resume: no step done before: running every step\n'
-        : `--resume: skipping what is done: ${[...skip].join('; ')}\n--resume: ${first ? `resuming at '${first.id}'` : 'every step is done'}\n`,
+      done.length === 0
+        ? '--resume: no step done before on these hosts: running every step\n'
+        : `--resume: skipping what is done, on the hosts it was done on: ${done
+            .map((s) => `${s.id} (${[...skip.get(s.id)!].sort().join(', ')})`)
+            .join('; ')}\n--resume: ${first ? `resuming at '${first.id}'` : 'every step is done'}\n`,
     );
   }
   const startedAt = new Date().toISOString();
@@ -229,20 +267,39 @@ async function runSite(
   if (record) recordPlaybook(state, playbookRel, steps);
   // Writes are chained; one queued write serializes the state as it is when it runs, so steps that end
   // while a write is in flight share the next write instead of queueing one each.
+  // A write that fails (disk full, read-only) is told once; the run goes on (stopping a migration halfway
+  // is worse than not recording it), and later writes try again.
   let writes = Promise.resolve();
   let queued = false;
+  let unsaved: string | undefined;
   const save = () => {
     if (queued) return;
     queued = true;
-    writes = writes.then(() => {
+    writes = writes.then(async () => {
       queued = false;
-      return writeState(root, state, secrets);
+      try {
+        await writeState(root, state, secrets);
+        if (unsaved) input.warn(`site '${site.name}': the state file is written again`);
+        unsaved = undefined;
+      } catch (e) {
+        if (!unsaved)
+          input.warn(
+            `site '${site.name}': ${errorText(e)}: the run goes on, but what it does is not recorded for --resume and status until the state file can be written`,
+          );
+        unsaved = errorText(e);
+      }
     });
   };
   const listener = withStepEnd(input.listener(site, out), (step, outcome) => {
     if (record && recordStep(state, playbookRel, step, outcome, reportRel, input.options.limit)) save();
   });
-  const options: RunOptions = { ...input.options, site: site.name, skipSteps: skip };
+  const options: RunOptions = {
+    ...input.options,
+    site: site.name,
+    skipSteps: skip,
+    resume: input.resume,
+    stateDir: join(root, '.ewsplay', 'state'),
+  };
   let report: RunReport;
   try {
     report = await runPlaybook({
@@ -264,8 +321,18 @@ async function runSite(
   const code = exitCodeOf(report);
   report.exitCode = code;
   listener.runEnd(report);
-  await writeJsonReport(reportFile, report, secrets);
-  if (input.junitFile) await writeJunit(input.junitFile, report, secrets);
+  // The hosts are done with: a report that cannot be written is told, and the run's result stands.
+  const written = await writeJsonReport(reportFile, report, secrets).then(
+    () => true,
+    (e: unknown) => {
+      input.warn(`${errorText(e)}: the run's result stands (exit code ${code})`);
+      return false;
+    },
+  );
+  if (input.junitFile)
+    await writeJunit(input.junitFile, report, secrets).catch((e: unknown) =>
+      input.warn(`${errorText(e)}: the run's result stands (exit code ${code})`),
+    );
   const stats = Object.values(report.stats);
   const outcome: SiteOutcome = {
     site: site.name,
@@ -273,7 +340,7 @@ async function runSite(
     exitCode: code,
     changed: stats.reduce((n, s) => n + s.changed, 0),
     failed: stats.reduce((n, s) => n + s.failed + s.unreachable, 0),
-    report: reportRel,
+    ...(written ? { report: reportRel } : { note: 'report not written' }),
   };
   if (record) {
     state.lastRun = {
@@ -291,7 +358,15 @@ async function runSite(
     save();
   }
   await writes;
+  if (unsaved)
+    input.warn(
+      `site '${site.name}': the state file could not be written (${unsaved}): status and --resume do not know of this run`,
+    );
   return outcome;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** A path as state files and the summary show it: relative to the project directory when inside it. */

@@ -9,10 +9,18 @@
 //     after its directory.
 //   - D that is an inventory of its own and also has a subdirectory that looks like a site (hosts.yml,
 //     hosts.yaml, group_vars/ or host_vars/ in it) is ambiguous: an error.
-// A single inventory's site name is its directory's name (so `-i inventory/sites/paris` and
-// `-i inventory/sites --sites paris` share state and lock), or `default` for an inventory file.
-import { readdir, stat } from 'node:fs/promises';
-import { basename, extname, join, relative, resolve } from 'node:path';
+//
+// Site identity: a site is its inventory, by resolved real path, wherever the command runs from. Its
+// project directory (which holds .ewsplay/{state,locks,runs}) is the parent of the nearest directory named
+// `inventory` or `inventories` on that path, else the directory holding the inventory (a sites directory
+// itself, so that its sites given one by one are in the same project). A directory
+// inventory's site is named after the directory (so `-i inventory/sites/paris` and `-i inventory/sites
+// --sites paris` are one site); an inventory file's after its path in the project (inventory/prod.yml:
+// `prod`); several -i sources' after a digest of their paths. The state file records the inventory, so two
+// inventories that would share a name in one project are told apart instead of mixing their histories.
+import { createHash } from 'node:crypto';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UsageError } from '../load/problems.js';
 import { didYouMean } from '../load/suggest.js';
 
@@ -20,11 +28,13 @@ export interface SiteInventory {
   name: string;
   /** The -i sources of this site. */
   sources: string[];
+  /** The resolved real paths of its sources, relative to the project directory when inside it. */
+  identity: string[];
 }
 
 export type InventoryLayout =
-  | { kind: 'single'; site: SiteInventory }
-  | { kind: 'sites'; root: string; sites: SiteInventory[] };
+  | { kind: 'single'; project: string; site: SiteInventory }
+  | { kind: 'sites'; project: string; root: string; sites: SiteInventory[] };
 
 export const SITE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export const DEFAULT_SITE = 'default';
@@ -79,9 +89,66 @@ export async function inventoryLayout(sources: string[]): Promise<InventoryLayou
       );
     return sitesDir.layout;
   }
-  const only = dirs.length === 1 && sources.length === 1 ? dirs[0]!.source : undefined;
-  const name = only ? basename(resolve(only)) : DEFAULT_SITE;
-  return { kind: 'single', site: { name: SITE_NAME.test(name) ? name : DEFAULT_SITE, sources } };
+  if (dirs.length === 1 && sources.length === 1) return dirs[0]!.layout;
+  return singleFiles(sources);
+}
+
+/** The real path of an -i source; undefined for what is no file (a host list such as `a,b,`). */
+async function real(source: string): Promise<string | undefined> {
+  return realpath(resolve(source)).catch(() => undefined);
+}
+
+/**
+ * Where .ewsplay/ of an inventory lives: see the identity rule at the top of this file. `fallback` is the
+ * directory holding the inventory (a sites directory holds its sites: it is its own).
+ */
+export function projectDirOf(realPath: string, fallback = dirname(realPath)): string {
+  const parts = realPath.split(sep);
+  for (let i = parts.length - 1; i > 0; i--)
+    if (/^inventor(y|ies)$/.test(parts[i]!)) return parts.slice(0, i).join(sep) || sep;
+  return fallback;
+}
+
+function relativeTo(project: string, path: string): string {
+  const rel = relative(project, path);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? path : rel;
+}
+
+/** A site name made of `text`: letters, digits, . _ - (it names state, lock and report files). */
+function siteName(text: string): string {
+  const name = text.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[^A-Za-z0-9]+/, '');
+  return name || 'inventory';
+}
+
+/** One site of inventory files (or host lists): named after the file's path in the project. */
+async function singleFiles(sources: string[]): Promise<InventoryLayout> {
+  if (sources.length === 0)
+    return {
+      kind: 'single',
+      project: process.cwd(),
+      site: { name: DEFAULT_SITE, sources, identity: [] },
+    };
+  const reals = await Promise.all(sources.map(real));
+  const first = reals[0];
+  // A host list (no file) has nothing to anchor to but the directory the command runs in.
+  const project = first ? projectDirOf(first) : process.cwd();
+  const identity = reals.map((r, i) => (r ? relativeTo(project, r) : sources[i]!));
+  let name: string;
+  if (identity.length === 1 && first) {
+    const rel = identity[0]!;
+    const inProject = rel !== first;
+    const parts = (inProject ? rel : basename(rel)).split(sep);
+    if (parts.length > 1 && /^inventor(y|ies)$/.test(parts[0]!)) parts.shift();
+    const last = parts.length - 1;
+    parts[last] = parts[last]!.slice(0, parts[last]!.length - extname(parts[last]!).length) || parts[last]!;
+    name = siteName(parts.join('.'));
+  } else {
+    const digest = createHash('sha256')
+      .update(JSON.stringify([...identity].sort()))
+      .digest('hex');
+    name = `inventory-${digest.slice(0, 8)}`;
+  }
+  return { kind: 'single', project, site: { name, sources, identity } };
 }
 
 async function directoryLayout(dir: string): Promise<InventoryLayout> {
@@ -101,31 +168,44 @@ async function directoryLayout(dir: string): Promise<InventoryLayout> {
       );
     return single(dir);
   }
-  const sites: SiteInventory[] = [];
+  const found: string[] = [];
   const stray: string[] = [];
   for (const d of subdirs) {
-    const sub = join(dir, d.name);
-    if (ownInventoryEntries(await entries(sub)).length > 0) sites.push({ name: d.name, sources: [sub] });
+    if (ownInventoryEntries(await entries(join(dir, d.name))).length > 0) found.push(d.name);
     else stray.push(d.name);
   }
-  if (sites.length === 0) return single(dir);
+  if (found.length === 0) return single(dir);
   if (stray.length > 0)
     throw new UsageError(
       `${dir} is a sites directory, but ${stray.map((s) => `${s}/`).join(', ')} holds no inventory (no hosts.yml, group_vars/ or host_vars/)`,
       'a sites directory holds only site inventories: add a hosts.yml to it, or move it out',
     );
-  const bad = sites.find((s) => !SITE_NAME.test(s.name));
+  const bad = found.find((name) => !SITE_NAME.test(name));
   if (bad)
     throw new UsageError(
-      `site directory name '${bad.name}' in ${dir} is not a plain name`,
+      `site directory name '${bad}' in ${dir} is not a plain name`,
       'name site directories with letters, digits, . _ - (the name is used for state, lock and report files)',
     );
-  return { kind: 'sites', root: dir, sites };
+  const realDir = (await real(dir)) ?? resolve(dir);
+  const project = projectDirOf(realDir, realDir);
+  const sites: SiteInventory[] = [];
+  for (const name of found) {
+    const source = join(dir, name);
+    const identity = [relativeTo(project, (await real(source)) ?? join(realDir, name))];
+    sites.push({ name, sources: [source], identity });
+  }
+  return { kind: 'sites', project, root: dir, sites };
 }
 
-function single(dir: string): InventoryLayout {
-  const name = basename(resolve(dir));
-  return { kind: 'single', site: { name: SITE_NAME.test(name) ? name : DEFAULT_SITE, sources: [dir] } };
+/** A directory that is one inventory: the site of its name (a site of a sites directory keeps its name). */
+async function single(dir: string): Promise<InventoryLayout> {
+  const realDir = (await real(dir)) ?? resolve(dir);
+  const project = projectDirOf(realDir);
+  return {
+    kind: 'single',
+    project,
+    site: { name: siteName(basename(realDir)), sources: [dir], identity: [relativeTo(project, realDir)] },
+  };
 }
 
 /** The sites of a layout that `--sites a,b` names (all when not given), in the layout's order. */

@@ -4,14 +4,15 @@
 // every step; a file that cannot be read is an error naming the file, never silently replaced.
 
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { RunReport } from '../engine/results.js';
-import type { StepInfo, StepReport } from '../engine/steps.js';
+import type { HostStepStatus, StepInfo, StepReport } from '../engine/steps.js';
+import { InputFileError, readInputText } from '../load/input-file.js';
 import { UserError } from '../load/problems.js';
 import { readSyncState, stateFile as syncStateFile } from '../modules/calendar_sync.js';
 import type { Secrets } from '../template/secrets.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
+import { jsonPathPos, stateShapeProblem } from './state-shape.js';
 
 export type SiteResult = 'ok' | 'failed' | 'unreachable' | 'interrupted' | 'error' | 'not run' | 'skipped';
 
@@ -25,8 +26,13 @@ export interface StepState {
   /** When the step last finished (or stopped). */
   at: string;
   failedHosts?: string[];
-  /** The --limit of that run: done for some hosts only. */
+  /** The --limit of that run (shown by status; --resume goes by `hosts`). */
   limit?: string;
+  /**
+   * Each host's last outcome of the step, over every run that ran it there: what --resume goes by. A state
+   * written before ewsplay recorded hosts has none: --resume then counts the step as not done anywhere.
+   */
+  hosts?: Record<string, HostStepStatus>;
   /** The run report of that run, relative to the project directory. */
   report: string;
 }
@@ -53,6 +59,8 @@ export interface MailboxState {
 export interface SiteState {
   version: 1;
   site: string;
+  /** The site's inventory (its identity, see sites.ts): a state is never shared by two inventories. */
+  inventory?: string[];
   updatedAt: string;
   lastRun?: LastRun;
   steps: Record<string, StepState>;
@@ -75,9 +83,9 @@ export async function readState(root: string, site: string): Promise<SiteState> 
   const file = statePath(root, site);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readInputText(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState(site);
+    if (e instanceof InputFileError && e.code === 'missing') return emptyState(site);
     throw e;
   }
   const hint = `the file is damaged: move it aside (mv ${file} ${file}.broken) to start this site's history afresh; the run reports in .ewsplay/runs/${site}/ keep what happened`;
@@ -94,6 +102,13 @@ export async function readState(root: string, site: string): Promise<SiteState> 
   }
   const problem = shapeProblem(value);
   if (problem) throw UserError.at({ file, line: 1, col: 1 }, `not an ewsplay state file: ${problem}`, hint);
+  const field = stateShapeProblem(value);
+  if (field)
+    throw UserError.at(
+      { file, ...jsonPathPos(text, field.path) },
+      `not an ewsplay state file: ${field.message}`,
+      hint,
+    );
   return value as SiteState;
 }
 
@@ -106,7 +121,15 @@ function shapeProblem(v: unknown): string | undefined {
   for (const [id, step] of Object.entries(s.steps)) {
     if (!['done', 'failed', 'interrupted'].includes(step?.status))
       return `step '${id}' has status ${JSON.stringify(step?.status)}`;
+    const hosts: unknown = step.hosts;
+    if (hosts !== undefined && (typeof hosts !== 'object' || hosts === null || Array.isArray(hosts)))
+      return `step '${id}' has hosts ${JSON.stringify(hosts)}, expected an object`;
   }
+  if (
+    s.inventory !== undefined &&
+    !(Array.isArray(s.inventory) && s.inventory.every((i) => typeof i === 'string'))
+  )
+    return 'inventory is not a list of paths';
   return undefined;
 }
 
@@ -120,7 +143,11 @@ function jsonErrorPos(text: string, message: string): { line: number; col: numbe
 
 export async function writeState(root: string, state: SiteState, secrets: Secrets): Promise<void> {
   state.updatedAt = new Date().toISOString();
-  await writeFileAtomic(statePath(root, state.site), `${secrets.mask(JSON.stringify(state, null, 2))}\n`);
+  await writeFileAtomic(
+    statePath(root, state.site),
+    `${secrets.mask(JSON.stringify(state, null, 2))}\n`,
+    'state file',
+  );
 }
 
 /** Records a step's outcome (done, failed or interrupted; not run and skipped leave the state as it was). */
@@ -134,6 +161,8 @@ export function recordStep(
 ): boolean {
   if (outcome.status !== 'done' && outcome.status !== 'failed' && outcome.status !== 'interrupted')
     return false;
+  // Hosts this run did not run the step on keep their earlier outcome.
+  const hosts = { ...state.steps[step.id]?.hosts, ...outcome.hosts };
   state.steps[step.id] = {
     play: step.play,
     name: step.name,
@@ -143,6 +172,7 @@ export function recordStep(
     at: outcome.finishedAt ?? new Date().toISOString(),
     ...(outcome.failedHosts?.length ? { failedHosts: outcome.failedHosts } : {}),
     ...(limit !== undefined ? { limit } : {}),
+    ...(Object.keys(hosts).length > 0 ? { hosts } : {}),
     report,
   };
   return true;
@@ -185,17 +215,23 @@ export async function recordMailboxes(root: string, state: SiteState, report: Ru
 }
 
 /**
- * The steps --resume leaves out: the leading steps whose last outcome is done. The first step that is not
- * done, and every step after it, run again. Steps tagged `always` run again even when done (as Ansible
- * runs them whatever the tags): tag a step that only gathers facts for later steps `always`. A step done
- * under another --limit than this run's counts as not done (it was done for some hosts only).
+ * What --resume leaves out, per step: the hosts on which it is done. For each host, the leading steps
+ * recorded done on that host are left out; the first step that is not done there, and every step after it,
+ * run again on it. Steps tagged `always` run again even when done (as Ansible runs them whatever the tags):
+ * tag a step that only gathers facts for later steps `always`. A host the state does not name (another
+ * inventory's, a --limit that left it out, a state written before hosts were recorded) runs every step.
  */
-export function resumeSkips(state: SiteState, steps: StepInfo[], limit?: string): Set<string> {
-  const skip = new Set<string>();
-  for (const step of steps) {
-    const last = state.steps[step.id];
-    if (last?.status !== 'done' || (last.limit !== undefined && last.limit !== limit)) break;
-    if (!step.tags.includes('always')) skip.add(step.id);
+export function resumeSkips(state: SiteState, steps: StepInfo[]): Map<string, Set<string>> {
+  const skip = new Map<string, Set<string>>();
+  const hosts = new Set(Object.values(state.steps).flatMap((s) => Object.keys(s.hosts ?? {})));
+  for (const host of hosts) {
+    for (const step of steps) {
+      if (state.steps[step.id]?.hosts?.[host] !== 'done') break;
+      if (step.tags.includes('always')) continue;
+      const on = skip.get(step.id) ?? new Set<string>();
+      on.add(host);
+      skip.set(step.id, on);
+    }
   }
   return skip;
 }

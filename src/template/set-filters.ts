@@ -5,6 +5,7 @@
 // items "in arbitrary order" (a Python set); we return them in first-seen order, without duplicates, as
 // Ansible did before (and still does for lists of dicts). That is one of the orders Ansible may give, and
 // the same on every run, so a task's result does not change between runs for no reason.
+import { MAX_TEMPLATE_LIST } from '../load/bounds.js';
 import { TemplateError } from './errors.js';
 import { arg, asList, type Filter, isDict } from './filter-util.js';
 import { type Kwargs, pyRepr, pyStr, splitKwargs } from './python.js';
@@ -49,6 +50,12 @@ function iterables(value: unknown, others: unknown[], filter: string): unknown[]
 }
 
 function product(lists: unknown[][]): unknown[][] {
+  // Counted before building: [1,2,3,4] | product(repeat=20) is a trillion combinations.
+  const count = lists.reduce((n, list) => n * list.length, 1);
+  if (count > MAX_TEMPLATE_LIST)
+    throw new TemplateError(
+      `product: ${count.toLocaleString('en')} combinations are over the limit of ${MAX_TEMPLATE_LIST.toLocaleString('en')} items`,
+    );
   return lists.reduce<unknown[][]>(
     (acc, list) => acc.flatMap((combo) => list.map((x) => [...combo, x])),
     [[]],
@@ -97,6 +104,10 @@ export const setFilters: Record<string, Filter> = {
     if (typeof repeat !== 'number' || !Number.isInteger(repeat) || repeat < 0)
       throw new TemplateError(`product: repeat must be a whole number, got ${pyRepr(repeat)}`);
     const lists = iterables(value, others, 'product');
+    if (repeat > 1 && lists.every((l) => l.length > 1) && repeat * lists.length > 64)
+      throw new TemplateError(
+        `product: repeat=${repeat} builds more combinations than any template may hold`,
+      );
     return product(Array.from({ length: repeat }, () => lists).flat());
   },
   subelements(value: unknown, ...args: unknown[]) {

@@ -2,9 +2,10 @@
 // executable printing it, as Ansible's), the EWSPLAY_VAULT_PASSWORD variable, a prompt on a terminal.
 // It is asked for only when a vault is met, once per run.
 import { execFile } from 'node:child_process';
-import { access, constants, readFile } from 'node:fs/promises';
+import { access, constants } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { readInputText } from '../load/input-file.js';
 import { UsageError } from '../load/problems.js';
 import { canPrompt, promptHidden } from './prompt.js';
 
@@ -68,7 +69,7 @@ export async function readPasswordFile(file: string): Promise<string> {
     );
     text = executable
       ? (await promisify(execFile)(path, [], { timeout: SCRIPT_TIMEOUT_MS, encoding: 'utf8' })).stdout
-      : await readFile(path, 'utf8');
+      : await readInputText(path);
   } catch (e) {
     const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
     throw new UsageError(

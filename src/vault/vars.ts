@@ -1,9 +1,10 @@
 // Vault files as variables: a vars file (vars_files, group_vars, host_vars) whose bytes are an age file or an
 // Ansible vault is decrypted on reading, and every value in it becomes a secret; `!vault` values inside a
 // plain file are decrypted in place and become secrets. Loaders stay the same: they get text.
-import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, LineCounter, parseDocument, visit } from 'yaml';
+import { readInputBytes, readInputText } from '../load/input-file.js';
 import { UsageError } from '../load/problems.js';
+import { YAML_TOO_LARGE, yamlTooLargeAt } from '../load/yaml-size.js';
 import type { Secrets } from '../template/secrets.js';
 import { decryptVault, isVault } from './age.js';
 import { decryptAnsibleVault, hasInlineVaults, isAnsibleVault, openInlineVaults } from './ansible-vault.js';
@@ -12,7 +13,7 @@ import type { PassphraseSource } from './passphrase.js';
 /** Reads a vars file's text (what the YAML loaders parse). */
 export type ReadVarsText = (file: string) => Promise<string>;
 
-export const readPlainText: ReadVarsText = (file) => readFile(file, 'utf8');
+export const readPlainText: ReadVarsText = readInputText;
 
 /** A reader that decrypts vaults with the run's passphrase and registers their values with `secrets`. */
 export function vaultReader(passphrase: PassphraseSource, secrets: Secrets): ReadVarsText {
@@ -36,7 +37,7 @@ export function vaultReader(passphrase: PassphraseSource, secrets: Secrets): Rea
     });
   };
   return async (file) => {
-    const data = await readFile(file);
+    const data = await readInputBytes(file);
     const whole = isVault(data) || isAnsibleVault(data);
     if (!whole && !hasInlineVaults(data.toString('utf8'))) return data.toString('utf8');
     let text = cache.get(file);
@@ -53,6 +54,8 @@ export function vaultReader(passphrase: PassphraseSource, secrets: Secrets): Rea
  * reported here without its content, so no loader can quote a decrypted line in an error.
  */
 function registerValues(text: string, file: string, secrets: Secrets): void {
+  if (yamlTooLargeAt(text) !== undefined)
+    throw new UsageError(`${file}: the decrypted vault: ${YAML_TOO_LARGE.message}`, YAML_TOO_LARGE.hint);
   const lines = new LineCounter();
   const doc = parseDocument(text, {
     version: '1.1',

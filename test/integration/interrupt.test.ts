@@ -39,10 +39,12 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('%s during a run', (signal) => {
       join(dir, 'play.yml'),
       `- hosts: all\n  tasks:\n    - name: long\n      command: ${marker}\n    - name: after\n      debug: { msg: never }\n`,
     );
+    // The inventory in the project directory: its runs, state and lock go under dir/.ewsplay.
+    writeFileSync(join(dir, 'inventory.yml'), readFileSync(lab.inventoryFile, 'utf8'));
     const out = { s: '' };
     const child = spawn(
       process.execPath,
-      [BIN, 'run', 'play.yml', '-i', lab.inventoryFile, '--output', 'plain'],
+      [BIN, 'run', 'play.yml', '-i', 'inventory.yml', '--output', 'plain'],
       {
         cwd: dir,
         env: { ...process.env, HOME: dir },

@@ -24,7 +24,8 @@ describe('pause in a play', () => {
       { interactive: true },
       events,
     );
-    expect(Date.now() - t0).toBeLessThan(2900);
+    // It did pause (once for the batch: one `settle` result, below, not one per host).
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
     expect(events.events.filter((e) => e.task === 'settle').map((e) => e.host)).toEqual(['alpha']);
     expect(events.questions).toHaveLength(1);
     expect(events.questions[0]).toContain('Is the dashboard green?');

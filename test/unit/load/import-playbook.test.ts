@@ -43,6 +43,8 @@ describe('import_playbook', () => {
         '  handlers: [{ name: h, debug: { msg: h } }]',
       ].join('\n'),
       'sub/tasks/steps.yml': '- name: step\n  debug: { msg: step }\n',
+      // vars_files are checked while loading, beside the playbook that names them.
+      'sub/web-vars.yml': 'answer: 42\n',
     });
     const { plays } = await loadPlaybook(join(dir, 'site.yml'));
     expect(plays.map((p) => p.name)).toEqual(['first', 'web', 'last']);

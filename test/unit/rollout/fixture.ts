@@ -101,7 +101,7 @@ export class SitesProject {
     const secrets = new Secrets();
     const layout = await inventoryLayout([flags.inventory ?? this.sitesDir]);
     const result = await runRollout({
-      root: this.dir,
+      root: layout.project,
       sites: selectSites(layout, flags.sites ?? []),
       multi: layout.kind === 'sites',
       serial: flags.serial ?? 1,

@@ -1,11 +1,18 @@
 // Per-site locks: atomic, refused while held (exit code 5), stale ones of dead processes taken over.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../../src/load/problems.js';
-import { acquireLock, lockPath, SiteLockedError } from '../../../src/rollout/lock.js';
+import {
+  acquireLock,
+  bootTime,
+  holderGone,
+  lockPath,
+  processStartTicks,
+  SiteLockedError,
+} from '../../../src/rollout/lock.js';
 import { PLAYBOOK, SitesProject } from './fixture.js';
 
 const root = () => mkdtempSync(join(tmpdir(), 'ewsplay-lock-'));
@@ -67,6 +74,66 @@ describe('site locks', () => {
       `site 'paris': took over the stale lock of a run that is gone: ops@${hostname()} (pid ${dead}) since 2024-01-01T00:00:00Z: old`,
     ]);
     expect(JSON.parse(readFileSync(lockPath(dir, 'paris'), 'utf8')).pid).toBe(process.pid);
+    lock.release();
+  });
+
+  it('takes over a lock whose pid now belongs to a process that started after the lock was taken', () => {
+    const dir = root();
+    // A live process with a reused pid: it started now, the lock says an hour ago.
+    const reused = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      const pid = reused.pid!;
+      const since = new Date(Date.now() - 3600_000).toISOString();
+      writeLock(dir, 'paris', {
+        pid,
+        hostname: hostname(),
+        user: 'ops',
+        startedAt: since,
+        command: 'old',
+        token: 'x',
+      });
+      const warnings: string[] = [];
+      const lock = acquireLock(dir, 'paris', 'new', (m) => warnings.push(m));
+      expect(warnings).toEqual([
+        `site 'paris': took over the stale lock of a run that is gone: ops@${hostname()} (pid ${pid}) since ${since}: old`,
+      ]);
+      lock.release();
+      // The same live pid with a recorded start time that is not its own: stale too.
+      writeLock(dir, 'paris', {
+        pid,
+        hostname: hostname(),
+        user: 'ops',
+        startedAt: new Date().toISOString(),
+        command: 'old',
+        token: 'y',
+        processStart: processStartTicks(pid)! - 1,
+      });
+      acquireLock(dir, 'paris', 'new', () => {}).release();
+      // Its real start time: the holder is alive, the lock refuses.
+      writeLock(dir, 'paris', {
+        pid,
+        hostname: hostname(),
+        user: 'ops',
+        startedAt: new Date().toISOString(),
+        command: 'old',
+        token: 'z',
+        processStart: processStartTicks(pid),
+        bootTime: bootTime(),
+      });
+      expect(refusal(() => acquireLock(dir, 'paris', 'new', () => {})).message).toContain(`(pid ${pid})`);
+      expect(holderGone(JSON.parse(readFileSync(lockPath(dir, 'paris'), 'utf8')))).toBe(false);
+    } finally {
+      reused.kill();
+    }
+  });
+
+  it('records its own start time and boot time, so a later process with its pid is not taken for it', () => {
+    const dir = root();
+    const lock = acquireLock(dir, 'paris', 'x', () => {});
+    const held = JSON.parse(readFileSync(lockPath(dir, 'paris'), 'utf8'));
+    expect(held.processStart).toBe(processStartTicks('self'));
+    expect(held.bootTime).toBe(bootTime());
+    expect(holderGone(held)).toBe(false);
     lock.release();
   });
 

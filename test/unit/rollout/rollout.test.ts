@@ -1,5 +1,5 @@
 // Rollouts across a sites directory: isolation, canary, --max-fail-sites, --resume, state and history.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../../src/engine/results.js';
@@ -59,6 +59,9 @@ describe('rollout', () => {
     const lyon = await readState(p.dir, 'lyon');
     expect(lyon.steps[STEP1]?.status).toBe('done');
     expect(lyon.steps[STEP2]).toMatchObject({ status: 'failed', failedHosts: ['mail'] });
+    // Per host: what --resume goes by.
+    expect(lyon.steps[STEP1]?.hosts).toEqual({ mail: 'done' });
+    expect(lyon.steps[STEP2]?.hosts).toEqual({ mail: 'failed' });
     expect(lyon.steps[STEP3]).toBeUndefined();
     expect(existsSync(join(p.dir, '.ewsplay/state/berlin.json'))).toBe(false);
 
@@ -74,13 +77,15 @@ describe('rollout', () => {
     const second = await p.rollout({ canary: 'lyon', resume: true });
     expect(second.exitCode).toBe(ExitCode.ok);
     expect(second.outcomes.map((o) => o.result)).toEqual(['ok', 'ok', 'ok']);
-    expect(second.out).toContain(`[lyon] --resume: resuming at '${STEP2}'`);
+    expect(second.out).toContain(
+      `[lyon] --resume: skipping what is done, on the hosts it was done on: ${STEP1} (mail)`,
+    );
     const report = JSON.parse(p.read(second.outcomes[1]!.report!)) as RunReport;
     expect(report.steps?.map((s) => s.status)).toEqual(['skipped', 'done', 'done']);
     expect(report.tasks.map((t) => t.task)).toEqual(['Check the fault is fixed', 'Finish']);
     expect(p.hostFile('lyon', 'final.txt')).toBe('done bonjour\n');
     // Sites that never ran do everything.
-    expect(second.out).toContain('[berlin] --resume: no step done before: running every step');
+    expect(second.out).toContain('[berlin] --resume: no step done before on these hosts: running every step');
     expect(p.hostFile('berlin', 'final.txt')).toBe('done hallo\n');
     const after = await readState(p.dir, 'lyon');
     expect(Object.values(after.steps).map((s) => s.status)).toEqual(['done', 'done', 'done']);
@@ -99,10 +104,18 @@ describe('rollout', () => {
 
   it('--serial 3 runs the sites at once, each line prefixed by its site', async () => {
     const p = new SitesProject(THREE, PLAYBOOK.replace('command: cat fixed', 'command: sleep 1'));
-    const started = Date.now();
     const r = await p.rollout({ serial: 3 });
     expect(r.exitCode).toBe(ExitCode.ok);
-    expect(Date.now() - started).toBeLessThan(2900);
+    // At once: every site started before any finished (overlap, not a time bound on a busy machine).
+    const runs = ['berlin', 'lyon', 'paris'].map((site) => {
+      const dir = join(p.dir, '.ewsplay/runs', site);
+      const report = JSON.parse(readFileSync(join(dir, readdirSync(dir)[0]!), 'utf8')) as {
+        startedAt: string;
+        finishedAt: string;
+      };
+      return { start: Date.parse(report.startedAt), end: Date.parse(report.finishedAt) };
+    });
+    expect(Math.max(...runs.map((x) => x.start))).toBeLessThan(Math.min(...runs.map((x) => x.end)));
     for (const line of r.out.split('\n').filter((l) => l && !/ROLLOUT|^SITE|^(berlin|lyon|paris) /.test(l)))
       expect(line).toMatch(/^\[(berlin|lyon|paris)\] /);
   });

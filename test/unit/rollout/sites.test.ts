@@ -1,7 +1,7 @@
 // Telling a sites directory from an inventory directory, and picking sites.
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/load/problems.js';
 import { inventoryLayout, selectSites } from '../../../src/rollout/sites.js';
@@ -36,10 +36,12 @@ describe('inventoryLayout', () => {
     const layout = await inventoryLayout([dir]);
     expect(layout.kind).toBe('sites');
     if (layout.kind !== 'sites') return;
+    // Not in an `inventory` directory: the sites directory is its own project.
+    expect(layout.project).toBe(realpathSync(dir));
     expect(layout.sites).toEqual([
-      { name: 'berlin', sources: [join(dir, 'berlin')] },
-      { name: 'lyon', sources: [join(dir, 'lyon')] },
-      { name: 'paris', sources: [join(dir, 'paris')] },
+      { name: 'berlin', sources: [join(dir, 'berlin')], identity: ['berlin'] },
+      { name: 'lyon', sources: [join(dir, 'lyon')], identity: ['lyon'] },
+      { name: 'paris', sources: [join(dir, 'paris')], identity: ['paris'] },
     ]);
   });
 
@@ -54,12 +56,12 @@ describe('inventoryLayout', () => {
   it('an inventory directory (files of its own, even with plain subdirectories) is one site named after it', async () => {
     const dir = tree({ 'hosts.yml': HOSTS, 'group_vars/all.yml': 'x: 1\n', 'files/README.md': 'x' });
     const layout = await inventoryLayout([dir]);
+    const real = realpathSync(dir);
     expect(layout).toEqual({
       kind: 'single',
-      site: { name: expect.stringMatching(/^ewsplay-sites-/), sources: [dir] },
+      project: dirname(real),
+      site: { name: basename(real), sources: [dir], identity: [basename(real)] },
     });
-    const one = await inventoryLayout([join(dir, 'hosts.yml')]);
-    expect(one).toEqual({ kind: 'single', site: { name: 'default', sources: [join(dir, 'hosts.yml')] } });
     const site = tree({ 'sites/paris/hosts.yml': HOSTS });
     expect(await inventoryLayout([join(site, 'sites/paris')])).toMatchObject({ site: { name: 'paris' } });
   });
@@ -85,6 +87,56 @@ describe('inventoryLayout', () => {
     writeFileSync(join(sites, 'paris', 'hosts.yml'), HOSTS);
     const e = await usageError(inventoryLayout([sites, join(dir, 'other.yml')]));
     expect(e.message).toContain('cannot be combined with other -i sources');
+  });
+});
+
+describe('site identity', () => {
+  it('an inventory file is a site of its own, named after its path in the project, wherever the command runs', async () => {
+    const dir = tree({ 'inventory/prod/hosts.yml': HOSTS, 'inventory/staging/hosts.yml': HOSTS });
+    const real = realpathSync(dir);
+    const prod = await inventoryLayout([join(dir, 'inventory/prod/hosts.yml')]);
+    const staging = await inventoryLayout([join(dir, 'inventory/staging/hosts.yml')]);
+    expect(prod).toMatchObject({
+      kind: 'single',
+      project: real,
+      site: { name: 'prod.hosts', identity: ['inventory/prod/hosts.yml'] },
+    });
+    expect(staging).toMatchObject({ project: real, site: { name: 'staging.hosts' } });
+    // The same inventory by another spelling (relative, through a symbolic link): the same site and project.
+    const link = join(tree({}), 'linked');
+    symlinkSync(join(dir, 'inventory'), link);
+    for (const other of [
+      relative(process.cwd(), join(dir, 'inventory/prod/hosts.yml')),
+      join(link, 'prod/hosts.yml'),
+    ]) {
+      const again = await inventoryLayout([other]);
+      expect(again).toMatchObject({
+        project: real,
+        site: { name: 'prod.hosts', identity: ['inventory/prod/hosts.yml'] },
+      });
+    }
+  });
+
+  it('a site given alone and through its sites directory is one site of one project', async () => {
+    const dir = tree({ 'inventory/sites/paris/hosts.yml': HOSTS, 'inventory/sites/lyon/hosts.yml': HOSTS });
+    const all = await inventoryLayout([join(dir, 'inventory/sites')]);
+    const one = await inventoryLayout([join(dir, 'inventory/sites/paris')]);
+    expect(all.kind === 'sites' && all.sites.find((s) => s.name === 'paris')).toMatchObject({
+      identity: ['inventory/sites/paris'],
+    });
+    expect(one).toMatchObject({
+      project: all.project,
+      site: { name: 'paris', identity: ['inventory/sites/paris'] },
+    });
+    expect(all.project).toBe(realpathSync(dir));
+  });
+
+  it('several -i sources are one site named after a digest of their paths', async () => {
+    const dir = tree({ 'a.yml': HOSTS, 'b.yml': HOSTS });
+    const ab = await inventoryLayout([join(dir, 'a.yml'), join(dir, 'b.yml')]);
+    const ba = await inventoryLayout([join(dir, 'b.yml'), join(dir, 'a.yml')]);
+    expect(ab.kind === 'single' && ab.site.name).toMatch(/^inventory-[0-9a-f]{8}$/);
+    expect(ba.kind === 'single' && ba.site.name).toBe(ab.kind === 'single' && ab.site.name);
   });
 });
 

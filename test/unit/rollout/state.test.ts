@@ -72,19 +72,42 @@ describe('state files', () => {
 
 describe('resumeSkips', () => {
   const steps = [step('a', 0), step('b', 1, ['always']), step('c', 2), step('d', 3)];
-  it('skips the leading done steps, except those tagged always', () => {
-    expect([...resumeSkips(withSteps({ a: 'done', b: 'done', c: 'failed', d: 'done' }), steps)]).toEqual([
-      'a',
-    ]);
-    expect([...resumeSkips(withSteps({ a: 'done', b: 'interrupted' }), steps)]).toEqual(['a']);
-    expect([...resumeSkips(withSteps({ a: 'failed', b: 'done' }), steps)]).toEqual([]);
-    expect([...resumeSkips(emptyState('x'), steps)]).toEqual([]);
+  const on = (state: SiteState, hosts: Record<string, Record<string, 'done' | 'failed' | 'interrupted'>>) => {
+    for (const [id, h] of Object.entries(hosts)) state.steps[id]!.hosts = h;
+    return state;
+  };
+  const plan = (skip: Map<string, Set<string>>) =>
+    Object.fromEntries([...skip].map(([id, hosts]) => [id, [...hosts].sort()]));
+
+  it('skips, per host, the leading steps done on that host, except those tagged always', () => {
+    const state = on(withSteps({ a: 'done', b: 'done', c: 'failed', d: 'done' }), {
+      a: { web1: 'done', web2: 'done' },
+      b: { web1: 'done', web2: 'done' },
+      c: { web1: 'done', web2: 'failed' },
+      d: { web1: 'done' },
+    });
+    expect(plan(resumeSkips(state, steps))).toEqual({ a: ['web1', 'web2'], c: ['web1'], d: ['web1'] });
+    const interrupted = on(withSteps({ a: 'done', b: 'interrupted' }), {
+      a: { web1: 'done' },
+      b: { web1: 'interrupted' },
+    });
+    expect(plan(resumeSkips(interrupted, steps))).toEqual({ a: ['web1'] });
+    expect(plan(resumeSkips(emptyState('x'), steps))).toEqual({});
   });
-  it('counts a step done under another --limit as not done', () => {
-    const state = withSteps({ a: 'done', b: 'done', c: 'done' });
-    state.steps.b!.limit = 'mail';
-    expect([...resumeSkips(state, steps)]).toEqual(['a']);
-    expect([...resumeSkips(state, steps, 'mail')]).toEqual(['a', 'c']);
+
+  it('never skips a step for a host the state does not name as done (another inventory, another --limit)', () => {
+    const state = on(withSteps({ a: 'done', b: 'done', c: 'done' }), {
+      a: { mail: 'done' },
+      b: { mail: 'done' },
+      c: { mail: 'done' },
+    });
+    const skip = resumeSkips(state, steps);
+    expect(plan(skip)).toEqual({ a: ['mail'], c: ['mail'] });
+    expect(skip.get('a')!.has('other')).toBe(false);
+  });
+
+  it('reads a state written before hosts were recorded as not done anywhere', () => {
+    expect(plan(resumeSkips(withSteps({ a: 'done', b: 'done', c: 'done' }), steps))).toEqual({});
   });
 });
 
