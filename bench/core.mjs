@@ -1,6 +1,7 @@
 // Core runner benchmarks (issue 2): start-up, validation of a 1,000-task playbook, engine overhead per
 // task-host on the local connection. Prints figures against targets; it is a report, not a test.
 // Run: npm run bench   (builds first)
+// Children are started with node's spawnSync, not zx: a shell in between would be timed as ewsplay's start-up.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

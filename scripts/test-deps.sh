@@ -2,7 +2,7 @@
 # Makes sure the Debian packages the integration tests use are present (real sshd, socat, openssl, ss, sudo,
 # age for the vault's interoperability test, curl for the migration preflight's web checks and get_url/uri,
 # wget, zip, unzip, bzip2 and xz for get_url's fallback and unarchive's formats, tmux to read the live tree
-# as a terminal shows it).
+# as a terminal shows it, ansible-core to compare with Ansible, git and rsync for gitlab-ci-local).
 # As root it installs what is missing; otherwise it says what to install and stops.
 set -euo pipefail
 missing=()
@@ -23,6 +23,16 @@ need unzip unzip
 need bzip2 bzip2
 need xz xz-utils
 need tmux tmux
+# The Ansible-parity tests compare with the real ansible-inventory and ansible-playbook (ansible-core).
+need ansible-inventory ansible-core
+need ansible-playbook ansible-core
+# gitlab-ci-local (the GitLab pipeline's test) needs git, and rsync to copy a checkout per job.
+need git git
+need rsync rsync
+# An editor's view of the shipped YAML: Debian's python3 with PyYAML and python-jsonschema.
+/usr/bin/python3 -c 'import jsonschema, yaml' >/dev/null 2>&1 || missing+=(python3-jsonschema python3-yaml)
+# An EWS client no one here wrote, to judge the fake EWS: Debian's python3 with exchangelib (and requests-ntlm).
+/usr/bin/python3 -c 'import exchangelib, requests_ntlm' >/dev/null 2>&1 || missing+=(python3-exchangelib)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "The integration tests need these Debian packages: ${missing[*]}" >&2

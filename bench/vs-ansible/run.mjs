@@ -11,13 +11,16 @@
 //      --login-user NAME (log in as this user, created when missing; default: the current user, or, when
 //      that is root, a user `ewsplay-bench` with Debian's stock dotfiles: a developer's root ~/.bashrc (pyenv,
 //      cargo) runs on every SSH command of both tools and would measure that instead of the tools)
-import { execFileSync, spawn } from 'node:child_process';
+// Shell work (who am I, what is installed, the process table, user accounts) goes through zx's $; the timed
+// runs keep node's spawn, which runs the tool under GNU time with no shell in between and kills it on time.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { $, which } from 'zx/core';
 
 const here = import.meta.dirname;
 const root = resolve(here, '..', '..');
@@ -47,20 +50,13 @@ const repsFor = (s, i) => {
 };
 const tools = opts.only ? [opts.only] : ['ansible', 'ewsplay'];
 const ewsplayBin = resolve(opts['ewsplay-bin']);
-const currentUser = execFileSync('id', ['-un']).toString().trim();
+const currentUser = (await $`id -un`).stdout.trim();
 const loginUser = opts['login-user'] ?? (currentUser === 'root' ? 'ewsplay-bench' : currentUser);
 
 /** Stops before any work with what to install or build, rather than failing minutes in. */
 function preflight() {
   const missing = [];
-  const onPath = (cmd) => {
-    try {
-      execFileSync('sh', ['-c', 'command -v "$0"', cmd], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const onPath = (cmd) => which.sync(cmd, { nothrow: true }) !== null;
   if (tools.includes('ansible') && !onPath('ansible-playbook'))
     missing.push(
       'ansible-playbook is not installed. On Debian/Ubuntu: `sudo apt-get update && sudo apt-get install -y ansible-core`\n' +
@@ -126,7 +122,7 @@ function processCpuSeconds(pid) {
 function workloadCpuSeconds(lab) {
   const children = new Map();
   const masters = [];
-  for (const line of execFileSync('ps', ['-e', '-o', 'pid=,ppid=,args=']).toString().split('\n')) {
+  for (const line of $.sync`ps -e -o pid=,ppid=,args=`.stdout.split('\n')) {
     const m = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line);
     if (!m) continue;
     const [pid, ppid] = [Number(m[1]), Number(m[2])];
@@ -258,14 +254,11 @@ async function freshHostDirs(lab) {
 }
 
 /** The login user, created when missing with Debian's default dotfiles (the lab itself creates no user). */
-function ensureUser(name) {
-  try {
-    execFileSync('id', ['-u', name], { stdio: 'ignore' });
-  } catch {
-    execFileSync('useradd', ['--create-home', '--shell', '/bin/bash', name]);
-    // No password, but not locked: without PAM, sshd refuses key logins to a locked ('!') account.
-    execFileSync('usermod', ['-p', '*', name]);
-  }
+async function ensureUser(name) {
+  if ((await $({ nothrow: true })`id -u ${name}`).ok) return;
+  await $`useradd --create-home --shell /bin/bash ${name}`;
+  // No password, but not locked: without PAM, sshd refuses key logins to a locked ('!') account.
+  await $`usermod -p '*' ${name}`;
 }
 
 function ansibleConfig(lab, forks) {
@@ -336,7 +329,7 @@ async function benchSize(n, sizeIndex) {
     ansible: repsFor(opts['ansible-reps'], sizeIndex),
     ewsplay: repsFor(opts['ewsplay-reps'], sizeIndex),
   };
-  if (loginUser !== currentUser) ensureUser(loginUser);
+  if (loginUser !== currentUser) await ensureUser(loginUser);
   const lab = await startSshdLab(n, { prefix: 'bench', group: 'bench', user: loginUser });
   const hostsDir = join(lab.dir, 'hosts');
   ansibleConfig(lab, n);

@@ -21,13 +21,14 @@ import {
   setFacts,
 } from './context.js';
 import { gatherPlayFacts } from './facts.js';
+import { loopItemsProblem } from './loop-items.js';
 import { loopControlVars } from './loop-vars.js';
 import type { HostTaskResult, TaskInfo, TaskReport } from './results.js';
 import { childScope, roleScope, type Scope } from './scope.js';
 import { playbookSteps, type StepInfo, type StepReport } from './steps.js';
 import { tagsSelected } from './tags.js';
 import { type FreshConnection, flattenOnce, runTaskOnHost, type TaskHooks, truthy } from './task-runner.js';
-import { dataBelow, lazyVars, OMIT, plain } from './vars.js';
+import { dataBelow, lazyVars, OMIT, plain, withData } from './vars.js';
 
 /**
  * One terminal per process: operator prompts take turns across hosts, plays and the playbook runs of
@@ -115,24 +116,31 @@ export class PlayRunner {
       if (live.length === 0) return;
       const step = steps[i]!;
       const report = this.stepReport(step);
-      if (this.rc.options.skipSteps?.has(step.id)) {
+      // --resume: the step runs only on the hosts it was not done on.
+      const doneOn = this.rc.options.skipSteps?.get(step.id);
+      const runOn = doneOn ? live.filter((h) => !doneOn.has(h)) : live;
+      if (runOn.length === 0) {
         report.status = 'skipped';
         this.rc.listener.stepEnd?.(step, report);
         continue;
       }
       const tasksBefore = this.rc.report.tasks.length;
       const startedAt = new Date().toISOString();
-      this.rc.listener.stepStart?.(step, live);
+      this.rc.listener.stepStart?.(step, runOn);
       try {
-        await this.runNodes(play, [node], live, scope);
+        await this.runNodes(play, [node], runOn, scope);
       } finally {
         // A step none of whose tasks ran (tags, --start-at-task) keeps its earlier outcome: not run.
         const ran = this.rc.report.tasks.length > tasksBefore;
-        const failed = live.filter((h) => this.broken(h));
+        const failed = runOn.filter((h) => this.broken(h));
         if (ran || failed.length > 0) {
           report.startedAt ??= startedAt;
           report.finishedAt = new Date().toISOString();
-          if (this.rc.abort.signal.aborted) {
+          const aborted = this.rc.abort.signal.aborted;
+          report.hosts ??= {};
+          for (const h of runOn)
+            report.hosts[h] = failed.includes(h) ? 'failed' : aborted ? 'interrupted' : 'done';
+          if (aborted) {
             if (report.status !== 'failed') report.status = 'interrupted';
           } else if (failed.length > 0) {
             report.status = 'failed';
@@ -221,12 +229,14 @@ export class PlayRunner {
     for (const h of hosts) {
       try {
         const vars = this.templateVars(h, scope);
-        if (!scope.when.every((c) => truthy(this.rc.templar.evaluate(c, vars)))) continue;
-        const file = String(this.rc.templar.render(inc.file, vars));
         const items = inc.loop === undefined ? undefined : this.includeItems(inc, vars);
         for (const [index, item] of (items ?? [undefined]).entries()) {
-          // An item the host already has in that group (a repeated item) runs again, in a later group.
+          // With a loop, `when` and the file name are evaluated per item, as Ansible does.
           const extras = items ? loopControlVars(inc.loopControl, items, index) : {};
+          const itemVars = items ? withData(vars, { [inc.loopVar]: item, ...extras }) : vars;
+          if (!scope.when.every((c) => truthy(this.rc.templar.evaluate(c, itemVars)))) continue;
+          const file = String(this.rc.templar.render(inc.file, itemVars));
+          // An item the host already has in that group (a repeated item) runs again, in a later group.
           const base = items ? `${file}\0${JSON.stringify(item)}\0${JSON.stringify(extras)}` : file;
           let key = base;
           for (let n = 1; groups.get(key)?.hosts.includes(h); n++) key = `${base}\0${n}`;
@@ -263,7 +273,9 @@ export class PlayRunner {
   private includeItems(inc: IncludeNode, vars: Vars): unknown[] {
     const rendered = this.rc.templar.render(inc.loop, vars);
     const items = inc.loopFlatten ? flattenOnce(rendered) : rendered;
-    if (!Array.isArray(items)) throw new Error(`loop must be a list, got ${typeof items}`);
+    const problem = loopItemsProblem(items, (v) => JSON.stringify(plain(v)) ?? String(v));
+    if (problem !== undefined || !Array.isArray(items))
+      throw new Error(`${problem} (at ${inc.pos.file}:${inc.pos.line}:${inc.pos.col})`);
     return plain(items) as unknown[];
   }
 
@@ -566,6 +578,7 @@ export class PlayRunner {
       omit: OMIT,
       ansible_forks: this.rc.options.forks,
       ewsplay_site: this.rc.options.site ?? 'default',
+      ewsplay_resume: this.rc.options.resume === true,
       ...this.currentPlay?.vars,
       ...this.rc.playVarsFiles,
       ...this.currentPlay?.roleVars,

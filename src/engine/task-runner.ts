@@ -1,17 +1,20 @@
 // Runs one task on one host: when, loop, until/retries, check mode, become, timeout, changed_when,
 // failed_when, register, ignore_errors, no_log. Everything a module returns passes the secret masker here.
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Connection } from '../connection/connection.js';
 import { UnreachableError } from '../connection/connection.js';
 import type { Node, Play, TaskNode, Vars } from '../load/model.js';
 import { renderedArgsProblem } from '../load/playbook.js';
 import { resolveModule } from '../modules/index.js';
 import type { Module, ModuleContext, ModuleResult } from '../modules/module.js';
+import { predicted } from './check-wording.js';
 import { newHostState, type RunContext, setFacts } from './context.js';
+import { loopItemsProblem } from './loop-items.js';
 import { loopControlVars, loopResultVars } from './loop-vars.js';
 import type { HostStatus, HostTaskResult, TaskInfo } from './results.js';
 import type { Scope } from './scope.js';
 import { registerSecretVars } from './secret-vars.js';
+import { staticSettings, taskSettings } from './task-settings.js';
 import { plain, withData, withoutOmitted } from './vars.js';
 
 export const NO_LOG_MSG = "the output has been hidden due to the 'no_log: true' specified for this result";
@@ -51,14 +54,16 @@ export async function runTaskOnHost(
   info: TaskInfo,
   hooks: TaskHooks,
 ): Promise<HostTaskResult> {
+  // Local tasks can chain promises without ever reaching the event loop, and signals are handled there:
+  // one turn per task (and per loop item below) keeps Ctrl-C and SIGTERM answered whatever runs.
+  await yieldToEventLoop();
   const started = performance.now();
   const done = (r: Omit<HostTaskResult, 'durationMs'>): HostTaskResult => ({
     ...r,
     durationMs: Math.round(performance.now() - started),
   });
   const module = resolveModule(task.module) as Module; // the loader guarantees it exists
-  const check = scope.checkMode ?? task.checkMode ?? play.checkMode ?? rc.options.check;
-  const noLog = task.noLog ?? scope.noLog ?? false;
+  const { check, noLog, ignoreErrors } = staticSettings(rc.options, play, task, scope);
   const conditions = [...scope.when, ...task.when];
   let vars: Vars;
   try {
@@ -86,19 +91,19 @@ export async function runTaskOnHost(
     // Loop: when is evaluated per item, as Ansible does.
     const rendered = rc.templar.render(task.loop, vars);
     const items = task.loopFlatten ? flattenOnce(rendered) : rendered;
-    if (!Array.isArray(items)) {
-      return done({
-        status: 'failed',
-        changed: false,
-        msg: `loop must be a list, got ${typeof items}: ${rc.secrets.mask(JSON.stringify(plain(items)))}`,
-      });
-    }
+    const loopProblem = loopItemsProblem(items, (v) => JSON.stringify(plain(v)) ?? String(v));
+    if (loopProblem !== undefined || !Array.isArray(items))
+      return done({ status: 'failed', changed: false, msg: describe(rc, task, loopProblem) });
     const perItem: Vars[] = [];
     const itemSummaries: NonNullable<HostTaskResult['items']> = [];
     let anyChanged = false;
     let anyFailed = false;
     let allSkipped = items.length > 0;
+    const diffs: NonNullable<HostTaskResult['diff']> = [];
     for (const [index, item] of items.entries()) {
+      // Ctrl-C and SIGTERM stop a long loop between items, not after the last one.
+      if (index > 0) await yieldToEventLoop();
+      if (rc.abort.signal.aborted) break;
       const pause = task.loopControl?.pause ?? 0;
       if (index > 0 && pause > 0) {
         await sleep(pause * 1000, undefined, { signal: rc.abort.signal }).catch(() => undefined);
@@ -130,10 +135,18 @@ export async function runTaskOnHost(
         ansible_loop_var: task.loopVar,
         ...loopResultVars(task.loopControl, items, index),
       });
+      if (attempt.result.diff && !noLog && diffWanted(rc, task, scope))
+        diffs.push(...rc.secrets.maskDeep(attempt.result.diff));
       itemSummaries.push({
         label,
         status,
-        ...(attempt.result.msg && !noLog ? { msg: rc.secrets.mask(attempt.result.msg) } : {}),
+        ...(attempt.result.msg && !noLog
+          ? {
+              msg: rc.secrets.mask(
+                check && status === 'changed' ? predicted(attempt.result.msg) : attempt.result.msg,
+              ),
+            }
+          : {}),
         ...(attempt.result.verbosity !== undefined && !noLog ? { verbosity: attempt.result.verbosity } : {}),
       });
     }
@@ -147,12 +160,13 @@ export async function runTaskOnHost(
     if (check) registered.check_mode = true;
     const status: HostStatus = anyFailed ? 'failed' : allSkipped ? 'skipped' : anyChanged ? 'changed' : 'ok';
     register(rc, host, task, registered, undefined);
-    const ignored = status === 'failed' && (scope.ignoreErrors ?? task.ignoreErrors ?? false);
+    const ignored = status === 'failed' && ignoreErrors;
     return done({
       status,
       changed: anyChanged,
       msg: noLog ? NO_LOG_MSG : (registered.msg as string),
       items: itemSummaries,
+      ...(diffs.length > 0 ? { diff: diffs } : {}),
       ...(check ? { checkMode: true } : {}),
       ...(ignored ? { ignored: true } : {}),
     });
@@ -163,7 +177,7 @@ export async function runTaskOnHost(
       status: 'failed',
       changed: false,
       msg: describe(rc, task, e),
-      ...((scope.ignoreErrors ?? task.ignoreErrors) ? { ignored: true } : {}),
+      ...(ignoreErrors ? { ignored: true } : {}),
     });
   }
 }
@@ -247,14 +261,9 @@ async function runModuleOnce(
   const connect = (fresh?: FreshConnection) =>
     delegate ? hooks.delegateConnection(delegate, fresh) : hooks.connection(host, fresh);
   const conn = module.connection === 'self' ? selfConnecting(delegate ?? host) : await connect();
-  const timeoutSec = task.timeout ?? scope.timeout ?? rc.options.taskTimeoutSec;
-  const cliBecome = rc.options.become;
-  const become =
-    task.become ??
-    scope.become ??
-    (vars.ansible_become as boolean | undefined) ??
-    cliBecome?.enabled ??
-    false;
+  // `check` is the task's effective check mode already (resolved in runTaskOnHost).
+  const settings = taskSettings(rc.options, { checkMode: check }, task, scope, vars);
+  const { timeoutSec } = settings;
   const controller = new AbortController();
   const onAbort = () => controller.abort();
   rc.abort.signal.addEventListener('abort', onAbort, { once: true });
@@ -262,7 +271,7 @@ async function runModuleOnce(
     host,
     conn,
     check,
-    diff: diffWanted(rc, task, scope),
+    diff: settings.diff,
     vars,
     secrets: rc.secrets,
     signal: controller.signal,
@@ -279,25 +288,15 @@ async function runModuleOnce(
   };
   if (module.connection === 'self')
     ctx.connect = ({ fresh, connectTimeoutMs } = {}) => connect(fresh ? { connectTimeoutMs } : undefined);
-  const environment = { ...scope.environment, ...task.environment };
-  if (Object.keys(environment).length > 0) {
-    const rendered = plain(rc.templar.render(environment, vars)) as Vars;
+  if (Object.keys(settings.environment).length > 0) {
+    const rendered = plain(rc.templar.render(settings.environment, vars)) as Vars;
     ctx.env = Object.fromEntries(Object.entries(rendered).map(([k, v]) => [k, String(v)]));
   }
-  if (become) {
-    const user =
-      task.becomeUser ??
-      scope.becomeUser ??
-      (vars.ansible_become_user as string | undefined) ??
-      cliBecome?.user;
-    const password =
-      ((vars.ansible_become_password ?? vars.ansible_become_pass) as string | undefined) ??
-      cliBecome?.password;
+  if (settings.become)
     ctx.become = {
-      ...(user ? { user } : {}),
-      ...(password !== undefined ? { password: String(password) } : {}),
+      ...(settings.becomeUser ? { user: settings.becomeUser } : {}),
+      ...(settings.becomePassword !== undefined ? { password: settings.becomePassword } : {}),
     };
-  }
   let timer: NodeJS.Timeout | undefined;
   try {
     // The module gets the timeout for its own commands; this guard is the backstop for anything that hangs.
@@ -378,7 +377,7 @@ function applyOverrides(rc: RunContext, task: TaskNode, vars: Vars, registered: 
 
 /** --diff, unless the task, a block around it or the play says `diff:`. */
 function diffWanted(rc: RunContext, task: TaskNode, scope: Scope): boolean {
-  return task.diff ?? scope.diff ?? rc.options.diff;
+  return staticSettings(rc.options, { checkMode: undefined }, task, scope).diff;
 }
 
 /** The host a delegate_to names for these variables (undefined: the task runs on its own host). */
@@ -422,7 +421,7 @@ function finish(
   if (noLog) {
     out.msg = NO_LOG_MSG;
   } else {
-    if (msg) out.msg = rc.secrets.mask(msg);
+    if (msg) out.msg = rc.secrets.mask(check && status === 'changed' ? predicted(msg) : msg);
     if (result.diff && diffWanted(rc, task, scope)) out.diff = rc.secrets.maskDeep(result.diff);
     if (result.data) out.data = rc.secrets.maskDeep(plain(result.data) as Vars);
     if (result.details !== undefined) out.details = rc.secrets.maskDeep(plain(result.details));
@@ -430,7 +429,8 @@ function finish(
   if (result.warnings) out.warnings = result.warnings.map((w) => rc.secrets.mask(w));
   if (result.verbosity !== undefined && !noLog) out.verbosity = result.verbosity;
   if (check) out.checkMode = true;
-  if (status === 'failed' && (task.ignoreErrors ?? scope.ignoreErrors)) out.ignored = true;
+  if (status === 'failed' && staticSettings(rc.options, { checkMode: undefined }, task, scope).ignoreErrors)
+    out.ignored = true;
   return register(rc, host, task, registered, out);
 }
 

@@ -1,8 +1,11 @@
 // What `ansible-inventory --list | --host H | --graph` print for the same inventory (ansible/cli/inventory.py),
 // so users can compare the two tools: keys sorted (json.dumps sort_keys), lists in inventory order, empty
 // `hosts`/`children` left out, empty groups left out but still named in their parent's `children`.
+// The JSON is to be written by pythonJson (python-json.ts): numbers written as Python floats in the
+// inventory stay marked in these copies, so `sci=1e3` prints as 1000.0, as Ansible prints it.
 import { UsageError } from '../load/problems.js';
 import { compareNames, type Inventory } from './inventory.js';
+import { isPythonFloat, isPythonFloatVar, markPythonFloat } from './python-floats.js';
 
 /** Names Ansible strips from the variables it prints (InventoryCLI._remove_internal). */
 const INTERNAL_VARS = new Set([
@@ -80,16 +83,32 @@ export function inventoryGraph(inv: Inventory, group = 'all'): string {
 
 function printableVars(inv: Inventory, host: string): Json {
   const vars: Json = {};
-  for (const [k, v] of Object.entries(inv.hostVars(host))) if (!INTERNAL_VARS.has(k)) vars[k] = v;
+  for (const [k, v] of Object.entries(inv.hostVars(host))) {
+    if (INTERNAL_VARS.has(k)) continue;
+    vars[k] = v;
+    if (typeof v === 'number' && isPythonFloatVar(inv.varSource(host, k))) markPythonFloat(vars, k);
+  }
   return vars;
 }
 
-/** A copy with every mapping's keys in Python's sorted order, as json.dumps(sort_keys=True) writes them. */
+/**
+ * A copy with every mapping's keys in Python's sorted order, as json.dumps(sort_keys=True) writes them;
+ * numbers marked as Python floats stay marked in the copy.
+ */
 function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
+  if (Array.isArray(value)) {
+    const out = value.map(sortKeys);
+    value.forEach((_, i) => {
+      if (isPythonFloat(value, i)) markPythonFloat(out, i);
+    });
+    return out;
+  }
   if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     const out: Json = {};
-    for (const key of Object.keys(value).sort(compareNames)) out[key] = sortKeys((value as Json)[key]);
+    for (const key of Object.keys(value).sort(compareNames)) {
+      out[key] = sortKeys((value as Json)[key]);
+      if (isPythonFloat(value, key)) markPythonFloat(out, key);
+    }
     return out;
   }
   return value;

@@ -6,7 +6,8 @@
 import type { Problem, SourcePos } from '../load/problems.js';
 import { type GroupNode, type InventoryGraph, setVar } from './graph.js';
 import { HostRangeError, parseHostKey } from './host-range.js';
-import { pythonLiteral } from './python-literal.js';
+import { markPythonFloatVar } from './python-floats.js';
+import { parsePythonLiteral } from './python-literal.js';
 
 const SECTION = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$/;
 const GROUP_NAME = /^([^:\]\s]+)\s*(?:#.*)?$/;
@@ -74,7 +75,10 @@ export function parseIniInventory(
         problem(`expected key=value in [${group.name}:vars], got '${line}'`);
         continue;
       }
-      setVar(group.vars, line.slice(0, eq).trim(), pythonLiteral(line.slice(eq + 1).trim()), pos());
+      const { value, float } = parsePythonLiteral(line.slice(eq + 1).trim());
+      const at = pos();
+      setVar(group.vars, line.slice(0, eq).trim(), value, at);
+      if (float) markPythonFloatVar(at);
     } else if (state === 'children') {
       const child = GROUP_NAME.exec(line)?.[1];
       if (child === undefined) {
@@ -168,7 +172,10 @@ function hostLine(
       });
       return;
     }
-    vars.push([word.text.slice(0, eq), pythonLiteral(word.text.slice(eq + 1)), pos(word.offset)]);
+    const { value, float } = parsePythonLiteral(word.text.slice(eq + 1));
+    const at = pos(word.offset);
+    vars.push([word.text.slice(0, eq), value, at]);
+    if (float) markPythonFloatVar(at);
   }
   for (const name of parsed.names) {
     const host = graph.addHost(name, pos(first.offset), pos().file, parsed.port);

@@ -1,16 +1,24 @@
 // Python's ast.literal_eval for inventory values, as Ansible's INI inventory reads them: numbers, strings,
 // True/False/None, lists, tuples, dicts and sets of those; a trailing `# comment` is allowed. Anything else
-// (`yes`, `0644`, `web01`) is not a literal and stays the text it was.
+// (`yes`, `0644`, `web01`) is not a literal and stays the text it was. Numbers written as floats (`1e3`,
+// `1.0`) are marked inside lists and dicts (python-floats.ts); whether the value itself is one is returned.
 import { decodePyEscapes } from '../util/python-escapes.js';
+import { markPythonFloat } from './python-floats.js';
 
 export function pythonLiteral(text: string): unknown {
+  return parsePythonLiteral(text).value;
+}
+
+/** The value, and whether it is a number written as a Python float. */
+export function parsePythonLiteral(text: string): { value: unknown; float: boolean } {
   const parser = new LiteralParser(text);
   try {
     const value = parser.value();
+    const float = parser.float;
     parser.end();
-    return value;
+    return { value, float };
   } catch (e) {
-    if (e instanceof NotALiteral) return text;
+    if (e instanceof NotALiteral) return { value: text, float: false };
     throw e;
   }
 }
@@ -19,6 +27,8 @@ class NotALiteral extends Error {}
 
 class LiteralParser {
   private i = 0;
+  /** The last value read was a number written as a float. */
+  float = false;
   constructor(private readonly s: string) {}
 
   end(): void {
@@ -28,6 +38,7 @@ class LiteralParser {
   }
 
   value(): unknown {
+    this.float = false;
     this.space();
     const c = this.s[this.i];
     if (c === undefined) throw new NotALiteral();
@@ -59,9 +70,11 @@ class LiteralParser {
       this.space();
       if (this.s[this.i] === close) {
         this.i++;
+        this.float = false;
         return out;
       }
       out.push(this.value());
+      if (this.float) markPythonFloat(out, out.length - 1);
       this.space();
       if (this.s[this.i] === ',') this.i++;
       else if (this.s[this.i] !== close) throw new NotALiteral();
@@ -73,21 +86,34 @@ class LiteralParser {
     this.i++;
     const entries: [unknown, unknown][] = [];
     const items: unknown[] = [];
+    const floatEntries = new Set<string>();
+    const floatItems = new Set<number>();
     for (;;) {
       this.space();
       if (this.s[this.i] === '}') {
         this.i++;
-        return items.length > 0 ? items : Object.fromEntries(entries.map(([k, v]) => [String(k), v]));
+        this.float = false;
+        if (items.length > 0) {
+          for (const i of floatItems) markPythonFloat(items, i);
+          return items;
+        }
+        const dict = Object.fromEntries(entries.map(([k, v]) => [String(k), v]));
+        for (const k of floatEntries) markPythonFloat(dict, k);
+        return dict;
       }
       const key = this.value();
+      const keyIsFloat = this.float;
       this.space();
       if (this.s[this.i] === ':') {
         if (items.length > 0) throw new NotALiteral();
         this.i++;
         entries.push([key, this.value()]);
+        if (this.float) floatEntries.add(String(key));
+        else floatEntries.delete(String(key));
       } else {
         if (entries.length > 0) throw new NotALiteral();
         items.push(key);
+        if (keyIsFloat) floatItems.add(items.length - 1);
       }
       this.space();
       if (this.s[this.i] === ',') this.i++;
@@ -119,7 +145,7 @@ class LiteralParser {
   private number(): number {
     const rest = this.s.slice(this.i);
     const m =
-      /^[-+]?\s*(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|(?:\d(?:_?\d)*)?\.?\d(?:_?\d)*(?:[eE][-+]?\d(?:_?\d)*)?|\d(?:_?\d)*\.)/.exec(
+      /^[-+]?\s*(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|(?:\d(?:_?\d)*)?\.\d(?:_?\d)*(?:[eE][-+]?\d(?:_?\d)*)?|\d(?:_?\d)*\.?(?:[eE][-+]?\d(?:_?\d)*)?)/.exec(
         rest,
       );
     if (!m) throw new NotALiteral();
@@ -137,6 +163,7 @@ class LiteralParser {
     this.i += m[0].length;
     // A name right after the digits (`1abc`) is not a literal.
     if (/^[A-Za-z_]/.test(this.s.slice(this.i))) throw new NotALiteral();
+    this.float = !/^0[xXoObB]/.test(body) && /[.eE]/.test(body);
     return sign * value;
   }
 }

@@ -1,4 +1,4 @@
-// JSON Schemas (draft 2020-12) of playbooks, task files and inventories, generated from the module registry so
+// JSON Schemas (draft 2020-12) of playbooks, task files, inventories and variables files, generated from the module registry so
 // an editor with yaml-language-server flags a typo in a module argument as you type. `ewsplay schema` writes
 // them; the committed copies in schemas/ are checked against this code by a test.
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -26,15 +26,64 @@ export interface Schemas {
   playbook: JsonSchema;
   tasks: JsonSchema;
   inventory: JsonSchema;
+  vars: JsonSchema;
 }
 
 export const SCHEMA_FILES: Record<keyof Schemas, string> = {
   playbook: 'playbook.schema.json',
   tasks: 'tasks.schema.json',
   inventory: 'inventory.schema.json',
+  vars: 'vars.schema.json',
 };
 
 const defName = (module: Module) => `module_${module.name}`;
+
+/** A string holding a Jinja template: Ansible accepts one wherever a value is expected (`port: "{{ p }}"`). */
+const TEMPLATE_STRING: JsonSchema = {
+  type: 'string',
+  pattern: '\\{\\{|\\{%',
+  description: 'A template whose value is used at run time',
+};
+
+/** Whether a schema already takes any string (no enum, pattern or format narrowing it). */
+function takesAnyString(s: JsonSchema): boolean {
+  const types = Array.isArray(s.type) ? s.type : [s.type];
+  return types.includes('string') && !s.enum && !s.pattern && !s.format && s.const === undefined;
+}
+
+/**
+ * The editor's view of an argument or keyword: also a template string wherever the value is not already
+ * any string, down through mappings and lists (the loader checks templated values once they are rendered).
+ */
+function acceptTemplates(s: JsonSchema): JsonSchema {
+  if (typeof s !== 'object' || s === null || s.$ref !== undefined) return s;
+  const inner: JsonSchema = { ...s };
+  if (inner.properties)
+    inner.properties = Object.fromEntries(
+      Object.entries(inner.properties as Record<string, JsonSchema>).map(([k, v]) => [k, acceptTemplates(v)]),
+    );
+  if (inner.items && typeof inner.items === 'object')
+    inner.items = acceptTemplates(inner.items as JsonSchema);
+  if (inner.additionalProperties && typeof inner.additionalProperties === 'object')
+    inner.additionalProperties = acceptTemplates(inner.additionalProperties as JsonSchema);
+  for (const k of ['anyOf', 'oneOf'] as const)
+    if (Array.isArray(inner[k])) inner[k] = (inner[k] as JsonSchema[]).map(acceptTemplates);
+  if (takesAnyString(inner) || (inner.type === undefined && !inner.enum && !inner.anyOf && !inner.oneOf))
+    return inner;
+  const { description, ...rest } = inner;
+  return { ...(description ? { description } : {}), anyOf: [rest, TEMPLATE_STRING] };
+}
+
+/** A module's args as the editor sees them: each argument may be a template. */
+function argsForEditor(args: JsonSchema): JsonSchema {
+  if (!args.properties) return args;
+  return {
+    ...args,
+    properties: Object.fromEntries(
+      Object.entries(args.properties as Record<string, JsonSchema>).map(([k, v]) => [k, acceptTemplates(v)]),
+    ),
+  };
+}
 
 /** A module's args with its task-list args (manual's verify:) typed as task lists. */
 function argsWithTaskLists(module: Module): JsonSchema {
@@ -81,7 +130,7 @@ function argsWithAliases(module: Module, args: JsonSchema): JsonSchema {
 /** What a task may write under a module key: the args mapping, a string (the free form of command and
  * shell, key=value words for the others), or nothing when no arg is required. */
 function moduleValueSchema(module: Module): JsonSchema {
-  const forms: JsonSchema[] = [argsWithAliases(module, argsWithTaskLists(module))];
+  const forms: JsonSchema[] = [argsWithAliases(module, argsForEditor(argsWithTaskLists(module)))];
   forms.push(
     module.freeForm
       ? { type: 'string', description: `Free form: the ${module.freeForm}, then key=value options` }
@@ -93,7 +142,7 @@ function moduleValueSchema(module: Module): JsonSchema {
 }
 
 const keywordSchemas = (keywords: Record<string, Keyword>): Record<string, JsonSchema> =>
-  Object.fromEntries(Object.entries(keywords).map(([name, k]) => [name, k.schema]));
+  Object.fromEntries(Object.entries(keywords).map(([name, k]) => [name, acceptTemplates(k.schema)]));
 
 function taskSchema(registry: ModuleRegistry, keywords: Record<string, Keyword>): JsonSchema {
   const moduleProps: Record<string, JsonSchema> = {};
@@ -215,8 +264,24 @@ function inventorySchema(): JsonSchema {
   };
 }
 
+/** group_vars/, host_vars/ and vars files: a mapping of variable names to any values. */
+function varsSchema(): JsonSchema {
+  return {
+    $schema: DRAFT,
+    title: 'ewsplay variables file',
+    description: 'Variables (group_vars/, host_vars/, vars_files, include_vars): names to values',
+    type: ['object', 'null'],
+    propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+  };
+}
+
 export function buildSchemas(registry: ModuleRegistry = defaultRegistry): Schemas {
-  return { playbook: playbookSchema(registry), tasks: tasksSchema(registry), inventory: inventorySchema() };
+  return {
+    playbook: playbookSchema(registry),
+    tasks: tasksSchema(registry),
+    inventory: inventorySchema(),
+    vars: varsSchema(),
+  };
 }
 
 /** The text of a schema file, as committed. */

@@ -50,6 +50,21 @@ export async function ensureContent(
     return {
       changed: true,
       msg: `would create ${dest}`,
+      ...(ctx.diff
+        ? {
+            diff: [
+              {
+                path: dest,
+                before: '',
+                after: diffText(
+                  content.length <= DIFF_LIMIT ? content : undefined,
+                  content.length,
+                  DIFF_LIMIT,
+                ),
+              },
+            ],
+          }
+        : {}),
       warnings: [
         `${posix.dirname(dest)} does not exist yet; the real run fails unless an earlier task creates it`,
       ],

@@ -39,7 +39,9 @@ export class PlainOutput implements RunListener {
     }
     this.write(paint(hostLine(host, r)));
     for (const l of failureDetails(r)) this.write(indent(l));
-    if (!r.items && showsMessage(r, this.o.verbose)) this.write(indent(r.msg!));
+    // A one-line message of a change is already on the changed line.
+    const onLine = r.status === 'changed' && !r.msg?.includes('\n');
+    if (!r.items && !onLine && showsMessage(r, this.o.verbose)) this.write(indent(r.msg!));
     for (const w of r.warnings ?? [])
       this.write(this.o.color ? color.magenta(`[WARNING]: ${w}`) : `[WARNING]: ${w}`);
     // A diff is in the result only where --diff or the task's `diff:` asked for it.

@@ -17,6 +17,7 @@ import {
   stableKey,
 } from './filter-util.js';
 import { jinjaFilters } from './jinja-filters.js';
+import { niceYaml } from './nice-yaml.js';
 import { type Kwargs, pyRepr, pySplit, pySplitlines, pyStr, pyTruthy, splitKwargs } from './python.js';
 import { expandTemplate, pyRegExp } from './regex.js';
 import { safeMember } from './sandbox.js';
@@ -63,6 +64,14 @@ function toInt(v: unknown, dflt = 0, base = 10): number {
   const s = String(v).trim();
   const n = base === 10 && /^[-+]?\d+(\.\d*)?$/.test(s) ? Math.trunc(Number(s)) : Number.parseInt(s, base);
   return Number.isNaN(n) ? dflt : n;
+}
+
+/** Python's ordering for sort keys of one type (numbers, strings); mixed types by their text. */
+function compareKeys(a: unknown, b: unknown): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  const x = pyStr(a);
+  const y = pyStr(b);
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 function yamlLib(): typeof import('yaml') {
@@ -163,7 +172,10 @@ export const filters: Record<string, Filter> = {
     return value;
   },
   bool: (value: unknown) => toBool(value),
-  int: (value: unknown, dflt: unknown = 0, base: unknown = 10) => toInt(value, Number(dflt), Number(base)),
+  int(value: unknown, ...args: unknown[]) {
+    const [pos, kw] = splitKwargs(args);
+    return toInt(value, Number(arg(pos, kw, 0, 'default', 0)), Number(arg(pos, kw, 1, 'base', 10)));
+  },
   float(value: unknown, dflt: unknown = 0) {
     const n = typeof value === 'boolean' ? Number(value) : Number.parseFloat(String(value));
     return Number.isNaN(n) ? dflt : n;
@@ -198,7 +210,10 @@ export const filters: Record<string, Filter> = {
     }
   },
   to_yaml: (value: unknown) => yamlLib().stringify(value, { indent: 2 }),
-  to_nice_yaml: (value: unknown) => yamlLib().stringify(sortKeysDeep(value), { indent: 4 }),
+  to_nice_yaml(value: unknown, ...args: unknown[]) {
+    const [pos, kw] = splitKwargs(args);
+    return niceYaml(value, Number(arg(pos, kw, 0, 'indent', 4)));
+  },
   from_yaml: (value: unknown) => yamlLib().parse(String(value)),
   b64encode: (value: unknown) => Buffer.from(pyStr(value), 'utf8').toString('base64'),
   b64decode: (value: unknown) => Buffer.from(String(value), 'base64').toString('utf8'),
@@ -218,11 +233,32 @@ export const filters: Record<string, Filter> = {
       return true;
     });
   },
-  flatten(value: unknown, levels: unknown) {
+  flatten(value: unknown, ...args: unknown[]) {
+    const [pos, kw] = splitKwargs(args);
+    const levels = arg<unknown>(pos, kw, 0, 'levels', null);
+    const skipNulls = arg<unknown>(pos, kw, 1, 'skip_nulls', true);
     const depth = typeof levels === 'number' ? levels : Number.POSITIVE_INFINITY;
-    return asList(value, 'flatten')
-      .flat(depth)
-      .filter((v) => v !== null && v !== undefined);
+    const flat = asList(value, 'flatten').flat(depth);
+    return skipNulls === false ? flat : flat.filter((v) => v !== null && v !== undefined);
+  },
+  // Jinja's groupby: (grouper, list) pairs sorted by the grouper; `.grouper` / `.list` or [0] / [1].
+  groupby(value: unknown, ...args: unknown[]) {
+    const [pos, kw] = splitKwargs(args);
+    const attribute = String(arg(pos, kw, 0, 'attribute', ''));
+    const dflt = arg<unknown>(pos, kw, 1, 'default', undefined);
+    const groups = new Map<string, { key: unknown; items: unknown[] }>();
+    for (const item of asList(value, 'groupby')) {
+      const key = attrPath(item, attribute) ?? dflt;
+      if (key === undefined)
+        throw new TemplateError(`groupby: '${attribute}' is undefined in ${pyRepr(item)}`);
+      const k = stableKey(key);
+      const g = groups.get(k) ?? { key, items: [] };
+      g.items.push(item);
+      groups.set(k, g);
+    }
+    return [...groups.values()]
+      .sort((a, b) => compareKeys(a.key, b.key))
+      .map(({ key, items }) => Object.assign([key, items], { grouper: key, list: items }));
   },
   min: (value: unknown) => extreme(asList(value, 'min'), -1),
   max: (value: unknown) => extreme(asList(value, 'max'), 1),

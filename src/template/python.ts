@@ -1,5 +1,6 @@
 // Python semantics that Ansible users rely on in Jinja expressions: truthiness, how values print, and the
 // common str/list/dict methods (`out.stdout.startswith('x')`, `d.get('k', 1)`, `line.split()`).
+import { TemplateError } from './errors.js';
 
 /** Python truthiness: None, False, 0, '', [] and {} are false. */
 export function pyTruthy(v: unknown): boolean {
@@ -168,4 +169,42 @@ export function splitKwargs(args: unknown[]): [unknown[], Kwargs] {
     return [args.slice(0, -1), kw];
   }
   return [args, {}];
+}
+
+/** Most characters or items `*` may build (a template makes small values). */
+export const MAX_REPEAT = 1_000_000;
+
+/** Python's a + b: numbers add, strings and lists concatenate; anything else is a TypeError. */
+export function pyAdd(a: unknown, b: unknown): unknown {
+  if (typeof a === 'number' && typeof b === 'number') return a + b;
+  if (typeof a === 'boolean' || typeof b === 'boolean') return pyAdd(Number(a), Number(b));
+  if (typeof a === 'string' && typeof b === 'string') return a + b;
+  if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
+  throw new TemplateError(`unsupported operand types for +: ${pyType(a)} and ${pyType(b)}`);
+}
+
+/** Python's a * b: numbers multiply; a string or list times an integer repeats it. */
+export function pyMul(a: unknown, b: unknown): unknown {
+  if (typeof a === 'number' && typeof b === 'number') return a * b;
+  const [seq, times] = typeof a === 'number' ? [b, a] : [a, b];
+  if (
+    (typeof seq === 'string' || Array.isArray(seq)) &&
+    typeof times === 'number' &&
+    Number.isInteger(times)
+  ) {
+    const n = Math.max(0, times);
+    if (seq.length * n > MAX_REPEAT)
+      throw new TemplateError(`a repetition of ${seq.length * n} items is over the limit of ${MAX_REPEAT}`);
+    return typeof seq === 'string' ? seq.repeat(n) : Array.from({ length: n }, () => seq).flat(1);
+  }
+  throw new TemplateError(`unsupported operand types for *: ${pyType(a)} and ${pyType(b)}`);
+}
+
+function pyType(v: unknown): string {
+  if (v === null || v === undefined) return 'NoneType';
+  if (typeof v === 'string') return 'str';
+  if (typeof v === 'boolean') return 'bool';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float';
+  if (Array.isArray(v)) return 'list';
+  return 'dict';
 }

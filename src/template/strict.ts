@@ -13,6 +13,8 @@ export const STRICT_FN = '__ews_strict';
 export const TRUTHY_FN = '__ews_truthy';
 export const TEST_FN = '__ews_test';
 export const EQ_FN = '__ews_eq';
+export const ADD_FN = '__ews_add';
+export const MUL_FN = '__ews_mul';
 const UNDEFINED_PREFIX = '__ews_undefined_';
 
 const LENIENT_FILTERS = new Set(['default', 'd', 'mandatory']);
@@ -50,7 +52,15 @@ export function strictify(nj: Nunjucks, root: NjNode): NjNode {
           n.children = [walk((n.children as NjNode[])[0]!, lenient)];
           return n;
         }
-        break;
+        // A tuple, `('/etc', 'nginx')`: a list (nunjucks would keep only its last element).
+        return walk(node('Array', n, (n.children as NjNode[]).slice()), false);
+      case 'Add':
+      case 'Mul':
+        // Python's + and * (lists concatenate, 'a' * 3 repeats), not JavaScript's.
+        return call(n.typename === 'Add' ? ADD_FN : MUL_FN, n, [
+          walk(n.left as NjNode, false),
+          walk(n.right as NjNode, false),
+        ]);
       case 'Filter': {
         const filter = (n.name as NjNode).value as string;
         const args = (n.args as NjNode).children as NjNode[];
@@ -63,7 +73,7 @@ export function strictify(nj: Nunjucks, root: NjNode): NjNode {
       }
       case 'Is': {
         const right = n.right as NjNode;
-        const test = (right.typename === 'FunCall' ? (right.name as NjNode).value : right.value) as string;
+        const test = testName(n);
         const left = walk(n.left as NjNode, LENIENT_TESTS.has(test));
         const args =
           right.typename === 'FunCall'
@@ -130,6 +140,16 @@ export function strictify(nj: Nunjucks, root: NjNode): NjNode {
     return n;
   };
   return walk(root, false);
+}
+
+/** The test an `is` names, dotted names included (`x is ansible.builtin.match(...)`). */
+export function testName(isNode: NjNode): string {
+  const right = isNode.right as NjNode;
+  const name = right.typename === 'FunCall' ? (right.name as NjNode) : right;
+  if (name.typename === 'Symbol') return name.value as string;
+  // `is true`, `is false`, `is none`: the lexer made literals of the names.
+  if (name.typename === 'Literal') return name.value === null ? 'none' : String(name.value);
+  return describe(name);
 }
 
 function isNode(v: unknown): v is NjNode {

@@ -9,10 +9,11 @@ import { TemplateError } from './errors.js';
 import { filters } from './filters.js';
 import { type NjEnvironment, type NjNode, type NjTemplate, type Nunjucks, nunjucks } from './nunjucks.js';
 import { preprocess } from './preprocess.js';
-import { type Kwargs, pyEq, pyRepr, pyStr, pyTruthy, splitKwargs } from './python.js';
+import { type Kwargs, pyAdd, pyEq, pyMul, pyRepr, pyStr, pyTruthy, splitKwargs } from './python.js';
+import { boundLiterals, installRenderBounds, withinRenderBounds } from './render-bounds.js';
 import { allowCall, installSandbox } from './sandbox.js';
 import { toDict } from './set-filters.js';
-import { EQ_FN, STRICT_FN, strictify, TEST_FN, TRUTHY_FN } from './strict.js';
+import { ADD_FN, EQ_FN, MUL_FN, STRICT_FN, strictify, TEST_FN, TRUTHY_FN, testName } from './strict.js';
 import { tests } from './tests.js';
 
 export { TemplateError } from './errors.js';
@@ -62,13 +63,16 @@ function getEngine(): Engine {
   for (const [name, fn] of Object.entries(filters)) env.addFilter(name, fn);
   for (const [name, fn] of Object.entries(tests)) env.addTest(name, fn);
   // Filters and tests by their own names only (`x | constructor` is no filter).
+  // `ansible.builtin.regex_replace` is the same filter as `regex_replace`.
   env.getFilter = (name: string) => {
-    if (!Object.hasOwn(env.filters, name)) throw new TemplateError(`filter not found: ${name}`);
-    return env.filters[name] as (...args: unknown[]) => unknown;
+    const own = builtinName(name);
+    if (!Object.hasOwn(env.filters, own)) throw new TemplateError(`filter not found: ${name}`);
+    return env.filters[own] as (...args: unknown[]) => unknown;
   };
   env.getTest = (name: string) => {
-    if (!Object.hasOwn(env.tests, name)) throw new TemplateError(`test not found: ${name}`);
-    return env.tests[name] as (...args: unknown[]) => unknown;
+    const own = builtinName(name);
+    if (!Object.hasOwn(env.tests, own)) throw new TemplateError(`test not found: ${name}`);
+    return env.tests[own] as (...args: unknown[]) => unknown;
   };
   env.addGlobal(STRICT_FN, (value: unknown, name: string) => {
     if (value === undefined) throw new TemplateError(`'${name}' is undefined`, name);
@@ -76,6 +80,8 @@ function getEngine(): Engine {
   });
   env.addGlobal(TRUTHY_FN, pyTruthy);
   env.addGlobal(EQ_FN, pyEq);
+  env.addGlobal(ADD_FN, pyAdd);
+  env.addGlobal(MUL_FN, pyMul);
   env.addGlobal(TEST_FN, (name: string, value: unknown, ...args: unknown[]) => {
     const test = env.getTest(name) as (...a: unknown[]) => unknown;
     return test(value, ...args) === true;
@@ -105,9 +111,15 @@ function getEngine(): Engine {
     if (pos.length > 1) throw new TemplateError(`dict expected at most 1 argument, got ${pos.length}`);
     return { ...(pos.length === 1 ? toDict(pos[0], 'dict') : {}), ...kw };
   });
+  installRenderBounds(runtime, env);
   bindGlobals(env);
   engine = { nj, env };
   return engine;
+}
+
+/** A filter, test or lookup name without Ansible's `ansible.builtin.` collection prefix. */
+function builtinName(name: string): string {
+  return name.startsWith('ansible.builtin.') ? name.slice('ansible.builtin.'.length) : name;
 }
 
 /** Most items `range()` gives (Python would build any list; a template must stay small). */
@@ -222,6 +234,13 @@ function unknownLookup(kind: string): string {
   return `there is no lookup named '${kind}' (ewsplay has ${Object.keys(LOOKUPS).sort().join(', ')})`;
 }
 
+/** Ansible's preserve_trailing_newlines: the output ends with at least as many newlines as the source. */
+function withTrailingNewlines(out: string, source: string): string {
+  const count = (t: string) => t.length - t.replace(/\n+$/, '').length;
+  const missing = count(source) - count(out);
+  return missing > 0 ? out + '\n'.repeat(missing) : out;
+}
+
 interface Compiled {
   template: NjTemplate;
   /** The template is exactly one `{{ expr }}`: rendering yields the expression's native value. */
@@ -237,9 +256,12 @@ function isSingleExpression(root: NjNode): boolean {
 
 function compile(source: string, name: string): Compiled {
   const { nj, env } = getEngine();
-  const ast = parse(nj, source);
-  const native = isSingleExpression(ast);
+  // Jinja (keep_trailing_newline off) drops one newline at the end of the template; Ansible then pads the
+  // output back to as many trailing newlines as the source had (see `withTrailingNewlines`).
+  const ast = parse(nj, source.replace(/\r?\n$/, ''));
+  const native = !source.endsWith('\n') && isSingleExpression(ast);
   strictify(nj, ast);
+  boundLiterals(nj, ast);
   if (native) {
     const output = (ast.children as NjNode[])[0]!;
     const expr = (output.children as NjNode[])[0]!;
@@ -262,11 +284,38 @@ function compile(source: string, name: string): Compiled {
 }
 
 function parse(nj: Nunjucks, source: string): NjNode {
+  let ast: NjNode;
   try {
-    return nj.parser.parse(preprocess(source), [], LEXER_OPTS);
+    ast = nj.parser.parse(preprocess(source), [], LEXER_OPTS);
   } catch (e) {
     throw new TemplateError(syntaxMessage(e, source));
   }
+  const unsupported = unsupportedTag(ast);
+  if (unsupported) throw new TemplateError(unsupported);
+  return ast;
+}
+
+const FILE_TAGS: Record<string, string> = {
+  Include: 'include',
+  Import: 'import',
+  FromImport: 'from',
+  Extends: 'extends',
+};
+
+/** include, import, from and extends name other template files: ewsplay renders one file at a time. */
+function unsupportedTag(node: NjNode): string | undefined {
+  const tag = FILE_TAGS[node.typename];
+  if (tag)
+    return `template error: {% ${tag} %} is not supported: a template is one file (line ${node.lineno + 1})`;
+  for (const field of node.fields) {
+    const v = node[field];
+    for (const k of Array.isArray(v) ? v : [v])
+      if (k && typeof k === 'object' && typeof (k as NjNode).typename === 'string') {
+        const found = unsupportedTag(k as NjNode);
+        if (found) return found;
+      }
+  }
+  return undefined;
 }
 
 const SYNTAX_WORDING: [RegExp, string][] = [
@@ -278,7 +327,12 @@ const SYNTAX_WORDING: [RegExp, string][] = [
 
 function syntaxMessage(e: unknown, source: string): string {
   const err = e as { message?: string; lineno?: number };
-  let msg = String(err.message ?? e).trim();
+  // nunjucks' parser reads past the last token of an unfinished template ('{{ x |', '{%') and fails
+  // with a TypeError of its own, "Cannot read properties of null": say what it means.
+  let msg =
+    e instanceof TypeError
+      ? 'the template ends before its tag or expression is complete'
+      : String(err.message ?? e).trim();
   for (const [re, wording] of SYNTAX_WORDING) msg = msg.replace(re, wording);
   const line = err.lineno ?? source.split('\n').length;
   return `template syntax error: ${msg} (line ${line})`;
@@ -315,7 +369,7 @@ export function checkTemplateSyntax(text: string): string | undefined {
   } catch (e) {
     return syntaxMessage(e, text);
   }
-  return unknownNames(ast, env);
+  return unsupportedTag(ast) ?? unknownNames(ast, env);
 }
 
 const LOOKUP_FUNCTIONS = new Set(['lookup', 'query', 'q']);
@@ -334,11 +388,8 @@ function unknownNames(node: NjNode, env: NjEnvironment): string | undefined {
       return `template error: no filter named '${name}' (line ${node.lineno + 1})`;
   }
   if (node.typename === 'Is') {
-    const right = node.right as NjNode;
-    const name = (right.typename === 'FunCall' ? (right.name as NjNode).value : right.value) as
-      | string
-      | undefined;
-    if (typeof name === 'string' && !Object.hasOwn(env.tests, name))
+    const name = testName(node);
+    if (!Object.hasOwn(env.tests, builtinName(name)))
       return `template error: no test named '${name}' (line ${node.lineno + 1})`;
   }
   for (const field of node.fields) {
@@ -373,9 +424,11 @@ export function createTemplar(options: { secrets?: SecretSink } = {}): TemplateA
     const outer = renderSecrets;
     renderSecrets = options.secrets;
     try {
-      captured = undefined;
-      const out = (c.template as unknown as { render(ctx: Vars): string }).render({ [VARS_KEY]: vars });
-      return c.native ? captured : out;
+      return withinRenderBounds(() => {
+        captured = undefined;
+        const out = (c.template as unknown as { render(ctx: Vars): string }).render({ [VARS_KEY]: vars });
+        return c.native ? captured : withTrailingNewlines(out, source);
+      });
     } catch (e) {
       throw templateError(e, source);
     } finally {

@@ -48,6 +48,44 @@ describe('Ansible compatibility', () => {
     expect(events.resultOf('peers', 'a')?.msg).toBe('a,b 8080');
   });
 
+  it('include_tasks with a loop evaluates when and the file name per item', async () => {
+    const s = new Scratch(['a']);
+    const log = join(s.dir, 'include.log');
+    s.write('playbooks/one.yml', `- shell: echo "one {{ item }}" >> ${log}\n`);
+    s.write('playbooks/two.yml', `- shell: echo "two {{ item }}" >> ${log}\n`);
+    const { report } = await s.run(`
+- hosts: all
+  gather_facts: false
+  tasks:
+    - include_tasks: "{{ item }}.yml"
+      loop: [one, skip, two]
+      when: item != 'skip'
+`);
+    expect(report.exitCode ?? 0).toBe(0);
+    expect(readFileSync(log, 'utf8')).toBe('one one\ntwo two\n');
+  });
+
+  it('--diff shows the diffs of a loop, in check mode and for real', async () => {
+    const s = new Scratch(['a']);
+    const dir = s.hostDir('a');
+    const play = `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: files
+      copy: { content: "{{ item }}\\n", dest: "${dir}/{{ item }}.txt" }
+      loop: [one, two]
+`;
+    for (const check of [true, false]) {
+      const { events } = await s.run(play, { check, diff: true });
+      const diffs = events.resultOf('files', 'a')?.diff ?? [];
+      expect(diffs.map((d) => [d.path, d.after])).toEqual([
+        [`${dir}/one.txt`, 'one\n'],
+        [`${dir}/two.txt`, 'two\n'],
+      ]);
+    }
+  });
+
   it('omit leaves an argument out, as if it had not been written', async () => {
     const s = new Scratch(['a']);
     const file = join(s.hostDir('a'), 'f');
