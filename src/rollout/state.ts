@@ -219,14 +219,20 @@ export async function recordMailboxes(root: string, state: SiteState, report: Ru
  * recorded done on that host are left out; the first step that is not done there, and every step after it,
  * run again on it. Steps tagged `always` run again even when done (as Ansible runs them whatever the tags):
  * tag a step that only gathers facts for later steps `always`. A host the state does not name (another
- * inventory's, a --limit that left it out, a state written before hosts were recorded) runs every step.
+ * inventory's, a --limit that left it out, a state written before hosts were recorded) runs every step. A
+ * step done on other hosts only (its play does not target this one) is passed over.
  */
 export function resumeSkips(state: SiteState, steps: StepInfo[]): Map<string, Set<string>> {
   const skip = new Map<string, Set<string>>();
   const hosts = new Set(Object.values(state.steps).flatMap((s) => Object.keys(s.hosts ?? {})));
   for (const host of hosts) {
     for (const step of steps) {
-      if (state.steps[step.id]?.hosts?.[host] !== 'done') break;
+      const record = state.steps[step.id];
+      const outcome = record?.hosts?.[host];
+      // A step done without this host (its play targets other hosts: A3 runs on the mail server only) does
+      // not stop the host's chain of done steps; a step not done, or never run, does.
+      if (outcome === undefined && record?.status === 'done' && !record.limit && record.hosts) continue;
+      if (outcome !== 'done') break;
       if (step.tags.includes('always')) continue;
       const on = skip.get(step.id) ?? new Set<string>();
       on.add(host);

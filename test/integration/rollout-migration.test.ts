@@ -8,7 +8,13 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAILBOXES, type MigrationSite, SERVICE_PASSWORD, startMigrationSite } from './migration-site.js';
+import {
+  MAILBOXES,
+  type MigrationSite,
+  SERVICE_ACCOUNT,
+  SERVICE_PASSWORD,
+  startMigrationSite,
+} from './migration-site.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/ewsplay.js');
 const PLAYBOOK = resolve(import.meta.dirname, '../../playbooks/ews-migration.yml');
@@ -47,10 +53,16 @@ describe('rolling the migration out to three lab sites', () => {
     for (const name of NAMES) {
       const site = await startMigrationSite();
       sites[name] = site;
-      // The operator set CEXSY_ACCESS_LIST_MODE in the installer (step 2): the container has it.
-      const env = join(site.hosts.hypervisor.state, 'docker/env/calendar-cexsy-1');
-      await mkdir(env, { recursive: true });
-      await writeFile(join(env, 'CEXSY_ACCESS_LIST_MODE'), 'black\n');
+      // The operator's part of steps 1-2, as on a real site: the forwarder runs (A3), then its address and
+      // certificate and CEXSY_ACCESS_LIST_MODE go into the installer's form, then Play.
+      const tls = await site.run('ews-migration.yml', '--tags', 'tls');
+      if (tls.code !== 0) throw new Error(`A3 on ${name} failed: ${tls.stdout}${tls.stderr}`);
+      await site.fillInstaller({
+        address: `127.0.0.1:${site.forwarderPort}`,
+        login: SERVICE_ACCOUNT,
+        certificate: await site.servedCertificate(),
+        cexsy: 'black',
+      });
       // The lab inventories all say site_name: lab; named after the site, mailbox state stays apart.
       await writeFile(
         join(site.inventoryDir, 'group_vars/all/zzz-site.yml'),
@@ -61,7 +73,7 @@ describe('rolling the migration out to three lab sites', () => {
     }
     knownHosts = join(project, 'known_hosts');
     await writeFile(knownHosts, known.join(''));
-  }, 120_000);
+  }, 240_000);
 
   afterAll(async () => {
     for (const site of Object.values(sites)) await site?.stop();

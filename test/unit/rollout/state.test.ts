@@ -95,6 +95,18 @@ describe('resumeSkips', () => {
     expect(plan(resumeSkips(emptyState('x'), steps))).toEqual({});
   });
 
+  it('passes over a step done on other hosts only (its play does not target the host)', () => {
+    // a on every host; c only on mail (A3 runs on the mail server); d on the hypervisor: the hypervisor's
+    // chain goes on past c.
+    const state = on(withSteps({ a: 'done', b: 'done', c: 'done', d: 'done' }), {
+      a: { mail: 'done', hv: 'done' },
+      b: { mail: 'done', hv: 'done' },
+      c: { mail: 'done' },
+      d: { hv: 'done' },
+    });
+    expect(plan(resumeSkips(state, steps))).toEqual({ a: ['hv', 'mail'], c: ['mail'], d: ['hv'] });
+  });
+
   it('never skips a step for a host the state does not name as done (another inventory, another --limit)', () => {
     const state = on(withSteps({ a: 'done', b: 'done', c: 'done' }), {
       a: { mail: 'done' },
