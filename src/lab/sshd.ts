@@ -95,8 +95,7 @@ export async function startSshdLab(n: number, opts: SshdLabOptions = {}): Promis
           'PrintMotd no',
           'LogLevel VERBOSE',
           'Subsystem sftp internal-sftp',
-          ...(opts.extraConfig ?? []),
-          ...(opts.hostConfig?.(name, workDir) ?? []),
+          ...withLoginEnv([...(opts.extraConfig ?? []), ...(opts.hostConfig?.(name, workDir) ?? [])]),
           '',
         ].join('\n'),
       );
@@ -282,4 +281,15 @@ export function ensureSudoUser(name = 'ewsplay-lab'): { user: string; password: 
     },
   ).trim();
   return { user: name, password };
+}
+
+/**
+ * The sessions' environment, plus PYENV_REHASH_TIMEOUT=1: a login shell whose rc file runs `pyenv rehash`
+ * (a developer machine's root) waits 60 s on the lock a killed login left behind, and the fault tests kill
+ * logins on purpose. sshd takes only the first SetEnv line, so the variable joins it.
+ */
+function withLoginEnv(lines: string[]): string[] {
+  const i = lines.findIndex((l) => /^SetEnv\s/.test(l));
+  if (i < 0) return [...lines, 'SetEnv PYENV_REHASH_TIMEOUT=1'];
+  return lines.map((l, j) => (j === i ? `${l} PYENV_REHASH_TIMEOUT=1` : l));
 }
