@@ -73,6 +73,7 @@ describe('npm run demo', () => {
       expect(r.state?.hostMode).toBe('sshd');
       expectProven(r);
     },
+    240_000,
   );
 
   it('runs the migration on local hosts with the socat stand-in and the own unit (a machine without Debian packages)', async () => {
@@ -132,7 +133,7 @@ describe('lab processes', () => {
     expect(markedProcesses(up.state.dir)).toEqual([]);
     expect(existsSync(up.state.dir)).toBe(false);
     expect(existsSync(join(up.state.inventoryDir, 'hosts.yml'))).toBe(false);
-  });
+  }, 240_000);
 
   it('Ctrl-C during lab up leaves nothing running, and up twice says it is up', async () => {
     const dir = await newProject();
