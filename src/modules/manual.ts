@@ -4,6 +4,7 @@
 // Some effects take time to show (Exchange applies a role assignment after minutes): `retries` re-runs the
 // verify tasks after the operator's confirmation, waiting `delay` seconds, doubled each time.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Node } from '../load/model.js';
 import { MASK } from '../template/secrets.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
@@ -158,7 +159,7 @@ export const manualModule: Module = {
           `manual: verify still fails (${second.why}); retry ${attempt + 1}/${retries} in ${waitMs / 1000} s`,
         ),
       );
-      await sleep(waitMs, ctx.signal);
+      await sleep(waitMs, undefined, { signal: ctx.signal });
       second = await verify(ctx, nodes);
     }
     if (second.verified)
@@ -175,18 +176,3 @@ export const manualModule: Module = {
     });
   },
 };
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
