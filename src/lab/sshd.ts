@@ -76,6 +76,9 @@ export async function startSshdLab(n: number, opts: SshdLabOptions = {}): Promis
       const workDir = join(dir, 'hosts', name);
       await mkdir(workDir, { recursive: true, mode: 0o777 });
       await chmod(workDir, 0o777);
+      const home = join(dir, 'homes', name);
+      await mkdir(home, { recursive: true });
+      await chmod(home, 0o1777);
       const cfg = join(dir, `${name}_sshd_config`);
       await writeFile(
         cfg,
@@ -95,7 +98,7 @@ export async function startSshdLab(n: number, opts: SshdLabOptions = {}): Promis
           'PrintMotd no',
           'LogLevel VERBOSE',
           'Subsystem sftp internal-sftp',
-          ...withLoginEnv([...(opts.extraConfig ?? []), ...(opts.hostConfig?.(name, workDir) ?? [])]),
+          ...withLabHome(home, [...(opts.extraConfig ?? []), ...(opts.hostConfig?.(name, workDir) ?? [])]),
           '',
         ].join('\n'),
       );
@@ -284,12 +287,13 @@ export function ensureSudoUser(name = 'ewsplay-lab'): { user: string; password: 
 }
 
 /**
- * The sessions' environment, plus PYENV_REHASH_TIMEOUT=1: a login shell whose rc file runs `pyenv rehash`
- * (a developer machine's root) waits 60 s on the lock a killed login left behind, and the fault tests kill
- * logins on purpose. sshd takes only the first SetEnv line, so the variable joins it.
+ * The sessions' environment, plus HOME set to the lab host's own empty home: a lab host must not run the
+ * machine user's rc files (a developer's root `.bashrc` runs `pyenv rehash`, whose lock a killed login
+ * leaves behind; every later login then waited or printed pyenv's complaint into the command's output),
+ * nor write into the real home. sshd takes only the first SetEnv line, so HOME joins it.
  */
-function withLoginEnv(lines: string[]): string[] {
+function withLabHome(home: string, lines: string[]): string[] {
   const i = lines.findIndex((l) => /^SetEnv\s/.test(l));
-  if (i < 0) return [...lines, 'SetEnv PYENV_REHASH_TIMEOUT=1'];
-  return lines.map((l, j) => (j === i ? `${l} PYENV_REHASH_TIMEOUT=1` : l));
+  if (i < 0) return [...lines, `SetEnv HOME=${home}`];
+  return lines.map((l, j) => (j === i ? `${l} HOME=${home}` : l));
 }

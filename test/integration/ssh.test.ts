@@ -69,6 +69,15 @@ describe('exec', () => {
     );
   });
 
+  it("a lab host's login has its own empty HOME, so no rc file of the machine's user runs or prints", async () => {
+    const r = await conn.exec('printf "%s\\n" "$HOME"; ls -A "$HOME" | wc -l');
+    expect(r.rc).toBe(0);
+    const [home, entries] = r.stdout.trim().split('\n');
+    expect(home).toBe(join(lab.dir, 'homes', lab.hosts[0]!.name));
+    expect(entries).toBe('0');
+    expect(r.stderr).toBe('');
+  });
+
   it('carries a megabyte of stdin through a remote shell, and a script too big for one on its own channel', async () => {
     const big = Buffer.alloc(1024 * 1024, 'abcdefghij\n');
     expect((await conn.exec('wc -c', { stdin: big })).stdout.trim()).toBe(String(big.length));
