@@ -7,7 +7,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { UsageError } from '../load/problems.js';
+import { UsageError } from '../core/problems.js';
 
 export interface AnsibleDefaults {
   /** The config file read, if any. */

@@ -1,6 +1,6 @@
 // Turns any error into a message for people and an exit code. Stack traces only with EWSPLAY_DEBUG=1.
-import { readInputTextSync } from '../load/input-file.js';
-import { ExitCode, formatProblems, UsageError, UserError } from '../load/problems.js';
+import { readInputTextSync } from '../core/input-file.js';
+import { ExitCode, formatProblems, UsageError, UserError } from '../core/problems.js';
 
 export function reportError(e: unknown, mask: (s: string) => string = (s) => s): number {
   if (e instanceof UserError) {

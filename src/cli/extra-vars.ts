@@ -1,9 +1,9 @@
 // -e/--extra-vars as ansible-playbook takes them: `k=v k2=v2`, a JSON/YAML mapping, or `@file`.
 import { parse } from 'yaml';
+import { InputFileError, readInputTextSync } from '../core/input-file.js';
+import type { Vars } from '../core/model.js';
+import { type Problem, UsageError, UserError } from '../core/problems.js';
 import { parseVarsText } from '../inventory/vars-files.js';
-import { InputFileError, readInputTextSync } from '../load/input-file.js';
-import type { Vars } from '../load/model.js';
-import { type Problem, UsageError, UserError } from '../load/problems.js';
 
 export function parseExtraVars(values: string[] = []): Vars {
   const out: Vars = {};

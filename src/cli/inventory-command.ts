@@ -1,11 +1,12 @@
 // `ewsplay inventory`: the same JSON and graph as ansible-inventory, so both tools can be compared.
 // A sites directory is shown site by site, as `run` sees it, never merged: its sites reuse host names.
+
+import { ExitCode, UsageError } from '../core/problems.js';
+import { Secrets } from '../core/secrets.js';
 import { inventoryGraph, inventoryHost, inventoryList } from '../inventory/ansible-inventory.js';
 import { loadInventory } from '../inventory/inventory.js';
 import { pythonJson } from '../inventory/python-json.js';
-import { ExitCode, UsageError } from '../load/problems.js';
 import { inventoryLayout, selectSites } from '../rollout/sites.js';
-import { Secrets } from '../template/secrets.js';
 import { passphraseSource } from '../vault/passphrase.js';
 import { vaultReader } from '../vault/vars.js';
 import { withInventoryDefaults } from './ansible-config.js';

@@ -1,8 +1,8 @@
 // `ewsplay lab up | down | status`: the built-in lab site (src/lab/lab.ts). Ctrl-C during `up` stops
 // whatever had been started and exits 130.
 import { relative } from 'node:path';
+import { ExitCode, UsageError } from '../core/problems.js';
 import { labDown, labStatus, labUp } from '../lab/lab.js';
-import { ExitCode, UsageError } from '../load/problems.js';
 import { reportError } from './errors.js';
 
 export interface LabFlags {

@@ -1,8 +1,8 @@
 // ewsplay's command line. Subcommands load their implementation lazily so `--version` and `--help`
 // start fast; ews-javascript-api is never loaded here.
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { ExitCode } from '../load/problems.js';
-import { VERSION } from '../version.js';
+import { ExitCode } from '../core/problems.js';
+import { VERSION } from '../core/version.js';
 import { reportError } from './errors.js';
 import type { VaultAction, VaultFlags } from './vault-command.js';
 

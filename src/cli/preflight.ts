@@ -1,11 +1,12 @@
 // Command-line choices that would make a run do nothing, or something else than asked, are refused before
 // any host is touched, as Ansible refuses them: a --vault-password-file or --known-hosts that is missing or
 // not a file, a --limit that leaves no host, a --start-at-task that names no task.
+
+import { inputFileProblem } from '../core/input-file.js';
+import type { Node, Playbook } from '../core/model.js';
+import { UsageError } from '../core/problems.js';
+import { closest } from '../core/suggest.js';
 import type { Inventory } from '../inventory/inventory.js';
-import { inputFileProblem } from '../load/input-file.js';
-import type { Node, Playbook } from '../load/model.js';
-import { UsageError } from '../load/problems.js';
-import { closest } from '../load/suggest.js';
 
 /** Files named by flags: each must be a readable regular file (a known_hosts file may not exist yet). */
 export async function checkFlagFiles(flags: {

@@ -1,17 +1,17 @@
 // Loads what a run needs and checks all of it before any host is touched: inventory, playbook (schema,
 // includes, handlers, templates, host patterns), and registers the secrets the inventory holds.
 
+import type { Node, Playbook, Vars } from '../core/model.js';
+import { UsageError, UserError } from '../core/problems.js';
+import type { Secrets } from '../core/secrets.js';
+import type { TemplateApi } from '../core/template-api.js';
 import { loadYamlVars } from '../engine/run.js';
 import { playbookTags } from '../engine/tags.js';
 import { lazyVars } from '../engine/vars.js';
 import { connectionSpec, ignoredConnectionSettings, isSecretVarName } from '../inventory/connection-spec.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { loadInventory } from '../inventory/inventory.js';
-import type { Node, Playbook, Vars } from '../load/model.js';
-import { UsageError, UserError } from '../load/problems.js';
 import { validatePlaybook } from '../load/validate.js';
-import type { TemplateApi } from '../modules/module.js';
-import type { Secrets } from '../template/secrets.js';
 import { createTemplar, TemplateError } from '../template/templar.js';
 import { type PassphraseSource, passphraseSource } from '../vault/passphrase.js';
 import { vaultReader } from '../vault/vars.js';

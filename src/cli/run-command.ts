@@ -1,18 +1,18 @@
 // `ewsplay run`: load and validate everything first (no host is touched on a mistake), then run.
 import { resolve } from 'node:path';
+import { ExitCode, UsageError } from '../core/problems.js';
+import { Secrets } from '../core/secrets.js';
+import { didYouMean } from '../core/suggest.js';
+import { VERSION } from '../core/version.js';
 import type { RunOptions } from '../engine/context.js';
 import type { RunListener } from '../engine/events.js';
 import { playbookTags, unknownTagProblem } from '../engine/tags.js';
-import { ExitCode, UsageError } from '../load/problems.js';
-import { didYouMean } from '../load/suggest.js';
 import { PlainOutput } from '../output/plain.js';
 import { useColor } from '../output/style.js';
 import { type RolloutInput, type RolloutResult, runRollout } from '../rollout/rollout.js';
 import { inventoryLayout, type SiteInventory, selectSites } from '../rollout/sites.js';
-import { Secrets } from '../template/secrets.js';
 import { passphraseSource } from '../vault/passphrase.js';
 import { canPrompt, promptHidden } from '../vault/prompt.js';
-import { VERSION } from '../version.js';
 import { announcedAnsibleDefaults } from './ansible-config.js';
 import { reportError } from './errors.js';
 import { parseExtraVars } from './extra-vars.js';

@@ -1,6 +1,6 @@
 // `ewsplay schema`: the JSON Schemas editors use (yaml-language-server), generated from the module registry.
 
-import { ExitCode } from '../load/problems.js';
+import { ExitCode } from '../core/problems.js';
 import { buildSchemas, writeSchemas } from '../load/schema.js';
 import { reportError } from './errors.js';
 

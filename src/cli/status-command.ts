@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { ExitCode } from '../load/problems.js';
+import { ExitCode } from '../core/problems.js';
 import { holderGone, lockPath, readLock } from '../rollout/lock.js';
 import { type InventoryLayout, inventoryLayout } from '../rollout/sites.js';
 import { readState, statePath } from '../rollout/state.js';

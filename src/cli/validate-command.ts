@@ -1,10 +1,11 @@
 // `ewsplay validate`: every check a run makes before touching a host, and nothing else.
+
+import type { Playbook } from '../core/model.js';
+import { ExitCode, UserError } from '../core/problems.js';
+import { Secrets } from '../core/secrets.js';
 import { loadInventory } from '../inventory/inventory.js';
-import type { Playbook } from '../load/model.js';
-import { ExitCode, UserError } from '../load/problems.js';
 import { validatePlaybook } from '../load/validate.js';
 import { inventoryLayout } from '../rollout/sites.js';
-import { Secrets } from '../template/secrets.js';
 import { createTemplar } from '../template/templar.js';
 import { passphraseSource } from '../vault/passphrase.js';
 import { vaultReader } from '../vault/vars.js';

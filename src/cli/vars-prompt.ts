@@ -3,9 +3,9 @@
 // given with -e is not asked. Private answers (the default) are secrets. Without a terminal, a prompt with a
 // default takes it; one without is a usage error saying to pass -e.
 import { createInterface } from 'node:readline/promises';
-import type { Playbook, Vars, VarsPrompt } from '../load/model.js';
-import { UsageError } from '../load/problems.js';
-import type { Secrets } from '../template/secrets.js';
+import type { Playbook, Vars, VarsPrompt } from '../core/model.js';
+import { UsageError } from '../core/problems.js';
+import type { Secrets } from '../core/secrets.js';
 import { canPrompt, promptHidden } from '../vault/prompt.js';
 
 export interface PromptIO {

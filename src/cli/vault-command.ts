@@ -1,8 +1,8 @@
 // `ewsplay vault create | edit | view | encrypt | decrypt | rekey FILE`: age-encrypted files (passphrase),
 // written atomically in place (temp file, fsync, rename), readable by `age -d`.
 import { readFile, stat } from 'node:fs/promises';
-import { ExitCode, UsageError } from '../load/problems.js';
-import { Secrets } from '../template/secrets.js';
+import { ExitCode, UsageError } from '../core/problems.js';
+import { Secrets } from '../core/secrets.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { decryptVault, encryptVault, isVault } from '../vault/age.js';
 import { editText } from '../vault/editor.js';

@@ -1,13 +1,9 @@
 // sudo handling shared by local and ssh connections: the password goes on stdin (sudo -S reads one line),
 // never in argv, and the prompt is a fixed marker so it never mixes with the command's output.
+import { shq } from '../core/shell-quote.js';
 import type { ExecOptions, PutOptions } from './connection.js';
 
 export const SUDO_PROMPT = '[ewsplay-sudo-prompt]';
-
-/** Single-quotes a string for POSIX sh. */
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /** Wraps `command` for become; returns the script to run and the bytes to send on stdin. */
 export function becomeWrap(

@@ -8,8 +8,8 @@ import { createHash, createHmac } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { InputFileError, readInputText } from '../load/input-file.js';
-import { UsageError } from '../load/problems.js';
+import { InputFileError, readInputText } from '../core/input-file.js';
+import { UsageError } from '../core/problems.js';
 import { UnreachableError } from './connection.js';
 
 /** Host key refused: unknown, changed or revoked. */

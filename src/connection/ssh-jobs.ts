@@ -2,7 +2,7 @@
 // their own (pty commands, jobs too big for a shell, targets without one), and how a job is killed.
 import { randomBytes } from 'node:crypto';
 import type { Client, ClientChannel } from 'ssh2';
-import { shq } from './become.js';
+import { shq } from '../core/shell-quote.js';
 
 /** Limits concurrent session channels; acquire() resolves a release function. */
 export class ChannelSlots {

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { AnyAuthMethod, AuthHandlerMiddleware, ConnectConfig, ParsedKey, SFTPWrapper } from 'ssh2';
 import ssh2 from 'ssh2';
-import { atomicWriteScript, becomeWrap, LEFTOVER_MINUTES, SUDO_PROMPT, shq } from './become.js';
+import { shq } from '../core/shell-quote.js';
+import { atomicWriteScript, becomeWrap, LEFTOVER_MINUTES, SUDO_PROMPT } from './become.js';
 import type {
   BecomeOptions,
   Connection,

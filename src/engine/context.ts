@@ -1,9 +1,9 @@
 // State shared by the play runner and the task runner for one run of one playbook.
 import type { Connection } from '../connection/connection.js';
+import type { Playbook, Vars } from '../core/model.js';
+import type { Secrets } from '../core/secrets.js';
+import type { TemplateApi } from '../core/template-api.js';
 import type { Inventory } from '../inventory/inventory.js';
-import type { Playbook, Vars } from '../load/model.js';
-import type { TemplateApi } from '../modules/module.js';
-import type { Secrets } from '../template/secrets.js';
 import type { RunListener } from './events.js';
 import type { HostStats, RunReport } from './results.js';
 import type { TagFilter } from './tags.js';

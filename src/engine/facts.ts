@@ -4,7 +4,7 @@
 // its tasks, handlers, vars, vars_files, extra vars or the hosts' inventory vars mention `ansible_facts` or an
 // `ansible_<fact>` setup gives, or it includes a task file whose name is templated (not known before the run).
 // A host's facts gathered once in the run serve the later plays (Ansible caches them in memory too).
-import type { Node, Play, TaskNode } from '../load/model.js';
+import type { Node, Play, TaskNode } from '../core/model.js';
 import { FACT_NAMES } from '../modules/setup-facts.js';
 import type { RunContext } from './context.js';
 

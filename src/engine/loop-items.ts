@@ -1,6 +1,6 @@
 // What a task's `loop:` (or with_*, or an include's loop) rendered to must be a list of at most
 // MAX_LOOP_ITEMS items: a loop of millions would hold the run (and its output and report) for hours.
-import { MAX_LOOP_ITEMS } from '../load/bounds.js';
+import { MAX_LOOP_ITEMS } from '../core/bounds.js';
 
 /** Why `items` cannot be looped over, or undefined when it can. `show` renders a value for the message. */
 export function loopItemsProblem(items: unknown, show: (value: unknown) => string): string | undefined {

@@ -1,6 +1,6 @@
 // The variables loop_control adds to each item, as Ansible sets them: index_var, and ansible_loop with
 // extended (index is 1-based, index0 0-based; previtem and nextitem exist only where there is one).
-import type { LoopControl, Vars } from '../load/model.js';
+import type { LoopControl, Vars } from '../core/model.js';
 
 export function loopControlVars(control: LoopControl | undefined, items: unknown[], index: number): Vars {
   if (!control) return {};

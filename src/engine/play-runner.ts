@@ -5,12 +5,12 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Connection } from '../connection/connection.js';
 import { UnreachableError } from '../connection/connection.js';
 import { openConnection } from '../connection/factory.js';
+import type { BlockNode, IncludeNode, Node, Play, TaskNode, Vars } from '../core/model.js';
+import { ANSIBLE_COMPAT_VERSION, VERSION } from '../core/version.js';
 import { connectionSpec } from '../inventory/connection-spec.js';
-import type { BlockNode, IncludeNode, Node, Play, TaskNode, Vars } from '../load/model.js';
 import { loadRuntimeRole, loadTaskFile } from '../load/playbook.js';
 import { resolveModule } from '../modules/index.js';
 import type { ModuleResult } from '../modules/module.js';
-import { ANSIBLE_COMPAT_VERSION, VERSION } from '../version.js';
 import { forEachLimit, Mutex } from './concurrency.js';
 import {
   authoredFacts,

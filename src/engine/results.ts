@@ -1,6 +1,7 @@
 // What a run produces: per task per host results, per host stats (the recap), and the run report.
-import type { SourcePos } from '../load/problems.js';
-import type { FileDiff } from '../modules/module.js';
+
+import type { FileDiff } from '../core/file-diff.js';
+import type { SourcePos } from '../core/problems.js';
 import type { StepReport } from './steps.js';
 
 export type HostStatus = 'ok' | 'changed' | 'skipped' | 'failed' | 'unreachable';

@@ -1,13 +1,13 @@
 // One run of one playbook against one inventory: the entry point the CLI calls.
 import { setMaxListeners } from 'node:events';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { InputFileError, readInputText } from '../core/input-file.js';
+import type { Play, Playbook, Vars } from '../core/model.js';
+import { type Problem, UserError } from '../core/problems.js';
+import type { Secrets } from '../core/secrets.js';
+import type { TemplateApi } from '../core/template-api.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { loadVarsFiles } from '../inventory/vars-files.js';
-import { InputFileError, readInputText } from '../load/input-file.js';
-import type { Play, Playbook, Vars } from '../load/model.js';
-import { type Problem, UserError } from '../load/problems.js';
-import type { TemplateApi } from '../modules/module.js';
-import type { Secrets } from '../template/secrets.js';
 import { newHostState, type RunContext, type RunOptions } from './context.js';
 import type { RunListener } from './events.js';
 import { PlayRunner } from './play-runner.js';

@@ -1,5 +1,5 @@
 // Keywords a block or include passes down to the tasks inside it (Ansible's inheritance).
-import type { NodeCommon, RoleInfo, Vars } from '../load/model.js';
+import type { NodeCommon, RoleInfo, Vars } from '../core/model.js';
 
 export interface Scope {
   when: string[];

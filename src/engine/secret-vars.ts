@@ -1,8 +1,9 @@
 // Secret-named variables (ansible_password, *_password, *_token, *_secret, *_passphrase) are registered as
 // secrets by the value a task sees, so one set from an env lookup or from another variable is masked too.
+
+import type { Vars } from '../core/model.js';
+import type { Secrets } from '../core/secrets.js';
 import { isSecretVarName } from '../inventory/connection-spec.js';
-import type { Vars } from '../load/model.js';
-import type { Secrets } from '../template/secrets.js';
 
 export function registerSecretVars(vars: Vars, secrets: Secrets): void {
   for (const name of Object.keys(vars)) {

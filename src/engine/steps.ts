@@ -1,6 +1,6 @@
 // Steps: the top-level entries of each play's task list (a task, a block, an import or include). They are
 // the unit of rollout state and `--resume`; a step is identified by its play's name and its own name.
-import type { Node, Playbook } from '../load/model.js';
+import type { Node, Playbook } from '../core/model.js';
 
 export interface StepInfo {
   /** `<play name> > <step name>`, with ` #2`, ` #3`... when the playbook repeats one. */

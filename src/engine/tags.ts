@@ -1,8 +1,8 @@
 // Ansible's tag selection: --tags selects, --skip-tags removes; 'always' runs unless skipped by name;
 // 'never' runs only when asked for by name.
-import type { Node, Playbook } from '../load/model.js';
-import { UsageError } from '../load/problems.js';
-import { didYouMean } from '../load/suggest.js';
+import type { Node, Playbook } from '../core/model.js';
+import { UsageError } from '../core/problems.js';
+import { didYouMean } from '../core/suggest.js';
 
 export interface TagFilter {
   only: string[];

@@ -3,7 +3,7 @@
 import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Connection } from '../connection/connection.js';
 import { UnreachableError } from '../connection/connection.js';
-import type { Node, Play, TaskNode, Vars } from '../load/model.js';
+import type { Node, Play, TaskNode, Vars } from '../core/model.js';
 import { renderedArgsProblem } from '../load/playbook.js';
 import { resolveModule } from '../modules/index.js';
 import type { Module, ModuleContext, ModuleResult } from '../modules/module.js';

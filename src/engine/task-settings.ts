@@ -1,7 +1,7 @@
 // A task's effective settings, resolved once and in one place, with Ansible's precedence: the task's own
 // keyword, then the enclosing blocks' (innermost first, carried by the scope), then the play's, then the
 // inventory's variables (become), then the command line.
-import type { Play, TaskNode, Vars } from '../load/model.js';
+import type { Play, TaskNode, Vars } from '../core/model.js';
 import type { RunOptions } from './context.js';
 import type { Scope } from './scope.js';
 

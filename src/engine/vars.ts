@@ -8,8 +8,8 @@
 // files, extra vars) is ever rendered. What came from a managed host or was produced by a render
 // (registered results, set_fact, facts, loop items) is the `data` layer and is returned exactly as stored,
 // so output such as `{{ 7*7 }}` printed by a host stays those characters wherever it flows.
-import type { Vars } from '../load/model.js';
-import type { TemplateApi } from '../modules/module.js';
+import type { Vars } from '../core/model.js';
+import type { TemplateApi } from '../core/template-api.js';
 
 const MAX_DEPTH = 20;
 

@@ -3,7 +3,7 @@
 // `hosts`/`children` left out, empty groups left out but still named in their parent's `children`.
 // The JSON is to be written by pythonJson (python-json.ts): numbers written as Python floats in the
 // inventory stay marked in these copies, so `sci=1e3` prints as 1000.0, as Ansible prints it.
-import { UsageError } from '../load/problems.js';
+import { UsageError } from '../core/problems.js';
 import { compareNames, type Inventory } from './inventory.js';
 import { isPythonFloat, isPythonFloatVar, markPythonFloat } from './python-floats.js';
 

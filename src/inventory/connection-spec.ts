@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import type { ConnectionSpec } from '../connection/connection.js';
 import { parseJumpHosts } from '../connection/ssh-config.js';
-import { type SourcePos, UsageError, UserError } from '../load/problems.js';
+import { type SourcePos, UsageError, UserError } from '../core/problems.js';
 import { expandTilde } from '../util/expand-tilde.js';
 
 /** Variables whose values are secrets, whatever their name's suffix. */

@@ -1,7 +1,7 @@
 // The group/host graph, built the way Ansible's InventoryData builds it, so that group order, `ungrouped`,
 // depths and host order come out the same as in ansible-inventory.
-import { MAX_INVENTORY_HOSTS } from '../load/bounds.js';
-import { type SourcePos, UserError } from '../load/problems.js';
+import { MAX_INVENTORY_HOSTS } from '../core/bounds.js';
+import { type SourcePos, UserError } from '../core/problems.js';
 import type { VarLayer } from './vars-files.js';
 
 export interface GroupNode {

@@ -1,6 +1,6 @@
 // Host keys as Ansible reads them: `name[:port]`, `[v6addr]:port`, and ranges `web[01:10].example.com`,
 // `db-[a:c]`, `node[0:20:5]` (ansible/parsing/utils/addresses.py and plugins/inventory/__init__.py).
-import { MAX_RANGE_HOSTS } from '../load/bounds.js';
+import { MAX_RANGE_HOSTS } from '../core/bounds.js';
 
 const numericRange = String.raw`\[(?:[0-9]+:[0-9]+)(?::[0-9]+)?\]`;
 const hexRange = String.raw`\[(?:[0-9a-f]+:[0-9a-f]+)(?::[0-9]+)?\]`;

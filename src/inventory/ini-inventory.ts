@@ -3,7 +3,7 @@
 // lines before any section are ungrouped hosts. Values are read as Ansible reads them: a Python literal when
 // the text is one (`42`, `True`, `'a'`, `[1, 2]`), else the text as it is (`yes`, `0644`, `a # b`).
 // Where Ansible stops at the first mistake of a file, every mistake is reported.
-import type { Problem, SourcePos } from '../load/problems.js';
+import type { Problem, SourcePos } from '../core/problems.js';
 import { type GroupNode, type InventoryGraph, setVar } from './graph.js';
 import { HostRangeError, parseHostKey } from './host-range.js';
 import { markPythonFloatVar } from './python-floats.js';

@@ -2,8 +2,8 @@
 // `a,b` unions, `a:&b` intersections, `a:!b` exclusions, `~regex`, subscripts `web[0]` / `web[1:3]`, and
 // `@file` (a file listing one pattern per line, as `--limit @retry-file` uses).
 import { statSync } from 'node:fs';
-import { readInputTextSync } from '../load/input-file.js';
-import { UsageError } from '../load/problems.js';
+import { readInputTextSync } from '../core/input-file.js';
+import { UsageError } from '../core/problems.js';
 import { parseAddress } from './host-range.js';
 
 /** What pattern matching needs to know about an inventory. */

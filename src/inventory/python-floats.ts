@@ -5,7 +5,7 @@
 //     their way from the INI file to a host's variables);
 //   - for a variable itself, by the source position of its definition, which the inventory keeps beside
 //     the winning value when it merges a host's variables (Inventory.varSource).
-import type { SourcePos } from '../load/problems.js';
+import type { SourcePos } from '../core/problems.js';
 
 const floatKeys = new WeakMap<object, Set<string | number>>();
 const floatVars = new WeakSet<SourcePos>();

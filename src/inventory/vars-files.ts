@@ -5,8 +5,8 @@ import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { isMap, isScalar } from 'yaml';
-import { readInputText } from '../load/input-file.js';
-import type { Problem, SourcePos } from '../load/problems.js';
+import { readInputText } from '../core/input-file.js';
+import type { Problem, SourcePos } from '../core/problems.js';
 import { allInOrder } from '../util/all-in-order.js';
 import { parseYamlFile } from './yaml-file.js';
 

@@ -10,10 +10,10 @@ import {
   type Tags,
   visit,
 } from 'yaml';
-import { withoutBom } from '../load/input-file.js';
-import type { Problem, SourcePos } from '../load/problems.js';
-import { resolveAliases } from '../load/yaml-aliases.js';
-import { YAML_TOO_LARGE, yamlTooLargeAt } from '../load/yaml-size.js';
+import { withoutBom } from '../core/input-file.js';
+import type { Problem, SourcePos } from '../core/problems.js';
+import { resolveAliases } from '../core/yaml-aliases.js';
+import { YAML_TOO_LARGE, yamlTooLargeAt } from '../core/yaml-size.js';
 
 export interface YamlFile {
   file: string;

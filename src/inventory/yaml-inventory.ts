@@ -3,7 +3,7 @@
 // An inventory file that is INI goes to the INI reader (parseInventoryFile decides).
 import { extname } from 'node:path';
 import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
-import type { Problem } from '../load/problems.js';
+import type { Problem } from '../core/problems.js';
 import { type GroupNode, type InventoryGraph, setVar } from './graph.js';
 import { HostRangeError, parseHostKey } from './host-range.js';
 import { parseIniInventory } from './ini-inventory.js';

@@ -1,6 +1,6 @@
 // Entry point of `npm run demo` (see demo.ts). Options: --hosts sshd|local|auto, --output auto|tree|plain.
 // Exits 0 when everything was proven, 3 when a step failed, 130 on Ctrl-C; the lab is down in every case.
-import { ExitCode } from '../load/problems.js';
+import { ExitCode } from '../core/problems.js';
 import { runDemo } from './demo.js';
 
 function option(name: string): string | undefined {

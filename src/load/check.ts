@@ -3,9 +3,9 @@
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Ajv2020 } from 'ajv/dist/2020.js';
+import type { Problem, SourcePos } from '../core/problems.js';
+import { closest, didYouMean } from '../core/suggest.js';
 import { precompiledValidator } from './precompiled.js';
-import type { Problem, SourcePos } from './problems.js';
-import { closest, didYouMean } from './suggest.js';
 import type { YamlPath } from './yaml.js';
 
 /** The options every validator is compiled with, at build time (precompiled.ts) and at run time alike. */

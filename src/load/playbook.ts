@@ -5,6 +5,22 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, Pair, Scalar, YAMLMap, type Node as YamlNode } from 'yaml';
+import type {
+  BlockNode,
+  IncludeNode,
+  LoopControl,
+  Node,
+  NodeCommon,
+  Play,
+  Playbook,
+  RoleFiles,
+  RoleInfo,
+  TaskNode,
+  Vars,
+  VarsPrompt,
+} from '../core/model.js';
+import { type Problem, type SourcePos, UserError } from '../core/problems.js';
+import { closest, didYouMean } from '../core/suggest.js';
 import type { Module } from '../modules/module.js';
 import { explainErrors, kindOf, pathText, type Subject, validatorFor, withoutTemplated } from './check.js';
 import {
@@ -31,23 +47,7 @@ import {
   ROLE_KEYWORDS,
   TASK_KEYWORDS,
 } from './keywords.js';
-import type {
-  BlockNode,
-  IncludeNode,
-  LoopControl,
-  Node,
-  NodeCommon,
-  Play,
-  Playbook,
-  RoleFiles,
-  RoleInfo,
-  TaskNode,
-  Vars,
-  VarsPrompt,
-} from './model.js';
-import { type Problem, type SourcePos, UserError } from './problems.js';
 import { defaultRegistry, type ModuleRegistry } from './registry.js';
-import { closest, didYouMean } from './suggest.js';
 import { checkVarsFiles } from './vars-files-check.js';
 import { mapPair, pairKey, readYaml, type YamlPath, type YamlSource } from './yaml.js';
 

@@ -3,9 +3,9 @@
 // refuse it before any host is touched. Templated names (`src: "{{ name }}.j2"`) wait for the run.
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { controlFileCandidates } from './control-file-candidates.js';
-import type { Node, Playbook, RoleInfo } from './model.js';
-import type { Problem } from './problems.js';
+import { controlFileCandidates } from '../core/control-file-candidates.js';
+import type { Node, Playbook, RoleInfo } from '../core/model.js';
+import type { Problem } from '../core/problems.js';
 
 export function templateSourceProblems(playbook: Playbook): Problem[] {
   const baseDir = dirname(resolve(playbook.file));

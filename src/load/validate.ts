@@ -1,8 +1,9 @@
 // `ewsplay validate`: everything that can be checked without touching a host. The loader's checks, plus the
 // syntax of every template and condition, and host patterns that match no host of the inventory.
 import { visit, type Node as YamlNode } from 'yaml';
+import type { Node, Playbook } from '../core/model.js';
+import type { Problem } from '../core/problems.js';
 import { checkTemplateSyntax } from '../template/templar.js';
-import type { Node, Playbook } from './model.js';
 import {
   type LoadedSource,
   type LoadOptions,
@@ -10,7 +11,6 @@ import {
   loadPlaybookDetailed,
   loadTaskFileDetailed,
 } from './playbook.js';
-import type { Problem } from './problems.js';
 import { templateSourceProblems } from './template-sources-check.js';
 
 export interface ValidateOptions extends LoadOptions {

@@ -2,11 +2,11 @@
 // file would stop a run halfway. Every entry that names a fixed file is checked while loading instead, so
 // `validate` and `run` refuse it before any host is touched. Templated names wait for the run.
 import { isAbsolute, resolve } from 'node:path';
+import { InputFileError, readInputBytes, withoutBom } from '../core/input-file.js';
+import type { Problem, SourcePos } from '../core/problems.js';
 import { parseVarsText } from '../inventory/vars-files.js';
 import { isVault } from '../vault/age.js';
 import { hasInlineVaults, isAnsibleVault } from '../vault/ansible-vault.js';
-import { InputFileError, readInputBytes, withoutBom } from './input-file.js';
-import type { Problem, SourcePos } from './problems.js';
 
 export interface VarsFileEntry {
   name: string;

@@ -18,10 +18,10 @@ import {
   type YAMLError,
   type YAMLMap,
 } from 'yaml';
-import { InputFileError, readInputText, withoutBom } from './input-file.js';
-import type { Problem, SourcePos } from './problems.js';
-import { resolveAliases } from './yaml-aliases.js';
-import { YAML_TOO_LARGE, yamlTooLargeAt } from './yaml-size.js';
+import { InputFileError, readInputText, withoutBom } from '../core/input-file.js';
+import type { Problem, SourcePos } from '../core/problems.js';
+import { resolveAliases } from '../core/yaml-aliases.js';
+import { YAML_TOO_LARGE, yamlTooLargeAt } from '../core/yaml-size.js';
 
 export type YamlPath = ReadonlyArray<string | number>;
 

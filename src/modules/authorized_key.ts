@@ -5,7 +5,7 @@
 // One round trip finds the user (getent), one reads the file, one script prepares the directory, and the
 // file is written atomically, 0600 and owned by the user (the directory 0700 with manage_dir).
 import { posix } from 'node:path';
-import { shq } from '../connection/become.js';
+import { shq } from '../core/shell-quote.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import { execOk, execOn, probePath, writeFile } from './remote.js';
 

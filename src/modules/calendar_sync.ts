@@ -19,8 +19,8 @@
 // Check mode: reads the state file only, reports which mailboxes would run; no command, no state write.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { shq } from '../connection/become.js';
 import type { ExecResult } from '../connection/connection.js';
+import { shq } from '../core/shell-quote.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { inlineMailboxes, type MailboxEntry, mailboxProblems, parseMailboxFile } from './mailboxes.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';

@@ -1,6 +1,6 @@
 // command: runs a program with arguments, without a shell (as Ansible's command): the command line is split
 // like shlex and every word is quoted, so `;`, `|`, `>`, `$VAR` and globs reach the program literally.
-import { shq } from '../connection/become.js';
+import { shq } from '../core/shell-quote.js';
 import type { Module } from './module.js';
 import { commandSpec, GUARD_PROPERTIES, runCommandTask, shlexSplit } from './run-command.js';
 

@@ -1,7 +1,8 @@
 // copy: puts a file on the target from inline `content` or a control-node `src`. One probe round trip
 // decides; an unchanged file (same sha256, mode and owner) is never transferred.
 import { posix } from 'node:path';
-import type { FileDiff, Module, ModuleContext, ModuleResult } from './module.js';
+import type { FileDiff } from '../core/file-diff.js';
+import type { Module, ModuleContext, ModuleResult } from './module.js';
 import {
   type Attributes,
   attributeChanges,

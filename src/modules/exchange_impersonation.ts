@@ -13,7 +13,7 @@
 //
 // Whether the role works is proved over EWS by the ews_event task that follows in the playbook.
 // Check mode: ssh runs only the Get- and reports whether it would assign; manual runs its verify tasks.
-import type { Node } from '../load/model.js';
+import type { Node } from '../core/model.js';
 import { manualModule } from './manual.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import { psIdentityProblem, psQuote } from './powershell.js';

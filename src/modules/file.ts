@@ -6,7 +6,7 @@
 // every run, which makes a second run never come out clean).
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
-import { shq } from '../connection/become.js';
+import { shq } from '../core/shell-quote.js';
 import { OWNERSHIP_SCHEMA, ownershipArgs } from './copy.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import {

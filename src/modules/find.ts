@@ -14,7 +14,7 @@
 //
 // Deviation on purpose: with follow: true, an entry reached through a symbolic link is described by what it
 // points to (find -L), where Ansible lstat()s it and reports islnk.
-import { shq } from '../connection/become.js';
+import { shq } from '../core/shell-quote.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import { execOn } from './remote.js';
 import { pyRegex } from './replace.js';

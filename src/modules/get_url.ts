@@ -9,7 +9,7 @@
 // that would be downloaded again may well have the same content). Ansible does a HEAD request there; ewsplay
 // does not reach the server at all in check mode.
 import { posix } from 'node:path';
-import { shq } from '../connection/become.js';
+import { shq } from '../core/shell-quote.js';
 import { OWNERSHIP_SCHEMA, ownershipArgs } from './copy.js';
 import {
   curlConfig,

@@ -2,7 +2,7 @@
 // /etc/group) and which tools the host has; a plan made on the control node says what to run; one script
 // runs it and reads the group back. groupadd/groupmod/groupdel (shadow) are used, BusyBox's addgroup and
 // delgroup when groupadd is missing (Alpine), as Ansible's BusyBoxGroup does.
-import { shq } from '../connection/become.js';
+import { shq } from '../core/shell-quote.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import { execOn } from './remote.js';
 

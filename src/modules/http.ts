@@ -3,7 +3,7 @@
 // body) as a config on stdin (`curl -K -`), so no secret shows in the host's process list. wget reads its
 // headers and credentials as a wgetrc, which it only takes from a regular file: stdin is copied into a
 // file only its owner can read ("$out.rc", removed with "$out"); only the URL is an argument there.
-import { shq } from '../connection/become.js';
+import { shq } from '../core/shell-quote.js';
 
 export interface HttpRequest {
   url: string;

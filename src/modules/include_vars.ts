@@ -4,9 +4,9 @@
 // and its values are secrets (masked in every output). `dir:` loading is not supported.
 import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { Vars } from '../core/model.js';
+import { type Problem, UserError } from '../core/problems.js';
 import { loadVarsFiles } from '../inventory/vars-files.js';
-import type { Vars } from '../load/model.js';
-import { type Problem, UserError } from '../load/problems.js';
 import type { Module, ModuleContext } from './module.js';
 
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

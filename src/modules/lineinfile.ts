@@ -4,9 +4,11 @@
 //
 // Lines are handled as bytes (latin1 strings), as Ansible does, so any encoding survives untouched; regular
 // expressions use Python syntax and are matched against each line without its line ending.
+
+import type { FileDiff } from '../core/file-diff.js';
 import { expandTemplate, pyRegExp } from '../template/regex.js';
 import { OWNERSHIP_SCHEMA, ownershipArgs } from './copy.js';
-import type { FileDiff, Module, ModuleContext, ModuleResult } from './module.js';
+import type { Module, ModuleContext, ModuleResult } from './module.js';
 import {
   type Attributes,
   attributeChanges,

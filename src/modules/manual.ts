@@ -5,8 +5,8 @@
 // verify tasks after the operator's confirmation, waiting `delay` seconds, doubled each time.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Node } from '../load/model.js';
-import { MASK } from '../template/secrets.js';
+import type { Node } from '../core/model.js';
+import { MASK } from '../core/secrets.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 
 interface Field {

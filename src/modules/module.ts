@@ -1,19 +1,15 @@
 // The module contract. Modules read the current state, compare, and act only when different and not in
 // check mode. They never print: they return results, and the engine and output decide what is shown.
 import type { Connection } from '../connection/connection.js';
+import type { FileDiff } from '../core/file-diff.js';
+import type { Node, Vars } from '../core/model.js';
+import type { SourcePos } from '../core/problems.js';
+import type { Secrets } from '../core/secrets.js';
+import type { TemplateApi } from '../core/template-api.js';
 import type { DynamicChange } from '../inventory/inventory.js';
-import type { Node, Vars } from '../load/model.js';
-import type { SourcePos } from '../load/problems.js';
-import type { Secrets } from '../template/secrets.js';
 
 /** JSON Schema (draft 2020-12) of a module's arguments, after free-form normalization. */
 export type ArgsSchema = Record<string, unknown>;
-
-export interface FileDiff {
-  path: string;
-  before: string;
-  after: string;
-}
 
 export interface ModuleResult {
   changed: boolean;
@@ -42,13 +38,6 @@ export interface ModuleResult {
   verbosity?: number;
   /** Warnings shown in output (e.g. "outside the vendor's scope"). */
   warnings?: string[];
-}
-
-export interface TemplateApi {
-  /** Renders every string inside `value` (deep) with `vars`. */
-  render(value: unknown, vars: Vars): unknown;
-  /** Evaluates a bare Jinja expression (`when:` style) to a value. */
-  evaluate(expr: string, vars: Vars): unknown;
 }
 
 export interface ModuleContext {

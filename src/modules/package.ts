@@ -3,7 +3,7 @@
 // on the control node for `src`, on the host for `path`); only a missing version is uploaded and installed.
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
-import { shq } from '../connection/become.js';
+import { shq } from '../core/shell-quote.js';
 import type { Module, ModuleContext } from './module.js';
 import { type PackageKind, readPackageMeta } from './package-meta.js';
 import { readControlFile, taskExecOptions } from './remote.js';

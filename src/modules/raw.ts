@@ -1,7 +1,7 @@
 // raw: sends a command line through the connection as it is: no quoting, no guards, no module machinery
 // (what Ansible uses to bootstrap hosts, and what works on network devices and Windows shells). As Ansible's
 // raw, it never runs in check mode (unless the task says check_mode: false) and always reports changed.
-import { shq } from '../connection/become.js';
+import { shq } from '../core/shell-quote.js';
 import type { Module } from './module.js';
 import { outputFields } from './run-command.js';
 

@@ -2,10 +2,10 @@
 // run through ctx.conn) what a path looks like, and writes through ctx.conn.put (temp file + rename), so a
 // module behaves the same over the local and the SSH connection, with become honoured everywhere.
 import { createHash } from 'node:crypto';
-import { shq } from '../connection/become.js';
 import { type ExecOptions, type ExecResult, UnreachableError } from '../connection/connection.js';
-import { controlFileCandidates } from '../load/control-file-candidates.js';
-import { InputFileError, readInputBytes } from '../load/input-file.js';
+import { controlFileCandidates } from '../core/control-file-candidates.js';
+import { InputFileError, readInputBytes } from '../core/input-file.js';
+import { shq } from '../core/shell-quote.js';
 import type { ModuleContext } from './module.js';
 
 export interface PathState {

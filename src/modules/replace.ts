@@ -6,9 +6,10 @@
 // the same. The regular expression uses Python syntax and re.MULTILINE, `after`/`before` use re.DOTALL.
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
-import { shq } from '../connection/become.js';
+import type { FileDiff } from '../core/file-diff.js';
+import { shq } from '../core/shell-quote.js';
 import { OWNERSHIP_SCHEMA, ownershipArgs } from './copy.js';
-import type { FileDiff, Module, ModuleContext, ModuleResult } from './module.js';
+import type { Module, ModuleContext, ModuleResult } from './module.js';
 import {
   type Attributes,
   attributeChanges,

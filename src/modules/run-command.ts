@@ -1,7 +1,7 @@
 // What command and shell share: the creates/removes/chdir guard, decided on the host in the same round trip
 // as the command itself, and Ansible's result fields (rc, stdout, stdout_lines, start/end/delta, ...).
 import { randomBytes } from 'node:crypto';
-import { shq } from '../connection/become.js';
+import { shq } from '../core/shell-quote.js';
 import type { ModuleContext, ModuleResult } from './module.js';
 import { taskExecOptions } from './remote.js';
 

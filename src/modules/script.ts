@@ -2,7 +2,7 @@
 // its arguments through the host's shell, and removes it, as Ansible's script does. creates/removes are tested
 // first (one round trip that also makes the temp directory), so a guarded script is neither sent nor run.
 import { posix } from 'node:path';
-import { shq } from '../connection/become.js';
+import { shq } from '../core/shell-quote.js';
 import type { Module, ModuleResult } from './module.js';
 import { execOn, readControlFile, writeFile } from './remote.js';
 import { outputFields, shlexSplit } from './run-command.js';

@@ -4,7 +4,7 @@
 //
 // The same module answers to systemd and systemd_service (Ansible's service runs its systemd module on a
 // systemd host), which take systemd's extra arguments too: masked, scope, daemon_reexec, no_block, force.
-import { shq } from '../connection/become.js';
+import { shq } from '../core/shell-quote.js';
 import type { ArgsSchema, Module, ModuleContext, ModuleResult } from './module.js';
 import { taskExecOptions } from './remote.js';
 

@@ -1,6 +1,6 @@
 // shell: runs a command line through /bin/sh (or `executable`) on the host, so pipes, redirections and
 // variables work. Check mode predicts only through creates/removes.
-import { shq } from '../connection/become.js';
+import { shq } from '../core/shell-quote.js';
 import type { Module } from './module.js';
 import { commandSpec, GUARD_PROPERTIES, runCommandTask } from './run-command.js';
 

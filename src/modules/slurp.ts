@@ -1,7 +1,7 @@
 // slurp: registers a file of the host as base64 `content`, as Ansible's slurp does. Read-only: never changed,
 // and it runs in check mode too. One round trip, through the shell so that become applies (fetch reads
 // privileged files the same way).
-import { shq } from '../connection/become.js';
+import { shq } from '../core/shell-quote.js';
 import type { Module, ModuleContext } from './module.js';
 import { execOn } from './remote.js';
 

@@ -5,7 +5,7 @@
 // Check mode: Ansible's tempfile has no check mode support, so the task is skipped there (and registers no
 // path); the same here. A later task that uses the path needs `when: tmp.path is defined` in check mode,
 // as with Ansible.
-import { shq } from '../connection/become.js';
+import { shq } from '../core/shell-quote.js';
 import type { Module, ModuleResult } from './module.js';
 import { execOn } from './remote.js';
 

@@ -18,9 +18,10 @@
 // nothing differs that is all (1 own, 2 vendor). Changes take one more script, plus the package upload and
 // dpkg/rpm run when the package is missing. Check mode runs only the reads and reports what it would do.
 import { posix } from 'node:path';
-import { shq } from '../connection/become.js';
 import type { ExecResult } from '../connection/connection.js';
-import type { FileDiff, Module, ModuleContext, ModuleResult } from './module.js';
+import type { FileDiff } from '../core/file-diff.js';
+import { shq } from '../core/shell-quote.js';
+import type { Module, ModuleContext, ModuleResult } from './module.js';
 import { packageModule } from './package.js';
 import { execOn, waitPortOpen } from './remote.js';
 

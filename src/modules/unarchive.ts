@@ -13,7 +13,7 @@
 // Check mode makes the same comparison (the archive is copied to a temp directory on the host for it and
 // removed, as Ansible does) and extracts nothing.
 import { posix } from 'node:path';
-import { shq } from '../connection/become.js';
+import { shq } from '../core/shell-quote.js';
 import { OWNERSHIP_SCHEMA, ownershipArgs } from './copy.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import { type Attributes, execOk, execOn, probePath, readControlFile } from './remote.js';

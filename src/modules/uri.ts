@@ -6,7 +6,7 @@
 // Check mode: Ansible's uri has no check mode support, so the task is skipped there whatever the method;
 // the same here (a GET can have effects too). A read-only request that later tasks need in check mode
 // takes `check_mode: false`, as with Ansible.
-import { shq } from '../connection/become.js';
+import { shq } from '../core/shell-quote.js';
 import {
   curlConfig,
   HTTP_ARGS_SCHEMA,

@@ -7,7 +7,7 @@
 // Secrets, sent to `chpasswd -e` on stdin, never in argv (Ansible passes it to useradd/usermod -p, where
 // any user can read it in ps), never in output, diff or the registered result.
 import { posix } from 'node:path';
-import { shq } from '../connection/become.js';
+import { shq } from '../core/shell-quote.js';
 import { type GroupEntry, groupLookup, parseGroupEntry, probeLines, SBIN_PATH, toolLookup } from './group.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import { execOn } from './remote.js';

@@ -2,7 +2,7 @@
 // forwardOut, so the host needs no tool), or until a path exists or is gone (a small loop on the host).
 // Read-only: never changed, and it runs the same in check mode.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { shq } from '../connection/become.js';
+import { shq } from '../core/shell-quote.js';
 import type { Module, ModuleResult } from './module.js';
 import { portOpen, taskExecOptions } from './remote.js';
 

@@ -1,7 +1,7 @@
 // Unified diffs for --diff, colored on a terminal.
 import { createRequire } from 'node:module';
 import type * as Diff from 'diff';
-import type { FileDiff } from '../modules/module.js';
+import type { FileDiff } from '../core/file-diff.js';
 import { color } from './style.js';
 
 // Loaded on the first diff: most runs have no --diff, and loading it costs ~13 ms of every start-up.

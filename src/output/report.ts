@@ -1,8 +1,8 @@
 // Run reports: the full JSON report (every run, default under .ewsplay/runs/) and JUnit XML for CI systems.
 // Both pass through the secret masker as a whole, whatever the modules put in them.
 import { join } from 'node:path';
+import type { Secrets } from '../core/secrets.js';
 import type { RunReport } from '../engine/results.js';
-import type { Secrets } from '../template/secrets.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 
 export function defaultReportPath(root: string, site: string | undefined, startedAt: string): string {

@@ -17,7 +17,7 @@ import {
 } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { ExitCode, UsageError } from '../load/problems.js';
+import { ExitCode, UsageError } from '../core/problems.js';
 import { fsReason, WriteTargetError } from '../util/write-target.js';
 
 export interface LockInfo {

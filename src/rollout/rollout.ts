@@ -4,17 +4,17 @@
 // A single inventory is a rollout of one site, so every run has history, state and a lock.
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import type { Playbook, Vars } from '../core/model.js';
+import { ExitCode, UsageError } from '../core/problems.js';
+import type { Secrets } from '../core/secrets.js';
+import type { TemplateApi } from '../core/template-api.js';
 import type { RunOptions } from '../engine/context.js';
 import type { RunListener } from '../engine/events.js';
 import type { RunReport } from '../engine/results.js';
 import { runPlaybook } from '../engine/run.js';
 import { playbookSteps, type StepInfo, type StepReport } from '../engine/steps.js';
 import type { Inventory } from '../inventory/inventory.js';
-import type { Playbook, Vars } from '../load/model.js';
-import { ExitCode, UsageError } from '../load/problems.js';
-import type { TemplateApi } from '../modules/module.js';
 import { defaultReportPath, writeJsonReport, writeJunit } from '../output/report.js';
-import type { Secrets } from '../template/secrets.js';
 import { checkWritableDir, checkWritableFile } from '../util/write-target.js';
 import { acquireLock, type SiteLock } from './lock.js';
 import type { SiteInventory } from './sites.js';

@@ -21,8 +21,8 @@
 import { createHash } from 'node:crypto';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { UsageError } from '../load/problems.js';
-import { didYouMean } from '../load/suggest.js';
+import { UsageError } from '../core/problems.js';
+import { didYouMean } from '../core/suggest.js';
 
 export interface SiteInventory {
   name: string;

@@ -5,12 +5,12 @@
 
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { InputFileError, readInputText } from '../core/input-file.js';
+import { UserError } from '../core/problems.js';
+import type { Secrets } from '../core/secrets.js';
 import type { RunReport } from '../engine/results.js';
 import type { HostStepStatus, StepInfo, StepReport } from '../engine/steps.js';
-import { InputFileError, readInputText } from '../load/input-file.js';
-import { UserError } from '../load/problems.js';
 import { readSyncState, stateFile as syncStateFile } from '../modules/calendar_sync.js';
-import type { Secrets } from '../template/secrets.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { jsonPathPos, stateShapeProblem } from './state-shape.js';
 

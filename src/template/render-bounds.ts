@@ -2,7 +2,7 @@
 // (loop iterations, macro calls, filter work over list items) and produce only so much text or list. Renders
 // are synchronous, so these bounds are also what keeps Ctrl-C and SIGTERM answered within about a second.
 // Every bound ends the render with a TemplateError, which the task or loader reports at its file:line.
-import { MAX_TEMPLATE_LIST, MAX_TEMPLATE_STEPS, MAX_TEMPLATE_STRING } from '../load/bounds.js';
+import { MAX_TEMPLATE_LIST, MAX_TEMPLATE_STEPS, MAX_TEMPLATE_STRING } from '../core/bounds.js';
 import { TemplateError } from './errors.js';
 import type { NjEnvironment, NjNode, NjRuntime, Nunjucks } from './nunjucks.js';
 

@@ -5,7 +5,7 @@
 // items "in arbitrary order" (a Python set); we return them in first-seen order, without duplicates, as
 // Ansible did before (and still does for lists of dicts). That is one of the orders Ansible may give, and
 // the same on every run, so a task's result does not change between runs for no reason.
-import { MAX_TEMPLATE_LIST } from '../load/bounds.js';
+import { MAX_TEMPLATE_LIST } from '../core/bounds.js';
 import { TemplateError } from './errors.js';
 import { arg, asList, type Filter, isDict } from './filter-util.js';
 import { type Kwargs, pyRepr, pyStr, splitKwargs } from './python.js';

@@ -3,8 +3,8 @@
 // nunjucks is loaded on the first string that holds a template; compiled templates are cached by source.
 import { readFileSync } from 'node:fs';
 import { basename, isAbsolute, join } from 'node:path';
-import type { Vars } from '../load/model.js';
-import type { TemplateApi } from '../modules/module.js';
+import type { Vars } from '../core/model.js';
+import type { TemplateApi } from '../core/template-api.js';
 import { TemplateError } from './errors.js';
 import { filters } from './filters.js';
 import { type NjEnvironment, type NjNode, type NjTemplate, type Nunjucks, nunjucks } from './nunjucks.js';

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, lstat, open, realpath, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { UsageError } from '../load/problems.js';
+import { UsageError } from '../core/problems.js';
 
 /** A file that may not be written, or could not be: one sentence for people, exit code 2. */
 export class WriteTargetError extends UsageError {

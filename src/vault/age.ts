@@ -1,6 +1,6 @@
 // The vault's file format: age (age-encryption.org/v1) with a passphrase (scrypt recipient), ASCII-armored
 // so a vault is text that git stores and diffs like any file. `age -d` / `age -p` read and write the same files.
-import { UsageError } from '../load/problems.js';
+import { UsageError } from '../core/problems.js';
 
 // age-encryption (and its 50 crypto modules) loads only when a vault is really read or written: every run
 // and validate imports this file to recognise vaults, and most have none (~70 ms of start-up otherwise).

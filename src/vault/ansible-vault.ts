@@ -2,7 +2,7 @@
 // `!vault` values work unchanged with the same vault password: PBKDF2-SHA256 (10,000 rounds) derives an
 // AES-256-CTR key, an HMAC-SHA256 key and the counter; the HMAC is checked before anything is decrypted.
 import { createDecipheriv, createHmac, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
-import { UsageError } from '../load/problems.js';
+import { UsageError } from '../core/problems.js';
 
 const HEADER = '$ANSIBLE_VAULT;';
 

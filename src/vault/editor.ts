@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { UsageError } from '../load/problems.js';
+import { UsageError } from '../core/problems.js';
 
 /** Opens `text` in $VISUAL / $EDITOR (default vi) and returns what the user saved. */
 export async function editText(text: string, name: string): Promise<string> {

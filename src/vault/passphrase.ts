@@ -5,8 +5,8 @@ import { execFile } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { readInputText } from '../load/input-file.js';
-import { UsageError } from '../load/problems.js';
+import { readInputText } from '../core/input-file.js';
+import { UsageError } from '../core/problems.js';
 import { canPrompt, promptHidden } from './prompt.js';
 
 export const VAULT_PASSWORD_ENV = 'EWSPLAY_VAULT_PASSWORD';

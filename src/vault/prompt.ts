@@ -1,6 +1,6 @@
 // Reads a secret (vault passphrase, SSH or sudo password) from the terminal without echoing it. The prompt
 // goes to stderr so stdout stays clean.
-import { ExitCode, UsageError } from '../load/problems.js';
+import { ExitCode, UsageError } from '../core/problems.js';
 
 export function canPrompt(): boolean {
   return process.stdin.isTTY === true && process.stderr.isTTY === true;

@@ -2,10 +2,10 @@
 // Ansible vault is decrypted on reading, and every value in it becomes a secret; `!vault` values inside a
 // plain file are decrypted in place and become secrets. Loaders stay the same: they get text.
 import { isMap, isScalar, LineCounter, parseDocument, visit } from 'yaml';
-import { readInputBytes, readInputText } from '../load/input-file.js';
-import { UsageError } from '../load/problems.js';
-import { YAML_TOO_LARGE, yamlTooLargeAt } from '../load/yaml-size.js';
-import type { Secrets } from '../template/secrets.js';
+import { readInputBytes, readInputText } from '../core/input-file.js';
+import { UsageError } from '../core/problems.js';
+import type { Secrets } from '../core/secrets.js';
+import { YAML_TOO_LARGE, yamlTooLargeAt } from '../core/yaml-size.js';
 import { decryptVault, isVault } from './age.js';
 import { decryptAnsibleVault, hasInlineVaults, isAnsibleVault, openInlineVaults } from './ansible-vault.js';
 import type { PassphraseSource } from './passphrase.js';

@@ -6,16 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HostKeyChecker } from '../../src/connection/known-hosts.js';
-import { expandHostRange, HostRangeError } from '../../src/inventory/host-range.js';
-import { MAX_INPUT_FILE_BYTES } from '../../src/load/bounds.js';
+import { MAX_INPUT_FILE_BYTES } from '../../src/core/bounds.js';
 import {
   type InputFileError,
   readInputBytes,
   readInputText,
   readInputTextSync,
-} from '../../src/load/input-file.js';
-import type { Problem } from '../../src/load/problems.js';
-import { UsageError } from '../../src/load/problems.js';
+} from '../../src/core/input-file.js';
+import type { Problem } from '../../src/core/problems.js';
+import { UsageError } from '../../src/core/problems.js';
+import { expandHostRange, HostRangeError } from '../../src/inventory/host-range.js';
 import { parseYaml } from '../../src/load/yaml.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ewsplay-inputs-'));

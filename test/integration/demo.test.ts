@@ -89,7 +89,7 @@ describe('npm run demo', () => {
     expect(r.state?.hostMode).toBe('local');
     expect(r.state?.forwarder).toBe('standin');
     expectProven(r);
-  });
+  }, 240_000);
 });
 
 describe('lab processes', () => {

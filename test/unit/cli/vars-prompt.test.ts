@@ -2,8 +2,8 @@
 // masked, defaults, confirmation, and a clear stop without a terminal.
 import { describe, expect, it } from 'vitest';
 import { type PromptIO, varsPrompter } from '../../../src/cli/vars-prompt.js';
-import type { Playbook, VarsPrompt } from '../../../src/load/model.js';
-import { MASK, Secrets } from '../../../src/template/secrets.js';
+import type { Playbook, VarsPrompt } from '../../../src/core/model.js';
+import { MASK, Secrets } from '../../../src/core/secrets.js';
 
 function playbook(prompts: VarsPrompt[]): Playbook {
   const play = {

@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { UserError } from '../../../src/core/problems.js';
 import { loadPlaybook } from '../../../src/load/playbook.js';
-import { UserError } from '../../../src/load/problems.js';
 import { Scratch } from './harness.js';
 
 describe('delegate_to', () => {

@@ -2,13 +2,13 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Secrets } from '../../../src/core/secrets.js';
 import type { RunOptions } from '../../../src/engine/context.js';
 import type { RunListener } from '../../../src/engine/events.js';
 import type { HostTaskResult, RunReport, TaskInfo } from '../../../src/engine/results.js';
 import { runPlaybook } from '../../../src/engine/run.js';
 import { loadInventory } from '../../../src/inventory/inventory.js';
 import { loadPlaybook } from '../../../src/load/playbook.js';
-import { Secrets } from '../../../src/template/secrets.js';
 import { createTemplar } from '../../../src/template/templar.js';
 
 export interface Event {

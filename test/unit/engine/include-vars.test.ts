@@ -2,10 +2,10 @@
 // run's vars loader stays masked in every result.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MASK, Secrets } from '../../../src/core/secrets.js';
 import { loadYamlVars, runPlaybook } from '../../../src/engine/run.js';
 import { loadInventory } from '../../../src/inventory/inventory.js';
 import { loadPlaybook } from '../../../src/load/playbook.js';
-import { MASK, Secrets } from '../../../src/template/secrets.js';
 import { createTemplar } from '../../../src/template/templar.js';
 import { encryptVault } from '../../../src/vault/age.js';
 import { vaultReader } from '../../../src/vault/vars.js';

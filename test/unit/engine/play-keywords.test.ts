@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { UserError } from '../../../src/core/problems.js';
 import { batches, ordered } from '../../../src/engine/play-runner.js';
 import { loadPlaybook } from '../../../src/load/playbook.js';
-import type { UserError } from '../../../src/load/problems.js';
 import { Scratch } from './harness.js';
 
 describe('play keywords', () => {

@@ -3,13 +3,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { UsageError, UserError } from '../../../src/core/problems.js';
 import {
   connectionSpec,
   ignoredConnectionSettings,
   isSecretVarName,
 } from '../../../src/inventory/connection-spec.js';
 import { loadInventory } from '../../../src/inventory/inventory.js';
-import { UsageError, UserError } from '../../../src/load/problems.js';
 
 const defaults = { connectTimeoutMs: 7000 };
 

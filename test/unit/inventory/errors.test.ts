@@ -2,8 +2,8 @@
 // all problems of a file at once.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { type Problem, UsageError, UserError } from '../../../src/core/problems.js';
 import { loadInventory } from '../../../src/inventory/inventory.js';
-import { type Problem, UsageError, UserError } from '../../../src/load/problems.js';
 
 const dir = join(import.meta.dirname, '../../fixtures/inventory/errors');
 

@@ -4,9 +4,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { UsageError } from '../../../src/core/problems.js';
 import { type Inventory, loadInventory } from '../../../src/inventory/inventory.js';
 import { splitHostPattern } from '../../../src/inventory/patterns.js';
-import { UsageError } from '../../../src/load/problems.js';
 
 const basic = join(import.meta.dirname, '../../fixtures/inventory/basic/hosts.yml');
 const ALL =

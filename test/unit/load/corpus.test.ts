@@ -4,9 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-
+import type { Problem } from '../../../src/core/problems.js';
 import { loadInventory } from '../../../src/inventory/inventory.js';
-import type { Problem } from '../../../src/load/problems.js';
 import { validatePlaybook, validateTaskFile } from '../../../src/load/validate.js';
 
 const dir = resolve(import.meta.dirname, '../../fixtures/malformed');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import type { TaskNode } from '../../../src/load/model.js';
+import type { TaskNode } from '../../../src/core/model.js';
 import { loadPlaybook, loadPlaybookDetailed } from '../../../src/load/playbook.js';
 
 function project(files: Record<string, string>): string {

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import type { BlockNode, IncludeNode, TaskNode } from '../../../src/load/model.js';
+import type { BlockNode, IncludeNode, TaskNode } from '../../../src/core/model.js';
+import { UserError } from '../../../src/core/problems.js';
 import { loadPlaybook, loadTaskFile } from '../../../src/load/playbook.js';
-import { UserError } from '../../../src/load/problems.js';
 
 const site = resolve(import.meta.dirname, '../../fixtures/load/playbooks/site.yml');
 

@@ -4,8 +4,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { BlockNode, IncludeNode, Node } from '../../../src/core/model.js';
 import { playbookSteps } from '../../../src/engine/steps.js';
-import type { BlockNode, IncludeNode, Node } from '../../../src/load/model.js';
 import { loadPlaybook, loadPlaybookDetailed } from '../../../src/load/playbook.js';
 import { validatePlaybook } from '../../../src/load/validate.js';
 

@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Secrets } from '../../../src/core/secrets.js';
 import { commandModule } from '../../../src/modules/command.js';
 import { quoteGlob, shlexSplit } from '../../../src/modules/run-command.js';
 import { shellModule } from '../../../src/modules/shell.js';
-import { Secrets } from '../../../src/template/secrets.js';
 import { argsValidator, makeContext, makeTempDir, snapshotTree } from './context.js';
 
 let dir: string;

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { LocalConnection } from '../../../src/connection/local.js';
+import { Secrets } from '../../../src/core/secrets.js';
 import type { Module, ModuleContext } from '../../../src/modules/module.js';
-import { Secrets } from '../../../src/template/secrets.js';
 import { createTemplar } from '../../../src/template/templar.js';
 
 export interface TestContext extends ModuleContext {

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Secrets } from '../../../src/core/secrets.js';
 import { getUrlModule, parseChecksum, urlFileName } from '../../../src/modules/get_url.js';
 import { curlConfig } from '../../../src/modules/http.js';
-import { Secrets } from '../../../src/template/secrets.js';
 import { makeContext, makeTempDir, snapshotTree } from './context.js';
 import { basicAuth, startServer, type TestServer } from './http-server.js';
 

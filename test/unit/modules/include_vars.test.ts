@@ -1,9 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MASK, Secrets } from '../../../src/core/secrets.js';
 import { loadYamlVars } from '../../../src/engine/run.js';
 import { includeVarsModule, varsFileCandidates } from '../../../src/modules/include_vars.js';
-import { MASK, Secrets } from '../../../src/template/secrets.js';
 import { encryptVault } from '../../../src/vault/age.js';
 import { vaultReader } from '../../../src/vault/vars.js';
 import { argsValidator, makeContext, makeTempDir } from './context.js';

@@ -1,10 +1,10 @@
 // assert, fail, debug, set_fact: no host effects; they run the same in check mode.
 import { describe, expect, it } from 'vitest';
+import { Secrets } from '../../../src/core/secrets.js';
 import { assertModule } from '../../../src/modules/assert.js';
 import { debugModule } from '../../../src/modules/debug.js';
 import { failModule } from '../../../src/modules/fail.js';
 import { setFactModule } from '../../../src/modules/set_fact.js';
-import { Secrets } from '../../../src/template/secrets.js';
 import { argsValidator, makeContext } from './context.js';
 
 const vars = { out: { rc: 0, stdout: 'ready\nok' }, port: 9443, flag: 'no', items: [1, 2] };

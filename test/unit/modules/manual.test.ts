@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Secrets } from '../../../src/core/secrets.js';
 import { manualModule } from '../../../src/modules/manual.js';
 import type { ModuleContext, ModuleResult } from '../../../src/modules/module.js';
-import { Secrets } from '../../../src/template/secrets.js';
 import { Collector, Scratch } from '../engine/harness.js';
 import { argsValidator, makeContext, makeTempDir } from './context.js';
 

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Secrets } from '../../../src/core/secrets.js';
 import { rawModule } from '../../../src/modules/raw.js';
-import { Secrets } from '../../../src/template/secrets.js';
 import { argsValidator, makeContext, makeTempDir, snapshotTree } from './context.js';
 
 let dir: string;

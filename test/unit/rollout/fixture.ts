@@ -4,12 +4,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadProject } from '../../../src/cli/project.js';
+import { ExitCode, UsageError, UserError } from '../../../src/core/problems.js';
+import { Secrets } from '../../../src/core/secrets.js';
 import type { RunOptions } from '../../../src/engine/context.js';
-import { ExitCode, UsageError, UserError } from '../../../src/load/problems.js';
 import { PlainOutput } from '../../../src/output/plain.js';
 import { type RolloutInput, type RolloutResult, runRollout } from '../../../src/rollout/rollout.js';
 import { inventoryLayout, selectSites } from '../../../src/rollout/sites.js';
-import { Secrets } from '../../../src/template/secrets.js';
 
 /** Three steps; the second fails until the file `fixed` exists on the host. */
 export const PLAYBOOK = `- name: Migrate

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ExitCode } from '../../../src/load/problems.js';
+import { ExitCode } from '../../../src/core/problems.js';
 import {
   acquireLock,
   bootTime,

@@ -2,8 +2,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ExitCode } from '../../../src/core/problems.js';
 import type { RunReport } from '../../../src/engine/results.js';
-import { ExitCode } from '../../../src/load/problems.js';
 import { readState } from '../../../src/rollout/state.js';
 import { renderStatus } from '../../../src/rollout/status.js';
 import { PLAYBOOK, SitesProject } from './fixture.js';

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../../src/load/problems.js';
+import { UsageError } from '../../../src/core/problems.js';
 import { inventoryLayout, selectSites } from '../../../src/rollout/sites.js';
 
 function tree(files: Record<string, string>): string {

@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { UserError } from '../../../src/core/problems.js';
 import type { StepInfo } from '../../../src/engine/steps.js';
-import { UserError } from '../../../src/load/problems.js';
 import { emptyState, readState, resumeSkips, type SiteState, statePath } from '../../../src/rollout/state.js';
 import { renderStatus } from '../../../src/rollout/status.js';
 import { SitesProject } from './fixture.js';

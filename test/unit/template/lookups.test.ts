@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Secrets } from '../../../src/template/secrets.js';
+import { Secrets } from '../../../src/core/secrets.js';
 import { checkTemplateSyntax, createTemplar } from '../../../src/template/templar.js';
 
 const secrets = new Secrets();

@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../../src/core/problems.js';
+import { MASK, Secrets } from '../../../src/core/secrets.js';
 import { loadInventory } from '../../../src/inventory/inventory.js';
-import { UsageError } from '../../../src/load/problems.js';
-import { MASK, Secrets } from '../../../src/template/secrets.js';
 import { decryptAnsibleVault, isAnsibleVault, openInlineVaults } from '../../../src/vault/ansible-vault.js';
 import { vaultReader } from '../../../src/vault/vars.js';
 

@@ -1,9 +1,9 @@
 // Where secrets are registered besides the vault: secret-named variables by the value a task sees, env
 // lookups of secret-looking names; and the forms the masker knows (shell-quoted, lines of a key).
 import { describe, expect, it } from 'vitest';
+import { MASK, Secrets } from '../../../src/core/secrets.js';
 import { registerSecretVars } from '../../../src/engine/secret-vars.js';
 import { lazyVars } from '../../../src/engine/vars.js';
-import { MASK, Secrets } from '../../../src/template/secrets.js';
 import { createTemplar } from '../../../src/template/templar.js';
 
 describe('secret sources', () => {

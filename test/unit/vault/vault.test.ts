@@ -5,9 +5,9 @@ import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../../src/core/problems.js';
+import { Secrets } from '../../../src/core/secrets.js';
 import { loadInventory } from '../../../src/inventory/inventory.js';
-import { UsageError } from '../../../src/load/problems.js';
-import { Secrets } from '../../../src/template/secrets.js';
 import { decryptVault, encryptVault, isVault } from '../../../src/vault/age.js';
 import { passphraseSource } from '../../../src/vault/passphrase.js';
 import { vaultReader } from '../../../src/vault/vars.js';
@@ -30,7 +30,7 @@ function ewsplay(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Pro
     const child = execFile(
       process.execPath,
       [BIN, ...args],
-      { env: { ...process.env, EWSPLAY_VAULT_PASSWORD: '', ...env }, cwd, timeout: 60_000 },
+      { env: { ...process.env, EWSPLAY_VAULT_PASSWORD: '', ...env }, cwd, timeout: 150_000 },
       (err, stdout, stderr) => done({ rc: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
     child.stdin?.end();
@@ -77,7 +77,7 @@ describe('age format', () => {
       expect(isVault(data)).toBe(true);
       expect(await decryptVault(data, 'interop pass', f)).toBe('made_by: age\n');
     }
-  }, 30_000);
+  }, 120_000);
 });
 
 describe('ewsplay vault', () => {
@@ -116,7 +116,7 @@ describe('ewsplay vault', () => {
     expect(r.rc, r.stderr).toBe(0);
     expect(readFileSync(file, 'utf8')).toBe('db_password: S3cret-Db\n');
     expect((await ewsplay(['vault', 'decrypt', file], { EWSPLAY_VAULT_PASSWORD: 'x' })).rc).toBe(2);
-  }, 60_000);
+  }, 180_000);
 
   it('a wrong or missing passphrase is a usage error (exit 2) naming the file, without a stack', async () => {
     const dir = scratch();
@@ -186,7 +186,7 @@ describe('ewsplay vault', () => {
     });
     expect(r.rc, r.stderr).toBe(0);
     expect(await decryptVault(readFileSync(created), 'edit pass', created)).toBe('c: 3\n');
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('vault files as variables', () => {
