@@ -2,7 +2,8 @@
 # Makes sure the Debian packages the integration tests use are present (real sshd, socat, openssl, ss, sudo,
 # age for the vault's interoperability test, curl for the migration preflight's web checks and get_url/uri,
 # wget, zip, unzip, bzip2 and xz for get_url's fallback and unarchive's formats, tmux to read the live tree
-# as a terminal shows it, ansible-core to compare with Ansible, git and rsync for gitlab-ci-local).
+# as a terminal shows it, ansible-core to compare with Ansible, git and rsync for gitlab-ci-local,
+# systemd-container and debootstrap to run a host under real systemd).
 # As root it installs what is missing; otherwise it says what to install and stops.
 set -euo pipefail
 missing=()
@@ -26,6 +27,10 @@ need tmux tmux
 # The Ansible-parity tests compare with the real ansible-inventory and ansible-playbook (ansible-core).
 need ansible-inventory ansible-core
 need ansible-playbook ansible-core
+# A3 against real systemd: a Debian container booted with systemd-nspawn from a tree debootstrap makes once
+# (test/integration/systemd-nspawn.test.ts; the tree is cached in /var/cache/ewsplay-test).
+need systemd-nspawn systemd-container
+need debootstrap debootstrap
 # gitlab-ci-local (the GitLab pipeline's test) needs git, and rsync to copy a checkout per job.
 need git git
 need rsync rsync

@@ -15,6 +15,7 @@
 //   EwsError from there, which fails the call directly.
 import { readFile } from 'node:fs/promises';
 import https from 'node:https';
+import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { AuthXhr } from './auth-xhr.js';
@@ -23,6 +24,7 @@ import {
   type EwsAuth,
   EwsError,
   type FailureContext,
+  isTlsVersionFailure,
   setServiceErrorNames,
   timeoutError,
 } from './errors.js';
@@ -201,6 +203,11 @@ export async function ewsConnect(opts: EwsConnectOptions): Promise<EwsClient> {
     try {
       return await Promise.race([done, early, timeout]);
     } catch (e) {
+      // No TLS version in common: ask the server which one it speaks, so the message can say so.
+      if (isTlsVersionFailure(e, transport)) {
+        const spoken = await serverTlsVersion(target, tunnel);
+        if (spoken) ctx.serverTls = spoken;
+      }
       throw describeEwsFailure(e, ctx, transport);
     } finally {
       clearTimeout(timer);
@@ -271,6 +278,47 @@ async function readCa(file: string): Promise<string> {
     throw new EwsError(`ca_file ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`, 'tls');
   }
   return text;
+}
+
+/**
+ * The TLS version a server settles on when offered every one from TLSv1 to TLSv1.3 (the newest it speaks),
+ * over the same path as the calls (the tunnel, if any); undefined when no handshake completes in time. The
+ * certificate is not looked at: only the version is read, and the connection closed.
+ */
+export async function serverTlsVersion(
+  url: URL,
+  tunnel?: (host: string, port: number) => Promise<Duplex>,
+  timeoutMs = 5000,
+): Promise<string | undefined> {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port || 443);
+  let socket: Duplex | undefined;
+  try {
+    if (tunnel) socket = await tunnel(host, port);
+  } catch {
+    return undefined;
+  }
+  return new Promise((resolve) => {
+    const s = tls.connect({
+      host,
+      port,
+      ...(socket ? { socket } : {}),
+      ...(isIP(host) ? {} : { servername: host }),
+      minVersion: 'TLSv1',
+      maxVersion: 'TLSv1.3',
+      ciphers: 'DEFAULT@SECLEVEL=0',
+      rejectUnauthorized: false,
+    });
+    const done = (version: string | undefined) => {
+      clearTimeout(timer);
+      s.destroy();
+      socket?.destroy();
+      resolve(version);
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    s.once('secureConnect', () => done(s.getProtocol() ?? undefined));
+    s.once('error', () => done(undefined));
+  });
 }
 
 /** An https.Agent whose TCP streams come from a tunnel (e.g. SSH forwardOut); TLS still runs end to end. */

@@ -37,6 +37,11 @@ export interface FailureContext {
   mailbox: string;
   operation: string;
   minTlsVersion?: string;
+  /**
+   * After a handshake failed on the protocol version: the version the server settled on when offered every
+   * one from TLSv1 to TLSv1.3, i.e. the newest it speaks (see serverTlsVersion in client.ts).
+   */
+  serverTls?: string;
 }
 
 /** A transport failure seen below the library (the original Node error, with its .code). */
@@ -107,12 +112,7 @@ export function describeEwsFailure(
         'tls',
       );
     }
-    if (TLS_VERSION_CODES.has(code)) {
-      return new EwsError(
-        `${where}: the TLS handshake failed on the protocol version (this side allows ${ctx.minTlsVersion ?? 'TLSv1.2'} and newer); set min_tls_version to a version the server speaks (Exchange 2013: TLSv1.2; old servers: TLSv1.1 or TLSv1)`,
-        'tls',
-      );
-    }
+    if (TLS_VERSION_CODES.has(code)) return new EwsError(tlsVersionMessage(where, ctx), 'tls');
     if (code === 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' || code === 'ERR_SSL_NO_SHARED_CIPHER') {
       return new EwsError(
         `${where}: the TLS handshake failed: no cipher in common; for TLS older than 1.2 set min_tls_version (it lowers the OpenSSL security level)`,
@@ -161,6 +161,33 @@ export function describeEwsFailure(
   }
   if (status) return new EwsError(`${where}: ${ctx.operation} failed with HTTP ${status}: ${text}`, 'ews');
   return new EwsError(`${where}: ${ctx.operation} failed: ${text}`, 'ews');
+}
+
+/** Did the call fail because client and server share no TLS version (see TLS_VERSION_CODES)? */
+export function isTlsVersionFailure(err: unknown, transport?: TransportFailure): boolean {
+  const code = opensslReason(
+    transport?.code ?? stringField(err, 'code'),
+    transport?.message ?? messageOf(err),
+  );
+  return code !== undefined && TLS_VERSION_CODES.has(code);
+}
+
+const TLS_NAMES: Record<string, string> = { TLSv1: 'TLS 1.0', 'TLSv1.1': 'TLS 1.1' };
+
+/**
+ * No TLS version in common. An Exchange that speaks only TLS 1.0 or 1.1 (a 2013 on an old Windows) is what
+ * the forwarder of step A3 is for: VK's containers refuse old TLS, and so does Node unless told otherwise.
+ */
+function tlsVersionMessage(where: string, ctx: FailureContext): string {
+  const allows = ctx.minTlsVersion ?? 'TLSv1.2';
+  const old = ctx.serverTls ? TLS_NAMES[ctx.serverTls] : undefined;
+  if (ctx.serverTls && old) {
+    return `${where} speaks only ${old} (${ctx.serverTls} is the newest version it accepts) and this side allows ${allows} and newer, so the TLS handshake failed: go through the TLS forwarder of step A3 (ews_verify_through_forwarder: true, the way VK's containers reach EWS: TLS 1.3 to the forwarder on the mail server, ${old} from it to Exchange), or set min_tls_version: ${ctx.serverTls} for a direct call`;
+  }
+  if (ctx.serverTls) {
+    return `${where}: the TLS handshake failed on the protocol version (this side allows ${allows} and newer, the server speaks ${ctx.serverTls} at most); set min_tls_version: ${ctx.serverTls}`;
+  }
+  return `${where}: the TLS handshake failed on the protocol version (this side allows ${allows} and newer); set min_tls_version to a version the server speaks, or, for an Exchange that speaks only TLS 1.0 or 1.1, go through the TLS forwarder of step A3 (ews_verify_through_forwarder: true)`;
 }
 
 /** The server's 401 refused credentials it offered the scheme for. */

@@ -46,6 +46,8 @@ export interface SshdLabOptions {
   names?: string[];
   /** Extra sshd_config lines for one host (e.g. SetEnv for its own PATH), given its name and work dir. */
   hostConfig?: (name: string, workDir: string) => string[];
+  /** Extra sshd command line flags (the handshake benchmark tries -r, no re-exec per connection). */
+  sshdArgs?: string[];
 }
 
 export async function startSshdLab(n: number, opts: SshdLabOptions = {}): Promise<SshdLab> {
@@ -104,7 +106,9 @@ export async function startSshdLab(n: number, opts: SshdLabOptions = {}): Promis
       );
       const logFile = join(dir, `${name}.log`);
       const log = createWriteStream(logFile);
-      const child = spawn(SSHD, ['-f', cfg, '-D', '-e'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(SSHD, ['-f', cfg, '-D', '-e', ...(opts.sshdArgs ?? [])], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       child.stderr?.pipe(log);
       children.push(child);
       const pid = child.pid;
@@ -261,14 +265,24 @@ const SUDO_USER_DIR = '/var/lib/ewsplay-lab';
  * A non-root login user with a password and sudo rights (for password login and become tests); needs
  * root. Test files run in parallel processes: the first call makes the user and its password (set through
  * chpasswd's stdin, kept in a root-only file), later calls read the same password, all under one flock,
- * so no call changes the password under another test's feet.
+ * so no call changes the password under another test's feet. Each user has its own sudoers file
+ * (/etc/sudoers.d/NAME, checked by visudo and renamed into place), with `defaults` as `Defaults:NAME ...`.
  */
-export function ensureSudoUser(name = 'ewsplay-lab'): { user: string; password: string } {
+export function ensureSudoUser(
+  name = 'ewsplay-lab',
+  defaults: string[] = [],
+): { user: string; password: string } {
+  if (!/^[a-z][a-z0-9-]{0,30}$/.test(name))
+    throw new Error(`ensureSudoUser: ${name} is not a plain user name`);
   execFileSync('mkdir', ['-p', '-m', '0700', SUDO_USER_DIR]);
   const script = [
     'set -e',
-    'user=$0; pwfile="$1/$user.password"',
-    '(umask 0337; printf \'%s\\n\' "$user ALL=(ALL:ALL) ALL" "Defaults:$user lecture=never" > /etc/sudoers.d/ewsplay-lab)',
+    'user=$0; pwfile="$1/$user.password"; shift',
+    // A name with a dot is ignored by sudo: the new file is checked there, then renamed into place.
+    'f="/etc/sudoers.d/$user"',
+    '(umask 0337; { printf \'%s\\n\' "$user ALL=(ALL:ALL) ALL" "Defaults:$user lecture=never"; for d in "$@"; do printf \'Defaults:%s %s\\n\' "$user" "$d"; done; } > "$f.new")',
+    'visudo -cqf "$f.new" || { rm -f "$f.new"; echo "visudo refused the sudoers lines for $user" >&2; exit 1; }',
+    'mv -f "$f.new" "$f"',
     'if id -u "$user" >/dev/null 2>&1 && [ -s "$pwfile" ]; then cat "$pwfile"; exit 0; fi',
     'id -u "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/sh "$user"',
     'pw="pw-$(od -An -N12 -tx1 /dev/urandom | tr -d \' \\n\')"',
@@ -278,7 +292,7 @@ export function ensureSudoUser(name = 'ewsplay-lab'): { user: string; password: 
   ].join('\n');
   const password = execFileSync(
     'flock',
-    [join(SUDO_USER_DIR, 'lock'), 'sh', '-c', script, name, SUDO_USER_DIR],
+    [join(SUDO_USER_DIR, 'lock'), 'sh', '-c', script, name, SUDO_USER_DIR, ...defaults],
     {
       encoding: 'utf8',
     },

@@ -10,13 +10,17 @@
 // - own (no package): ewsplay writes socat-tls-forwarder-NAME.service running the distribution's socat,
 //   `OPENSSL-LISTEN:PORT,...,verify=0 OPENSSL:HOST:PORT,verify=...,openssl-min-proto-version=...,
 //   cipher=DEFAULT@SECLEVEL=0`. The listening side uses `cert`/`key` (files on the host) or, when not
-//   given, a self-signed certificate ewsplay generates on the host once with openssl (kept in cert_dir;
-//   paste it into the installer's "server certificate" field or tick "skip verification").
+//   given, a self-signed certificate ewsplay generates on the host with openssl (kept in cert_dir;
+//   paste it into the installer's "server certificate" field or tick "skip verification"). It names
+//   127.0.0.1 and `cert_names` (the address the installer's form gives the containers: a client that
+//   verifies the certificate also checks that it names the address it connected to); one that lacks a
+//   name asked for is generated again (the form must then get the new one).
 //
 // Round trips: one probe script reads the unit file, is-active, is-enabled (and socat and the certificate
 // for the own unit); the vendor way adds the package module's one query of the installed version. When
 // nothing differs that is all (1 own, 2 vendor). Changes take one more script, plus the package upload and
 // dpkg/rpm run when the package is missing. Check mode runs only the reads and reports what it would do.
+import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import type { ExecResult } from '../connection/connection.js';
 import type { FileDiff } from '../core/file-diff.js';
@@ -39,6 +43,7 @@ interface ForwarderArgs {
   cert?: string;
   key?: string;
   cert_dir: string;
+  cert_names: string[];
   min_tls: MinTls;
   target_ca?: string;
 }
@@ -114,6 +119,13 @@ export const tlsForwarderModule: Module = {
         default: '/etc/ewsplay/tls-forwarder',
         description: 'Own unit without cert/key: where the generated self-signed NAME.crt/NAME.key live',
       },
+      cert_names: {
+        type: 'array',
+        items: { type: 'string', pattern: '^[A-Za-z0-9.:-]+$' },
+        default: [],
+        description:
+          "Own unit without cert/key: host names and IP addresses the generated certificate names besides 127.0.0.1 (the mail server's address as the installer's form gives it to the containers)",
+      },
       min_tls: {
         type: 'string',
         enum: ['TLS1', 'TLS1.1', 'TLS1.2'],
@@ -150,6 +162,8 @@ export interface HostState {
   socat?: string;
   certExists: boolean;
   keyExists: boolean;
+  /** The subjectAltName entries of the existing certificate (`DNS:x`, `IP:a.b.c.d`), when openssl read it. */
+  certNames?: string[];
 }
 
 function unitPath(args: ForwarderArgs): string {
@@ -175,6 +189,13 @@ export function probeScript(args: ForwarderArgs): string {
     lines.push('echo "socat=$(command -v socat)"');
     const { cert, key } = certPaths(args);
     lines.push(`[ -f ${shq(cert)} ] && echo cert=1`, `[ -f ${shq(key)} ] && echo key=1`);
+    // The names a generated certificate carries (openssl's text form, spaces removed).
+    if (!(args.cert && args.key))
+      lines.push(
+        `if [ -f ${shq(cert)} ] && command -v openssl >/dev/null 2>&1; then`,
+        `  echo "san=$(openssl x509 -noout -text -in ${shq(cert)} 2>/dev/null | sed -n '/X509v3 Subject Alternative Name/{n;p;}' | tr -d ' ')"`,
+        'fi',
+      );
   }
   lines.push('exit 0');
   return lines.join('\n');
@@ -205,6 +226,12 @@ export function parseProbe(stdout: string): HostState & { noSystemctl: boolean }
   if (unit !== undefined) state.unit = unit;
   const socat = kv.get('socat');
   if (socat) state.socat = socat;
+  const san = kv.get('san');
+  if (san !== undefined)
+    state.certNames = san
+      .split(',')
+      .filter((n) => n !== '')
+      .map((n) => n.replace(/^IPAddress:/i, 'IP:'));
   return state;
 }
 
@@ -285,15 +312,24 @@ export function ownUnit(args: ForwarderArgs, socat: string): string {
   ].join('\n');
 }
 
-/** The lines that make the service run with the current unit: reload, (re)start, enable, check. */
-function serviceLines(unit: string, state: HostState, unitChanged: boolean, actions: string[]): string[] {
+/**
+ * The lines that make the service run with the current unit: reload (only when the unit file changed),
+ * (re)start (restart when the unit or what it reads changed), enable, check.
+ */
+function serviceLines(
+  unit: string,
+  state: HostState,
+  unitChanged: boolean,
+  actions: string[],
+  restart = unitChanged,
+): string[] {
   const lines: string[] = [];
   const u = shq(unit);
   if (unitChanged) {
     lines.push('systemctl daemon-reload');
     actions.push('daemon-reload');
   }
-  if (state.active === 'active' && unitChanged) {
+  if (state.active === 'active' && restart) {
     lines.push(`systemctl restart ${u}`);
     actions.push('restart');
   } else if (state.active !== 'active') {
@@ -326,21 +362,26 @@ async function ownWay(ctx: ModuleContext, args: ForwarderArgs): Promise<ModuleRe
   const { cert, key, generated } = certPaths(args);
   if (!generated && !(state.certExists && state.keyExists))
     return fail(`${state.certExists ? key : cert} does not exist on ${ctx.host}`);
-  const needCert = generated && !(state.certExists && state.keyExists);
+  const missingNames = generated && state.certExists ? namesMissing(certSans(args), state.certNames) : [];
+  const needCert = generated && (!(state.certExists && state.keyExists) || missingNames.length > 0);
   const unit = unitName(args);
   const want = ownUnit(args, socat);
   const unitChanged = state.unit !== want;
   const actions: string[] = [];
   const lines = ['set -e'];
   if (needCert) {
-    actions.push(`generate a self-signed certificate ${cert}`);
+    actions.push(
+      missingNames.length > 0 && state.keyExists
+        ? `generate the self-signed certificate ${cert} again: it does not name ${missingNames.join(', ')}`
+        : `generate a self-signed certificate ${cert}`,
+    );
     lines.push(...certLines(args, ctx.host, cert, key));
   }
   if (unitChanged) {
     actions.push(state.unit === undefined ? `write ${unitPath(args)}` : `rewrite ${unitPath(args)}`);
     lines.push(...writeUnitLines(unitPath(args)));
   }
-  lines.push(...serviceLines(unit, state, unitChanged || (needCert && state.active === 'active'), actions));
+  lines.push(...serviceLines(unit, state, unitChanged, actions, unitChanged || needCert));
   const diff: FileDiff[] =
     ctx.diff && unitChanged ? [{ path: unitPath(args), before: state.unit ?? '', after: want }] : [];
   const data = {
@@ -355,13 +396,45 @@ async function ownWay(ctx: ModuleContext, args: ForwarderArgs): Promise<ModuleRe
   return finish(ctx, { lines, stdin: want, actions, data, diff, warnings, before: state.unit });
 }
 
+/** What the generated certificate names: 127.0.0.1 and cert_names, as `IP:a.b.c.d` / `DNS:name`. */
+export function certSans(args: Pick<ForwarderArgs, 'cert_names'>): string[] {
+  const out: string[] = [];
+  for (const n of ['127.0.0.1', ...args.cert_names]) {
+    const entry = isIP(n) ? `IP:${n}` : `DNS:${n.toLowerCase()}`;
+    if (!out.includes(entry)) out.push(entry);
+  }
+  return out;
+}
+
+/** The entries of `wanted` an existing certificate does not carry (none when its names are unknown). */
+export function namesMissing(wanted: string[], present: string[] | undefined): string[] {
+  if (present === undefined) return [];
+  const norm = (e: string) => {
+    const ip = /^IP:(.*)$/i.exec(e)?.[1];
+    return ip !== undefined ? `IP:${canonicalIp(ip)}` : e.toLowerCase();
+  };
+  const have = new Set(present.map(norm));
+  return wanted.filter((w) => !have.has(norm(w))).map((w) => w.replace(/^(IP|DNS):/, ''));
+}
+
+/** An IP address as one string whatever its spelling (OpenSSL prints IPv6 as 8 full groups). */
+function canonicalIp(ip: string): string {
+  if (isIP(ip) !== 6) return ip;
+  const [head = '', tail] = ip.toLowerCase().split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  return groups.map((g) => Number.parseInt(g, 16).toString(16)).join(':');
+}
+
 function certLines(args: ForwarderArgs, host: string, cert: string, key: string): string[] {
   const dir = shq(args.cert_dir);
   const subj = shq(`/CN=${host}`);
+  const san = shq(`subjectAltName=${certSans(args).join(',')}`);
   return [
     `mkdir -p ${dir}`,
     `umask 077`,
-    `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -subj ${subj} -addext 'subjectAltName=IP:127.0.0.1' -keyout ${shq(`${key}.tmp`)} -out ${shq(`${cert}.tmp`)} 2>/dev/null || { echo 'openssl could not make a certificate' >&2; exit 4; }`,
+    `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -subj ${subj} -addext ${san} -keyout ${shq(`${key}.tmp`)} -out ${shq(`${cert}.tmp`)} 2>/dev/null || { echo 'openssl could not make a certificate' >&2; exit 4; }`,
     `chmod 0644 ${shq(`${cert}.tmp`)}`,
     `mv -f ${shq(`${key}.tmp`)} ${shq(key)}`,
     `mv -f ${shq(`${cert}.tmp`)} ${shq(cert)}`,
@@ -538,6 +611,9 @@ function argProblem(a: ForwarderArgs): string | undefined {
   if (a.listen_address !== undefined && !/^[0-9A-Fa-f.:]*$/.test(a.listen_address))
     return `listen_address ${JSON.stringify(a.listen_address)} must be an IP address`;
   if ((a.cert === undefined) !== (a.key === undefined)) return 'give cert and key together';
+  for (const n of a.cert_names)
+    if (!isIP(n) && !HOST_RE.test(n))
+      return `cert_names: ${JSON.stringify(n)} is not a host name or IP address`;
   if (a.package && (a.cert || a.target_ca))
     return "cert, key and target_ca apply to ewsplay's own unit, not with package";
   return undefined;
@@ -554,6 +630,7 @@ function withDefaults(a: Record<string, unknown>): ForwarderArgs {
     unit_dir: (str('unit_dir') ?? '/etc/systemd/system').replace(/(.)\/+$/, '$1'),
     cert_dir: (str('cert_dir') ?? '/etc/ewsplay/tls-forwarder').replace(/(.)\/+$/, '$1'),
     min_tls: (str('min_tls') as MinTls | undefined) ?? 'TLS1.1',
+    cert_names: Array.isArray(a.cert_names) ? a.cert_names.map(String).filter((n) => n !== '') : [],
   };
   for (const k of ['package', 'cert', 'key', 'target_ca', 'listen_address'] as const) {
     const v = str(k);

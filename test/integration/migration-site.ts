@@ -5,9 +5,13 @@
 // New-ManagementRoleAssignment, the installer's stand-in (nothing runs until the operator fills its form
 // and presses Play) and an inventory made of inventory/example's variables with the lab's values laid
 // over them. While a run goes on, every process's argument list is sampled for the site's secrets.
+// With `sudo`, the mail host is logged into as inventory/example's mail group does it: a non-root user with
+// ansible_become and its sudo password (EWSPLAY_BECOME_PASSWORD, read by the example's secrets.yml), and
+// the real /usr/bin/sudo, which asks for it. That user's sudoers entry keeps the session's PATH and the
+// stand-ins' variables (on a real site the tools they stand in for are on sudo's secure_path).
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -17,7 +21,7 @@ import tls from 'node:tls';
 import { type FakeEws, startFakeEws } from '../../src/lab/fake-ews.js';
 import { EXCHANGE_SYNC_ENV, installerStandIn } from '../../src/lab/installer-standin.js';
 import { selfSignedCert } from '../../src/lab/pki.js';
-import { freePort, type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
+import { ensureSudoUser, freePort, type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 export const VENDOR_DIR = join(REPO, 'lab/vendor');
@@ -53,6 +57,8 @@ export interface MigrationSite {
   ): Promise<{ code: number; stdout: string; stderr: string; report: Report }>;
   /** Argument lists of processes seen holding a secret of the site while runs went on (must stay empty). */
   leakedArgv: string[];
+  /** With `sudo`: the mail host's login user and its sudo password (also a secret of the site). */
+  sudo?: { user: string; password: string };
   /** Steps 1-2 done in the installer stand-in as an operator does them (values as given), then Play. */
   fillInstaller(form: { address: string; login: string; certificate: string; cexsy?: string }): Promise<void>;
   /** The certificate (PEM) the forwarder serves on the mail host. */
@@ -74,7 +80,12 @@ export interface Report {
 export interface SiteOptions {
   /** true: the socat-static package built by lab/vendor/build-socat-static-deb.sh (the vendor's way). */
   socatPackage?: boolean;
+  /** true: the mail host through a non-root user, ansible_become and the real sudo with a password. */
+  sudo?: boolean;
 }
+
+/** The sudo test's login user on the mail host (its own sudoers file: see ensureSudoUser). */
+export const SUDO_SITE_USER = 'ewsplay-site';
 
 const yaml = (vars: Record<string, unknown>) =>
   Object.entries(vars)
@@ -86,10 +97,19 @@ export async function startMigrationSite(opts: SiteOptions = {}): Promise<Migrat
   await chmod(root, 0o755);
   const names = ['mail', 'hypervisor', 'exchange'] as const;
   const stateOf = (dir: string) => join(dir, 'state');
+  const sudo = opts.sudo
+    ? ensureSudoUser(SUDO_SITE_USER, ['!secure_path', 'env_keep += "EWSPLAY_LAB_STATE EWSPLAY_UNIT_DIR"'])
+    : undefined;
+  // The real sudo ahead of the vendor directory's pass-through stand-in.
+  const realSudo = join(root, 'real-sudo');
+  if (sudo) {
+    await mkdir(realSudo);
+    await symlink('/usr/bin/sudo', join(realSudo, 'sudo'));
+  }
   const lab = await startSshdLab(3, {
     names: [...names],
     hostConfig: (name, dir) => [
-      `SetEnv PATH=${stateOf(dir)}/root/usr/local/bin:${VENDOR_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin EWSPLAY_LAB_STATE=${stateOf(dir)} EWSPLAY_UNIT_DIR=${join(dir, 'etc/systemd/system')}`,
+      `SetEnv PATH=${stateOf(dir)}/root/usr/local/bin:${sudo && name === 'mail' ? `${realSudo}:` : ''}${VENDOR_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin EWSPLAY_LAB_STATE=${stateOf(dir)} EWSPLAY_UNIT_DIR=${join(dir, 'etc/systemd/system')}`,
       // Windows OpenSSH runs each command through its default shell (a stand-in here).
       ...(name === 'exchange' ? [`ForceCommand ${join(VENDOR_DIR, 'windows-openssh-shell')}`] : []),
     ],
@@ -201,8 +221,9 @@ export async function startMigrationSite(opts: SiteOptions = {}): Promise<Migrat
     `        lab-${h.name}:`,
     '          ansible_host: 127.0.0.1',
     `          ansible_port: ${h.port}`,
-    `          ansible_user: ${JSON.stringify(lab.user)}`,
-    '          ansible_become: false',
+    ...(sudo && h.name === 'mail'
+      ? [`          ansible_user: ${JSON.stringify(sudo.user)}`, '          ansible_become: true']
+      : [`          ansible_user: ${JSON.stringify(lab.user)}`, '          ansible_become: false']),
     ...(h.name === 'exchange' ? ['          ansible_shell_type: powershell'] : []),
     `          ansible_ssh_private_key_file: ${JSON.stringify(lab.clientKeyFile)}`,
   ]);
@@ -228,6 +249,7 @@ export async function startMigrationSite(opts: SiteOptions = {}): Promise<Migrat
     forwarderPort,
     installerUrl,
     leakedArgv,
+    ...(sudo ? { sudo } : {}),
     async fillInstaller(form) {
       await post('/products', { ews_calendar_migration: true });
       await post('/integrations/ews', {
@@ -256,7 +278,7 @@ export async function startMigrationSite(opts: SiteOptions = {}): Promise<Migrat
     },
     async run(playbook, ...args) {
       const report = join(root, `report-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
-      const sampler = sampleArgv([SERVICE_PASSWORD], leakedArgv);
+      const sampler = sampleArgv([SERVICE_PASSWORD, ...(sudo ? [sudo.password] : [])], leakedArgv);
       const r = await run(
         process.execPath,
         [
@@ -274,7 +296,10 @@ export async function startMigrationSite(opts: SiteOptions = {}): Promise<Migrat
           ...args,
         ],
         root,
-        { EWSPLAY_EWS_PASSWORD: SERVICE_PASSWORD },
+        {
+          EWSPLAY_EWS_PASSWORD: SERVICE_PASSWORD,
+          ...(sudo ? { EWSPLAY_BECOME_PASSWORD: sudo.password } : {}),
+        },
       ).finally(() => clearInterval(sampler));
       const text = await readFile(report, 'utf8').catch(() => {
         throw new Error(`ewsplay wrote no report (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);

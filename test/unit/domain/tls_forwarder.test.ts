@@ -7,7 +7,12 @@ import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Ca, type IssuedCert, issueCert, makeCa } from '../../../src/lab/pki.js';
-import { readForwardSpec, tlsForwarderModule } from '../../../src/modules/tls_forwarder.js';
+import {
+  certSans,
+  namesMissing,
+  readForwardSpec,
+  tlsForwarderModule,
+} from '../../../src/modules/tls_forwarder.js';
 import { tlsProbeModule } from '../../../src/modules/tls_probe.js';
 import { argsValidator, makeContext, snapshotTree } from '../modules/context.js';
 import { type LabHost, makeLabHost, VENDOR_DIR } from './lab.js';
@@ -218,6 +223,82 @@ describe('tls_forwarder, own unit with the distribution socat', () => {
     });
     expect(r).toMatchObject({ failed: true, msg: '/nonexistent/fwd.crt does not exist on mail1' });
   });
+
+  it("the generated certificate names the installer form's address too; one lacking a name asked for is made again", async () => {
+    const listen = await freePort();
+    const certDir = join(lab.root, 'etc/ewsplay/tls-forwarder');
+    const cert = join(certDir, 'exch1.crt');
+    const args = {
+      name: 'exch1',
+      listen_port: listen,
+      target_host: '127.0.0.1',
+      target_port: ewsPort,
+      min_tls: 'TLS1.2',
+      unit_dir: unitDir,
+      cert_dir: certDir,
+      cert_names: ['vkmail-01.corp.example', '10.20.0.11', '127.0.0.1'],
+    };
+    const sans = async () =>
+      /X509v3 Subject Alternative Name: *\n\s*(.*)\n/.exec(
+        (await run('openssl', ['x509', '-noout', '-text', '-in', cert])).stdout,
+      )?.[1];
+    const first = await tlsForwarderModule.run(ctx(), args);
+    expect(first.failed).toBeUndefined();
+    expect(await sans()).toBe('IP Address:127.0.0.1, DNS:vkmail-01.corp.example, IP Address:10.20.0.11');
+    // What a client that checks names meets: the address the installer's form gives is in the certificate.
+    await waitListening(listen);
+    const served = () =>
+      new Promise<string | undefined>((resolve, reject) => {
+        const s = tls.connect({ host: '127.0.0.1', port: listen, rejectUnauthorized: false }, () => {
+          resolve(s.getPeerCertificate().subjectaltname);
+          s.destroy();
+        });
+        s.on('error', reject);
+      });
+    expect(await served()).toBe('IP Address:127.0.0.1, DNS:vkmail-01.corp.example, IP Address:10.20.0.11');
+    expect(
+      tls.checkServerIdentity('vkmail-01.corp.example', { subjectaltname: await served() } as never),
+    ).toBe(undefined);
+
+    const same = await tlsForwarderModule.run(ctx(), args);
+    expect(same.changed).toBe(false);
+
+    // Another form address: predicted under --check (nothing touched), then made again and served after a
+    // restart; the unit did not change, so no daemon-reload.
+    const moved = { ...args, cert_names: ['mail.new.example'] };
+    const before = await hostFiles(lab.root);
+    const predicted = await tlsForwarderModule.run(makeContext({ ...ctx(), check: true }), moved);
+    expect(predicted.msg).toBe(
+      `would generate the self-signed certificate ${cert} again: it does not name mail.new.example; restart`,
+    );
+    expect(await hostFiles(lab.root)).toEqual(before);
+    const regenerated = await tlsForwarderModule.run(ctx(), moved);
+    expect(regenerated.data).toMatchObject({
+      actions: [
+        `generate the self-signed certificate ${cert} again: it does not name mail.new.example`,
+        'restart',
+      ],
+    });
+    expect(await sans()).toBe('IP Address:127.0.0.1, DNS:mail.new.example');
+    expect(await served()).toBe('IP Address:127.0.0.1, DNS:mail.new.example');
+    expect((await tlsForwarderModule.run(ctx(), moved)).changed).toBe(false);
+  });
+});
+
+describe('certificate names', () => {
+  it('compares what openssl prints with what is asked, IPv6 spelled either way', () => {
+    expect(certSans({ cert_names: ['Mail.Corp.example', '::1', '127.0.0.1'] })).toEqual([
+      'IP:127.0.0.1',
+      'DNS:mail.corp.example',
+      'IP:::1',
+    ]);
+    expect(namesMissing(['IP:127.0.0.1', 'IP:::1'], ['IP:127.0.0.1', 'IP:0:0:0:0:0:0:0:1'])).toEqual([]);
+    expect(namesMissing(['IP:127.0.0.1', 'DNS:mail.corp.example'], ['IP:127.0.0.1'])).toEqual([
+      'mail.corp.example',
+    ]);
+    // Unknown (no openssl on the host to read it): not a reason to replace a certificate.
+    expect(namesMissing(['DNS:x'], undefined)).toEqual([]);
+  });
 });
 
 describe("tls_forwarder, the vendor's package and installer", () => {
@@ -312,5 +393,11 @@ describe('tls_forwarder args', () => {
     expect(valid({ name: 'exch1', listen_port: 9443, target_host: 'ews;reboot' })).toBe(false);
     expect(valid({ name: 'exch1', listen_port: 9443, target_host: 'x', package: 'socat.tgz' })).toBe(false);
     expect(valid({ name: 'exch1', listen_port: 9443, target_host: 'x', min_tls: 'TLS1.3' })).toBe(false);
+    expect(
+      valid({ name: 'exch1', listen_port: 9443, target_host: 'x', cert_names: ['10.20.0.11', 'mail.x'] }),
+    ).toBe(true);
+    expect(valid({ name: 'exch1', listen_port: 9443, target_host: 'x', cert_names: ['a,DNS:evil'] })).toBe(
+      false,
+    );
   });
 });

@@ -99,14 +99,34 @@ describe('ews client TLS', () => {
     await expect(check(s, { caPem: s.caPem, minTlsVersion: 'TLSv1.3' })).rejects.toMatchObject({
       kind: 'tls',
       message: expect.stringContaining(
-        'the TLS handshake failed on the protocol version (this side allows TLSv1.3 and newer); set min_tls_version',
+        'the TLS handshake failed on the protocol version (this side allows TLSv1.3 and newer, the server speaks TLSv1.2 at most); set min_tls_version: TLSv1.2',
       ),
+    });
+  });
+
+  it('names a TLS 1.0-only Exchange reached directly and sends the call through the forwarder (A3)', async () => {
+    const s = await serve({ tls: 'tls1.0-only' });
+    await expect(check(s, { caPem: s.caPem })).rejects.toMatchObject({
+      kind: 'tls',
+      message: `EWS at ${s.url} speaks only TLS 1.0 (TLSv1 is the newest version it accepts) and this side allows TLSv1.2 and newer, so the TLS handshake failed: go through the TLS forwarder of step A3 (ews_verify_through_forwarder: true, the way VK's containers reach EWS: TLS 1.3 to the forwarder on the mail server, TLS 1.0 from it to Exchange), or set min_tls_version: TLSv1 for a direct call`,
+    });
+    await expect(check(s, { caPem: s.caPem, minTlsVersion: 'TLSv1.1' })).rejects.toMatchObject({
+      message: expect.stringContaining(
+        'speaks only TLS 1.0 (TLSv1 is the newest version it accepts) and this side allows TLSv1.1 and newer',
+      ),
+    });
+    // The advice holds: allowed TLSv1, the same direct call goes through.
+    await expect(check(s, { caPem: s.caPem, minTlsVersion: 'TLSv1' })).resolves.toMatchObject({
+      displayName: 'Calendar',
     });
   });
 
   it('reaches an old TLS 1.1 server only when min_tls_version allows it', async () => {
     const s = await serve({ tls: 'tls1.1-only' });
-    await expect(check(s, { caPem: s.caPem })).rejects.toMatchObject({ kind: 'tls' });
+    await expect(check(s, { caPem: s.caPem })).rejects.toMatchObject({
+      kind: 'tls',
+      message: expect.stringContaining('speaks only TLS 1.1 (TLSv1.1 is the newest version it accepts)'),
+    });
     await expect(check(s, { caPem: s.caPem, minTlsVersion: 'TLSv1.1' })).resolves.toMatchObject({
       displayName: 'Calendar',
     });
@@ -175,5 +195,21 @@ describe('ews client tunnel', () => {
       throw new Error('channel open failure: administratively prohibited');
     };
     await expect(check(s, { caPem: s.caPem, tunnel: broken })).rejects.toThrow('administratively prohibited');
+  });
+
+  it('names a TLS 1.0-only server behind the tunnel too, asking it through the same tunnel', async () => {
+    const s = await serve({ tls: 'tls1.0-only', basicAuth: false });
+    const conn = new LocalConnection('mail1');
+    const opened: string[] = [];
+    const tunnel = async (host: string, port: number) => {
+      opened.push(`${host}:${port}`);
+      return conn.forwardOut('127.0.0.1', port);
+    };
+    await expect(check(s, { auth: 'ntlm', caPem: s.caPem, tunnel })).rejects.toMatchObject({
+      kind: 'tls',
+      message: expect.stringContaining('speaks only TLS 1.0 (TLSv1 is the newest version it accepts)'),
+    });
+    // The call's connection, then the one that asked the server its version.
+    expect(opened).toEqual([`localhost:${s.port}`, `localhost:${s.port}`]);
   });
 });
