@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { expect } from 'vitest';
 import { type FakeEws, type FakeEwsOptions, startFakeEws } from '../../src/lab/fake-ews.js';
 
 export const FIXTURES = resolve(import.meta.dirname, '../fixtures/ews-clients');
@@ -158,4 +159,27 @@ export function exchangelibPython(): string | undefined {
     } catch {}
   }
   return undefined;
+}
+
+/** What the fake saw when a client tried a denied and a missing mailbox: real-shaped faults, HTTP 500. */
+export function expectDeniedAndMissingFaults(ews: FakeEws): void {
+  for (const [impersonated, responseCode] of [
+    [DENIED_MAILBOX, 'ErrorImpersonateUserDenied'],
+    [MISSING_MAILBOX, 'ErrorNonExistentMailbox'],
+  ] as const) {
+    expect(ews.requests).toContainEqual(expect.objectContaining({ impersonated, status: 500, responseCode }));
+  }
+}
+
+/** Every request the fake answered (past the 401 challenges) came from the service account. */
+export function expectAnsweredAsServiceAccount(ews: FakeEws): void {
+  const answered = ews.requests.filter((r) => r.status !== 401);
+  expect(answered.length).toBeGreaterThan(20);
+  for (const r of answered) expect(r.account).toBe(SERVICE_ACCOUNT);
+}
+
+/** After the client's delete calls: items 3 and 4 stay in the calendar, item 1 is in Deleted Items. */
+export function expectCalendarAfterDeletes(ews: FakeEws, subject: string): void {
+  expect(ews.events(MAILBOX).map((e) => e.subject)).toEqual([`${subject} 3`, `${subject} 4`]);
+  expect(ews.folderItems(MAILBOX, 'deleteditems').map((e) => e.subject)).toEqual([`${subject} 1`]);
 }
