@@ -1,7 +1,22 @@
 // Keywords a block or include passes down to the tasks inside it (Ansible's inheritance).
 import type { NodeCommon, RoleInfo, Vars } from '../core/model.js';
 
-export interface Scope {
+/** The keywords a block or include hands down, typed as on the node that wrote them. */
+type InheritedKeywords = Pick<
+  NodeCommon,
+  | 'become'
+  | 'becomeUser'
+  | 'checkMode'
+  | 'ignoreErrors'
+  | 'noLog'
+  | 'timeout'
+  | 'environment'
+  | 'diff'
+  | 'throttle'
+  | 'anyErrorsFatal'
+>;
+
+export interface Scope extends InheritedKeywords {
   when: string[];
   tags: string[];
   vars: Vars;
@@ -12,16 +27,6 @@ export interface Scope {
   /** Inside a role: its defaults (below the inventory) and its vars (above the play's vars_files). */
   roleDefaults?: Vars;
   roleVars?: Vars;
-  become?: boolean;
-  becomeUser?: string;
-  checkMode?: boolean;
-  ignoreErrors?: boolean;
-  noLog?: boolean;
-  timeout?: number;
-  environment?: Vars;
-  diff?: boolean;
-  throttle?: number;
-  anyErrorsFatal?: boolean;
   /** Handlers and nested verify tasks do not emit progress of their own. */
   silent: boolean;
 }
