@@ -1,5 +1,6 @@
 // The engine reports progress through this interface; output/ implements it (listr2 tree, plain lines).
 // The engine never prints.
+import type { TaskProgress } from '../core/progress.js';
 import type { HostTaskResult, RunReport, TaskInfo } from './results.js';
 import type { StepInfo, StepReport } from './steps.js';
 
@@ -7,6 +8,8 @@ export interface RunListener {
   playStart(name: string, hosts: string[], check: boolean): void;
   taskStart(task: TaskInfo, hosts: string[]): void;
   hostResult(task: TaskInfo, host: string, result: HostTaskResult): void;
+  /** How far a running task is on a host, as its module reported it (ModuleContext.progress). */
+  progress?(task: TaskInfo, host: string, progress: TaskProgress): void;
   /** Resolves when the output has finished rendering the task (listr2 renders asynchronously). */
   taskEnd(task: TaskInfo): Promise<void>;
   warn(message: string): void;

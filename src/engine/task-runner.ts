@@ -6,6 +6,7 @@ import { UnreachableError } from '../connection/connection.js';
 import type { Node, Play, TaskNode, Vars } from '../core/model.js';
 import { renderedArgsProblem } from '../load/playbook.js';
 import { resolveModule } from '../modules/index.js';
+import { coerceArgs } from '../modules/kit.js';
 import type { Module, ModuleContext, ModuleResult } from '../modules/module.js';
 import { predicted } from './check-wording.js';
 import { newHostState, type RunContext, setFacts } from './context.js';
@@ -45,6 +46,19 @@ interface Attempt {
   registered: Vars;
 }
 
+/** One task on one host: what each attempt of it needs besides its variables. */
+interface TaskRun {
+  rc: RunContext;
+  module: Module;
+  task: TaskNode;
+  host: string;
+  scope: Scope;
+  info: TaskInfo;
+  /** The task's effective check mode (resolved once, by staticSettings). */
+  check: boolean;
+  hooks: TaskHooks;
+}
+
 export async function runTaskOnHost(
   rc: RunContext,
   play: Play,
@@ -64,6 +78,7 @@ export async function runTaskOnHost(
   });
   const module = resolveModule(task.module) as Module; // the loader guarantees it exists
   const { check, noLog, ignoreErrors } = staticSettings(rc.options, play, task, scope);
+  const run: TaskRun = { rc, module, task, host, scope, info, check, hooks };
   const conditions = [...scope.when, ...task.when];
   let vars: Vars;
   try {
@@ -84,7 +99,7 @@ export async function runTaskOnHost(
           }),
         );
       }
-      const attempt = await runWithRetries(rc, module, task, host, scope, info, vars, check, hooks);
+      const attempt = await runWithRetries(run, vars);
       return done(finish(rc, host, task, attempt, vars, check, noLog, scope));
     }
 
@@ -122,7 +137,7 @@ export async function runTaskOnHost(
         itemSummaries.push({ label, status: 'skipped' });
         continue;
       }
-      const attempt = await runWithRetries(rc, module, task, host, scope, info, itemVars, check, hooks);
+      const attempt = await runWithRetries(run, itemVars);
       const status = statusOf(attempt.registered);
       // A module may skip an item itself (a command in check mode): all items skipped is a skipped task.
       if (status !== 'skipped') allSkipped = false;
@@ -203,22 +218,13 @@ function labelOf(rc: RunContext, task: TaskNode, vars: Vars, item: unknown): str
   return typeof item === 'string' ? item : JSON.stringify(plain(item));
 }
 
-async function runWithRetries(
-  rc: RunContext,
-  module: Module,
-  task: TaskNode,
-  host: string,
-  scope: Scope,
-  info: TaskInfo,
-  vars: Vars,
-  check: boolean,
-  hooks: TaskHooks,
-): Promise<Attempt> {
+async function runWithRetries(run: TaskRun, vars: Vars): Promise<Attempt> {
+  const { rc, task, check } = run;
   // Ansible: `retries: N` means up to N+1 attempts.
   const attempts = task.until ? Math.max(1, task.retries + 1) : 1;
   let last: Attempt | undefined;
   for (let i = 1; i <= attempts; i++) {
-    const result = await runModuleOnce(rc, module, task, host, scope, info, vars, check, hooks);
+    const result = await runModuleOnce(run, vars);
     const registered = toRegistered(result, check);
     if (task.until) registered.attempts = i;
     applyOverrides(rc, task, vars, registered);
@@ -237,24 +243,17 @@ async function runWithRetries(
   return last!;
 }
 
-async function runModuleOnce(
-  rc: RunContext,
-  module: Module,
-  task: TaskNode,
-  host: string,
-  scope: Scope,
-  info: TaskInfo,
-  vars: Vars,
-  check: boolean,
-  hooks: TaskHooks,
-): Promise<ModuleResult> {
+async function runModuleOnce(run: TaskRun, vars: Vars): Promise<ModuleResult> {
+  const { rc, module, task, host, scope, info, check, hooks } = run;
   const nested = new Set(module.taskListArgs ?? []);
   const raw: Vars = {};
   const keep: Vars = {};
   for (const [k, v] of Object.entries(task.args)) (nested.has(k) ? keep : raw)[k] = v;
-  const args = { ...(withoutOmitted(plain(rc.templar.render(raw, vars))) as Vars), ...keep };
-  // The loader could not check templated arguments: check them now that they have values.
+  const values = withoutOmitted(plain(rc.templar.render(raw, vars))) as Vars;
+  // The loader could not check templated arguments: check them now that they have values, converted as
+  // Ansible converts them (a rendered "42" where the schema wants a whole number is 42).
   const rendered = /\{[{%]/.test(JSON.stringify(raw));
+  const args = { ...(rendered ? coerceArgs(module.args, values) : values), ...keep };
   const invalid = rendered ? renderedArgsProblem(module, args, task.pos) : undefined;
   if (invalid) return { changed: false, failed: true, msg: invalid };
   const delegate = delegateOf(rc, task, host, vars);
@@ -285,6 +284,7 @@ async function runModuleOnce(
     runTasks: (nodes, extra) => hooks.runNested(host, nodes, scope, extra),
     loadVarsFile: rc.loadVarsFile,
     log: () => undefined,
+    progress: (p) => rc.listener.progress?.(info, host, p),
   };
   if (module.connection === 'self')
     ctx.connect = ({ fresh, connectTimeoutMs } = {}) => connect(fresh ? { connectTimeoutMs } : undefined);

@@ -1,5 +1,6 @@
 // assert: every expression in `that` must hold (evaluated like `when:`); fails with fail_msg otherwise.
 import { pyTruthy } from '../template/python.js';
+import { fail } from './kit.js';
 import type { Module } from './module.js';
 
 /** `when:` truth: Python truthiness, and the strings Ansible reads as false. */
@@ -42,12 +43,10 @@ export const assertModule: Module = {
     for (const expression of that) {
       if (holds(ctx.template.evaluate(expression, ctx.vars))) continue;
       const custom = args.fail_msg ?? args.msg;
-      return {
-        changed: false,
-        failed: true,
-        msg: custom === undefined ? `Assertion failed: ${ctx.secrets.mask(expression)}` : text(custom),
-        data: { assertion: expression, evaluated_to: false },
-      };
+      return fail(custom === undefined ? `Assertion failed: ${ctx.secrets.mask(expression)}` : text(custom), {
+        assertion: expression,
+        evaluated_to: false,
+      });
     }
     if (args.quiet === true) return { changed: false };
     return {

@@ -6,6 +6,7 @@
 // file is written atomically, 0600 and owned by the user (the directory 0700 with manage_dir).
 import { posix } from 'node:path';
 import { shq } from '../core/shell-quote.js';
+import { fail } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import { execOk, execOn, probePath, writeFile } from './remote.js';
 
@@ -215,40 +216,30 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
   };
   // Deviation: the collection fetches a key URL (https://github.com/<user>.keys) from the host; ewsplay does not.
   if (key.startsWith('http'))
-    return {
-      changed: false,
-      failed: true,
-      msg: `key is a URL (${key}): fetching keys from a URL is not supported; put the key text in 'key' (e.g. from a vars file)`,
+    return fail(
+      `key is a URL (${key}): fetching keys from a URL is not supported; put the key text in 'key' (e.g. from a vars file)`,
       data,
-    };
+    );
 
   const found = await lookUp(ctx, user);
   const account = found.account;
   let path = typeof args.path === 'string' ? args.path : undefined;
   if (!account && !(ctx.check && path !== undefined))
-    return {
-      changed: false,
-      failed: true,
-      msg: ctx.check
+    return fail(
+      ctx.check
         ? `Either user must exist or you must provide full path to key file in check mode (no user '${user}' on the host)`
         : `Failed to lookup user ${user}: no such user on the host`,
       data,
-    };
+    );
   // A path argument is a `path` in Ansible: ~ is the connecting user's home.
   if (path === '~' || path?.startsWith('~/')) path = found.home + path.slice(1);
   const sshDir = path !== undefined ? posix.dirname(path) : `${account!.home}/.ssh`;
   const given = path ?? `${sshDir}/authorized_keys`;
 
   const file = await probePath(ctx, given, { contentLimit: READ_LIMIT });
-  if (file.exists && file.type !== 'file')
-    return { changed: false, failed: true, msg: `${given} is not a regular file`, data };
+  if (file.exists && file.type !== 'file') return fail(`${given} is not a regular file`, data);
   if (file.exists && file.content === undefined)
-    return {
-      changed: false,
-      failed: true,
-      msg: `${given} is larger than ${READ_LIMIT} bytes: not editing it`,
-      data,
-    };
+    return fail(`${given} is larger than ${READ_LIMIT} bytes: not editing it`, data);
   const keyfile = follow && file.realPath ? file.realPath : given;
   data.keyfile = keyfile;
 
@@ -263,7 +254,7 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
       ...(typeof args.comment === 'string' ? { comment: args.comment } : {}),
     });
   } catch (e) {
-    return { changed: false, failed: true, msg: (e as Error).message, data };
+    return fail((e as Error).message, data);
   }
   const result: ModuleResult = { changed: edit.changed, data };
   if (!edit.changed) return result;

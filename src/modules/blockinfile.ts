@@ -7,6 +7,7 @@
 // insertafter/insertbefore are Python regular expressions matched against each line (with its line ending),
 // or against the whole file when they start with (?m).
 import { OWNERSHIP_SCHEMA, ownershipArgs } from './copy.js';
+import { fail } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import { attributeChanges, describeAttributes, hasAttributes, probePath } from './remote.js';
 import { EDIT_FILE_ARGS, editDiff, pyRegex, READ_LIMIT, saveEdit, validateProblem } from './replace.js';
@@ -138,25 +139,16 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
   const a = blockArgs(args);
   // Ansible notices a validate without %s only when it writes; a wrong argument is refused up front here.
   const bad = validateProblem(args.validate);
-  if (bad) return { changed: false, failed: true, msg: bad };
+  if (bad) return fail(bad);
   const attrs = ownershipArgs(args);
 
   const state = await probePath(ctx, path, { contentLimit: READ_LIMIT });
   if (state.exists && state.type === 'directory')
-    return { changed: false, failed: true, msg: `Path ${path} is a directory: blockinfile edits files` };
+    return fail(`Path ${path} is a directory: blockinfile edits files`);
   if (state.exists && state.content === undefined)
-    return {
-      changed: false,
-      failed: true,
-      msg: `${path} is larger than ${READ_LIMIT} bytes: not editing it`,
-    };
+    return fail(`${path} is larger than ${READ_LIMIT} bytes: not editing it`);
   if (!state.exists) {
-    if (args.create !== true)
-      return {
-        changed: false,
-        failed: true,
-        msg: `Path ${path} does not exist (create: true makes it)`,
-      };
+    if (args.create !== true) return fail(`Path ${path} does not exist (create: true makes it)`);
     if (a.state === 'absent') return { changed: false, msg: `File ${path} not present`, data: { path } };
   }
 

@@ -17,13 +17,20 @@
 // for the retry (retry_failed: true; the playbook sets it from --resume or sync_retry_failed).
 //
 // Check mode: reads the state file only, reports which mailboxes would run; no command, no state write.
-import { readFile } from 'node:fs/promises';
+//
+// Thousands of mailboxes: progress (mailboxes done of total, batch n of N, failures) goes to the output as
+// an event after every batch; outcomes are written to the state file at most once a second and when the
+// task ends, so a run stays linear in the number of mailboxes (a state write is the whole file). A run
+// killed outright (SIGKILL) can lose the outcomes of its last second: those mailboxes run again next time,
+// which is harmless (see above).
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecResult } from '../connection/connection.js';
 import { shq } from '../core/shell-quote.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
+import { defineModule, fail, ok, planned } from './kit.js';
 import { inlineMailboxes, type MailboxEntry, mailboxProblems, parseMailboxFile } from './mailboxes.js';
-import type { Module, ModuleContext, ModuleResult } from './module.js';
+import type { ModuleContext, ModuleResult } from './module.js';
 import { readControlFile, taskExecOptions } from './remote.js';
 
 type Operation = 'sync' | 'subscribe';
@@ -84,6 +91,8 @@ export async function readSyncState(path: string): Promise<SyncState> {
 
 // Several hosts of a run may record outcomes in the same site file: updates are serialized per file.
 const fileLocks = new Map<string, Promise<unknown>>();
+/** The state this process last wrote to each file, kept while the file is as it left it (mtime, size). */
+const written = new Map<string, { state: SyncState; mtimeMs: number; size: number }>();
 
 /** Merges outcomes into the state file (read, merge, atomic write) under a per-file lock. */
 export function recordOutcomes(
@@ -95,9 +104,19 @@ export function recordOutcomes(
   const next = previous
     .catch(() => {})
     .then(async () => {
-      const state = await readSyncState(path);
-      state.operations[operation] = { ...state.operations[operation], ...outcomes };
+      // Not parsed again when nobody changed it since our last write (a sync writes it many times).
+      const before = await stat(path).catch(() => undefined);
+      const mine = written.get(path);
+      const state =
+        mine && before && before.mtimeMs === mine.mtimeMs && before.size === mine.size
+          ? mine.state
+          : await readSyncState(path);
+      written.delete(path);
+      const ops = (state.operations[operation] ??= {});
+      Object.assign(ops, outcomes);
       await writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`);
+      const after = await stat(path);
+      written.set(path, { state, mtimeMs: after.mtimeMs, size: after.size });
     });
   fileLocks.set(path, next);
   return next.finally(() => {
@@ -114,6 +133,20 @@ export function batchCommand(dir: string, script: string, mailboxes: readonly st
   ].join('\n');
 }
 
+/** The arguments as the schema below declares them (defaults applied). */
+type SchemaArgs = {
+  operation: Operation | 'sync_all' | 'subscribe_to_all';
+  mailboxes?: string[];
+  mailboxes_file?: string;
+  batch_size: number;
+  force: boolean;
+  retry_failed: boolean;
+  script_dir: string;
+  state_key?: string;
+  pty: boolean;
+};
+
+/** The arguments as the module uses them: the operation's short name, the site resolved. */
 interface SyncArgs {
   operation: Operation;
   mailboxes?: string[];
@@ -128,7 +161,7 @@ interface SyncArgs {
 
 const SITE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-export const calendarSyncModule: Module = {
+export const calendarSyncModule = defineModule<SchemaArgs>({
   name: 'calendar_sync',
   summary:
     "Run the vendor's sync_all.sh / subscribe.sh for validated mailboxes in batches, remembering each mailbox's outcome",
@@ -195,11 +228,11 @@ export const calendarSyncModule: Module = {
   },
   check: 'full',
   async run(ctx, rawArgs) {
-    if (OPERATION_NAMES[String(rawArgs.operation)] === undefined)
+    if (OPERATION_NAMES[rawArgs.operation] === undefined)
       return fail(
         `operation must be sync, subscribe, sync_all or subscribe_to_all (got ${JSON.stringify(rawArgs.operation)})`,
       );
-    const args = withDefaults(ctx, rawArgs);
+    const args = normalized(ctx, rawArgs);
     if (!SITE_RE.test(args.state_key))
       return fail(
         `state_key ${JSON.stringify(args.state_key)} must be a plain name (letters, digits, . _ -)`,
@@ -218,7 +251,8 @@ export const calendarSyncModule: Module = {
     const skipped = args.force ? [] : all.filter((m) => previous[m]?.status === 'done');
     // Failed before and not asked to retry: named again with their earlier output, never run silently.
     const held = args.force || args.retry_failed ? [] : all.filter((m) => previous[m]?.status === 'failed');
-    const pending = all.filter((m) => !skipped.includes(m) && !held.includes(m));
+    const left = new Set([...skipped, ...held]);
+    const pending = all.filter((m) => !left.has(m));
     const script = SCRIPTS[args.operation];
     const base = { operation: args.operation, script: `${args.script_dir}/${script}`, state_file: path };
     const heldNote =
@@ -226,34 +260,38 @@ export const calendarSyncModule: Module = {
         ? `${held.length} mailbox${held.length === 1 ? '' : 'es'} failed in an earlier run and ${held.length === 1 ? 'is' : 'are'} not retried unless asked: ${held.join(', ')}`
         : '';
 
-    if (ctx.check)
-      return {
-        changed: pending.length > 0,
-        msg:
-          pending.length > 0
-            ? `would ${args.operation} ${pending.length} mailbox${pending.length === 1 ? '' : 'es'}: ${pending.join(', ')}${heldNote ? `; ${heldNote}` : ''}`
-            : all.length === 0
-              ? 'no mailboxes given'
-              : heldNote || `all ${all.length} mailboxes already done (state ${path})`,
-        data: { ...base, pending, already_done: skipped, held_failed: held, check_mode: true },
-      };
-    if (pending.length === 0 && held.length === 0)
-      return {
-        changed: false,
-        msg:
+    const prediction: ModuleResult = {
+      changed: pending.length > 0,
+      msg:
+        pending.length > 0
+          ? `would ${args.operation} ${pending.length} mailbox${pending.length === 1 ? '' : 'es'}: ${pending.join(', ')}${heldNote ? `; ${heldNote}` : ''}`
+          : all.length === 0
+            ? 'no mailboxes given'
+            : heldNote || `all ${all.length} mailboxes already done (state ${path})`,
+      data: { ...base, pending, already_done: skipped, held_failed: held },
+    };
+    return planned(prediction, async () => {
+      if (pending.length === 0 && held.length === 0)
+        return ok(
           all.length === 0
             ? 'no mailboxes given'
             : `all ${all.length} mailboxes already done (state ${path})`,
-        data: { ...base, done: [], failed: [], already_done: skipped },
-      };
-    const earlier = Object.fromEntries(held.map((m) => [m, previous[m] as MailboxOutcome]));
-    return runBatches(ctx, args, pending, skipped, path, base, earlier);
+          {
+            data: { ...base, done: [], failed: [], already_done: skipped },
+          },
+        );
+      const earlier = Object.fromEntries(held.map((m) => [m, previous[m] as MailboxOutcome]));
+      return runBatches(ctx, args, pending, skipped, path, base, earlier);
+    });
   },
-};
+});
 
 /** Step 4.4's advice, with how to ask for the retry. */
 export const CONTACT_VK =
   "The vendor's procedure (step 4.4): when the sync ends with errors, contact VK and send them the raw output above (the run report has it all). Failed mailboxes are retried only when asked: run again with --resume, or with -e sync_retry_failed=true.";
+
+/** How often, at most, a sync writes its state file while batches run (the file is written whole). */
+const SAVE_EVERY_MS = 1000;
 
 /** How much of a failed run's output goes into the message, per mailbox or batch (all of it is in details). */
 const OUTPUT_IN_MSG = 1500;
@@ -297,9 +335,42 @@ async function runBatches(
     return r;
   };
 
-  for (let i = 0; i < pending.length; i += args.batch_size) {
-    const batch = pending.slice(i, i + args.batch_size);
-    const outcomes: Record<string, MailboxOutcome> = {};
+  // Outcomes not written yet: written at most once a second while batches run, and when the task ends.
+  let outcomes: Record<string, MailboxOutcome> = {};
+  let unsaved = 0;
+  let savedAt = Date.now();
+  const save = async (now: boolean) => {
+    if (unsaved === 0 || (!now && Date.now() - savedAt < SAVE_EVERY_MS)) return;
+    const these = outcomes;
+    outcomes = {};
+    unsaved = 0;
+    await recordOutcomes(path, args.operation, these);
+    savedAt = Date.now();
+  };
+  const startedAt = Date.now();
+  const batchCount = Math.ceil(pending.length / args.batch_size);
+  const progress = (n: number) =>
+    ctx.progress?.({
+      unit: 'mailboxes',
+      done: done.length + failed.size,
+      total: pending.length,
+      failed: failed.size,
+      batch: { n, of: batchCount },
+      startedAt,
+    });
+
+  progress(1);
+  try {
+    for (let i = 0; i < pending.length; i += args.batch_size) {
+      await runBatch(pending.slice(i, i + args.batch_size));
+      await save(false);
+      progress(Math.min(i / args.batch_size + 2, batchCount));
+    }
+  } finally {
+    await save(true);
+  }
+
+  async function runBatch(batch: string[]): Promise<void> {
     const record = (mailbox: string, error?: string, output?: string) => {
       const raw = output !== undefined ? ctx.secrets.mask(output) : undefined;
       outcomes[mailbox] = {
@@ -309,6 +380,7 @@ async function runBatches(
         ...(error !== undefined ? { error } : {}),
         ...(error !== undefined && raw !== undefined ? { output: tail(raw, 4000) } : {}),
       };
+      unsaved++;
       if (error === undefined) done.push(mailbox);
       else {
         failed.set(mailbox, error);
@@ -317,7 +389,7 @@ async function runBatches(
     };
     if (fatal !== undefined) {
       for (const m of batch) failed.set(m, 'not run');
-      continue;
+      return;
     }
     const r = await runOne(batch);
     const whole = wholeBatchFailure(r, args.script_dir, script);
@@ -341,7 +413,6 @@ async function runBatches(
           );
       }
     }
-    await recordOutcomes(path, args.operation, outcomes);
   }
 
   const failedList = [...failed.keys()];
@@ -432,21 +503,11 @@ async function loadMailboxes(
   return problems.length > 0 ? { problem: problems.join('\n') } : { entries };
 }
 
-function withDefaults(ctx: ModuleContext, a: Record<string, unknown>): SyncArgs {
-  const site = a.state_key ?? ctx.vars.ewsplay_site ?? 'default';
+function normalized(ctx: ModuleContext, a: SchemaArgs): SyncArgs {
   return {
-    operation: OPERATION_NAMES[String(a.operation)] as Operation,
-    ...(Array.isArray(a.mailboxes) ? { mailboxes: a.mailboxes.map(String) } : {}),
-    ...(typeof a.mailboxes_file === 'string' ? { mailboxes_file: a.mailboxes_file } : {}),
-    batch_size: typeof a.batch_size === 'number' ? a.batch_size : 50,
-    force: a.force === true,
-    retry_failed: a.retry_failed === true,
-    script_dir: typeof a.script_dir === 'string' ? a.script_dir.replace(/(.)\/+$/, '$1') : '/home/deployer',
-    state_key: String(site),
-    pty: a.pty === true,
+    ...a,
+    operation: OPERATION_NAMES[a.operation] as Operation,
+    script_dir: a.script_dir.replace(/(.)\/+$/, '$1'),
+    state_key: String(a.state_key ?? ctx.vars.ewsplay_site ?? 'default'),
   };
-}
-
-function fail(msg: string): ModuleResult {
-  return { changed: false, failed: true, msg };
 }

@@ -1,6 +1,7 @@
 // command: runs a program with arguments, without a shell (as Ansible's command): the command line is split
 // like shlex and every word is quoted, so `;`, `|`, `>`, `$VAR` and globs reach the program literally.
 import { shq } from '../core/shell-quote.js';
+import { fail } from './kit.js';
 import type { Module } from './module.js';
 import { commandSpec, GUARD_PROPERTIES, runCommandTask, shlexSplit } from './run-command.js';
 
@@ -36,7 +37,7 @@ export const commandModule: Module = {
   check: 'probe',
   async run(ctx, args) {
     const argv = Array.isArray(args.argv) ? args.argv.map(String) : shlexSplit(String(args.cmd));
-    if (argv.length === 0) return { changed: false, failed: true, msg: 'the command line is empty' };
+    if (argv.length === 0) return fail('the command line is empty');
     return runCommandTask(ctx, commandSpec(args, `exec ${argv.map(shq).join(' ')}`, argv));
   },
 };

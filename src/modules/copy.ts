@@ -2,6 +2,7 @@
 // decides; an unchanged file (same sha256, mode and owner) is never transferred.
 import { posix } from 'node:path';
 import type { FileDiff } from '../core/file-diff.js';
+import { fail } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import {
   type Attributes,
@@ -70,14 +71,8 @@ export async function ensureContent(
         `${posix.dirname(dest)} does not exist yet; the real run fails unless an earlier task creates it`,
       ],
     };
-  if (!state.parentExists)
-    return {
-      changed: false,
-      failed: true,
-      msg: `destination directory ${posix.dirname(dest)} does not exist`,
-    };
-  if (state.exists && state.type !== 'file')
-    return { changed: false, failed: true, msg: `${dest} exists and is a ${state.type}, not a file` };
+  if (!state.parentExists) return fail(`destination directory ${posix.dirname(dest)} does not exist`);
+  if (state.exists && state.type !== 'file') return fail(`${dest} exists and is a ${state.type}, not a file`);
 
   // A symlinked dest: the file it points to is what gets written (Ansible's follow: yes).
   const writePath = state.realPath ?? dest;
@@ -216,14 +211,13 @@ export const copyModule: Module = {
     let content: Buffer;
     let srcName: string | undefined;
     if (typeof args.content === 'string') {
-      if (dest.endsWith('/'))
-        return { changed: false, failed: true, msg: 'dest must be a file path when content is given' };
+      if (dest.endsWith('/')) return fail('dest must be a file path when content is given');
       content = Buffer.from(args.content, 'utf8');
     } else if (typeof args.src === 'string') {
       content = (await readControlFile(ctx, args.src, 'files')).content;
       srcName = posix.basename(args.src);
     } else {
-      return { changed: false, failed: true, msg: 'give either content or src' };
+      return fail('give either content or src');
     }
     const target = await destination(ctx, dest, srcName);
     return ensureContent(ctx, target, content, {

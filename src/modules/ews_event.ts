@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { type EwsClient, ewsConnect, type TlsVersion } from '../ews/client.js';
 import { type EwsAuth, EwsError } from '../ews/errors.js';
+import { fail } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 
 interface EwsEventArgs {
@@ -113,8 +114,7 @@ export const ewsEventModule: Module = {
     const args = withDefaults(rawArgs);
     ctx.secrets.add(args.password);
     // One source of trust (checked here, not in the schema: a task may omit either one at run time).
-    if (args.ca_file && args.ca_pem)
-      return { changed: false, failed: true, msg: 'give ca_file or ca_pem, not both' };
+    if (args.ca_file && args.ca_pem) return fail('give ca_file or ca_pem, not both');
     const client = await ewsConnect({
       url: args.url,
       username: args.username,
@@ -233,7 +233,7 @@ function failure(ctx: ModuleContext, e: unknown): ModuleResult {
   if (!(e instanceof EwsError)) throw e;
   const data: Record<string, unknown> = { failure: e.kind };
   if (e.responseCode) data.response_code = e.responseCode;
-  return { changed: false, failed: true, msg: ctx.secrets.mask(e.message), data };
+  return fail(ctx.secrets.mask(e.message), data);
 }
 
 function withDefaults(a: Record<string, unknown>): EwsEventArgs {

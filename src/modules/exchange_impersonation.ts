@@ -14,6 +14,7 @@
 // Whether the role works is proved over EWS by the ews_event task that follows in the playbook.
 // Check mode: ssh runs only the Get- and reports whether it would assign; manual runs its verify tasks.
 import type { Node } from '../core/model.js';
+import { fail } from './kit.js';
 import { manualModule } from './manual.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import { psIdentityProblem, psQuote } from './powershell.js';
@@ -234,8 +235,4 @@ function withDefaults(a: Record<string, unknown>): ImpersonationArgs {
     verify_retries: typeof a.verify_retries === 'number' ? a.verify_retries : 0,
     verify_delay: typeof a.verify_delay === 'number' ? a.verify_delay : 60,
   };
-}
-
-function fail(msg: string, data?: Record<string, unknown>): ModuleResult {
-  return { changed: false, failed: true, msg, ...(data ? { data } : {}) };
 }

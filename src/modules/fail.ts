@@ -1,4 +1,5 @@
 // fail: stops the host with a message (usually under `when:`).
+import { fail } from './kit.js';
 import type { Module } from './module.js';
 
 export const failModule: Module = {
@@ -14,6 +15,6 @@ export const failModule: Module = {
   check: 'full',
   async run(ctx, args) {
     const msg = typeof args.msg === 'string' ? args.msg : 'Failed as requested from task';
-    return { changed: false, failed: true, msg: ctx.secrets.mask(msg) };
+    return fail(ctx.secrets.mask(msg));
   },
 };

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { expandTilde } from '../util/expand-tilde.js';
+import { fail } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import { type PathState, probePath, sha1 } from './remote.js';
 import { slurpRemote } from './slurp.js';
@@ -82,7 +83,7 @@ export const fetchModule: Module = {
     const failOnMissing = args.fail_on_missing !== false;
     const cannot = (msg: string): ModuleResult =>
       failOnMissing
-        ? { changed: false, failed: true, msg, data: { file: src } }
+        ? fail(msg, { file: src })
         : { changed: false, msg: `${msg}, not transferring, ignored`, data: { file: src } };
 
     let state: PathState;
@@ -101,20 +102,13 @@ export const fetchModule: Module = {
     if (flat && !destArg.endsWith('/')) {
       const asGiven = await localFile(fetchDestination(ctx, src, destArg, true));
       if (asGiven.isDir)
-        return {
-          changed: false,
-          failed: true,
-          msg: 'dest is an existing directory, use a trailing slash if you want to fetch src into that directory',
-        };
+        return fail(
+          'dest is an existing directory, use a trailing slash if you want to fetch src into that directory',
+        );
     }
     const dest = fetchDestination(ctx, src, destArg, flat);
     const local = await localFile(dest);
-    if (local.isDir)
-      return {
-        changed: false,
-        failed: true,
-        msg: `calculated dest '${dest}' is an existing directory, use another path`,
-      };
+    if (local.isDir) return fail(`calculated dest '${dest}' is an existing directory, use another path`);
     const remoteChecksum = state.sha1;
     if (local.content && remoteChecksum && sha1(local.content) === remoteChecksum)
       return {
@@ -145,12 +139,7 @@ export const fetchModule: Module = {
     // Checked before writing (Ansible checks after and leaves the bad copy behind): a file that changed
     // while it was read is not left at dest as if it were the host's.
     if (args.validate_checksum !== false && remoteChecksum && checksum !== remoteChecksum)
-      return {
-        changed: false,
-        failed: true,
-        msg: 'checksum mismatch',
-        data: { file: src, dest, checksum, remote_checksum: remoteChecksum },
-      };
+      return fail('checksum mismatch', { file: src, dest, checksum, remote_checksum: remoteChecksum });
     await mkdir(dirname(dest), { recursive: true });
     const tmp = join(dirname(dest), `.ewsplay-fetch-${randomBytes(6).toString('hex')}`);
     try {

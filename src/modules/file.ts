@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { shq } from '../core/shell-quote.js';
 import { OWNERSHIP_SCHEMA, ownershipArgs } from './copy.js';
+import { fail } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import {
   type Attributes,
@@ -105,7 +106,7 @@ export const fileModule: Module = {
     const follow = want !== 'absent' && (args.follow !== false || want === 'touch');
     const state = await probePath(ctx, path, { follow });
     const failure = precondition(path, want, state);
-    if (failure) return { changed: false, failed: true, msg: failure, data: { path } };
+    if (failure) return fail(failure, { path });
     const plan = planFor(path, want, state, ownershipArgs(args));
     if (!ctx.check && plan.script.length > 0)
       await execOk(ctx, ['set -e', ...plan.script].join('\n'), `cannot make ${path} ${want}`);
@@ -315,17 +316,17 @@ export function planLink(req: LinkRequest, probe: LinkProbe, tmpName: string): L
     warnings: [],
     data: { path, src, state: want },
   };
-  const fail = (failure: string): LinkPlan => ({ ...plan, failure });
+  const refuse = (failure: string): LinkPlan => ({ ...plan, failure });
   if (!probe.parentExists)
-    return fail(`${posix.dirname(path)} does not exist: create it first (file with state: directory)`);
+    return refuse(`${posix.dirname(path)} does not exist: create it first (file with state: directory)`);
   if (want === 'link' && !probe.src && !force)
-    return fail(
+    return refuse(
       `src file does not exist, use "force: true" if you really want to create the link: ${absSrc}`,
     );
   if (want === 'hard') {
-    if (!probe.src) return fail(`src does not exist: ${absSrc} (a hard link needs an existing file)`);
+    if (!probe.src) return refuse(`src does not exist: ${absSrc} (a hard link needs an existing file)`);
     if (probe.src.type === 'directory')
-      return fail(`src ${absSrc} is a directory: a hard link cannot name a directory (use state: link)`);
+      return refuse(`src ${absSrc} is a directory: a hard link cannot name a directory (use state: link)`);
   }
 
   // Does path already name what we want?
@@ -338,14 +339,14 @@ export function planLink(req: LinkRequest, probe: LinkProbe, tmpName: string): L
   if (!same) {
     if (probe.kind === 'directory') {
       if (!force)
-        return fail(
+        return refuse(
           `refusing to convert from directory to ${what} for ${path}: force: true replaces an empty directory`,
         );
       if (!probe.empty)
-        return fail(`the directory ${path} is not empty, refusing to convert it to a ${what}`);
+        return refuse(`the directory ${path} is not empty, refusing to convert it to a ${what}`);
     } else if (probe.kind !== 'absent' && probe.kind !== 'link' && !force) {
       const existing = probe.kind === 'hard' ? 'a different hard link' : `a ${kindWord(probe.kind)}`;
-      return fail(`refusing to convert ${existing} at ${path} to a ${what}: force: true replaces it`);
+      return refuse(`refusing to convert ${existing} at ${path} to a ${what}: force: true replaces it`);
     }
   }
 
@@ -453,7 +454,7 @@ async function ensureLink(
   if (r.rc !== 0) throw new Error(`cannot inspect ${path}: ${r.stderr.trim() || `exit ${r.rc}`}`);
   const tmp = `${posix.dirname(path)}/.ewsplay-link-${randomBytes(6).toString('hex')}`;
   const plan = planLink(req, parseLinkProbe(r.stdout), tmp);
-  if (plan.failure) return { changed: false, failed: true, msg: plan.failure, data: plan.data };
+  if (plan.failure) return fail(plan.failure, plan.data);
   if (!ctx.check && plan.script.length > 0)
     await execOk(
       ctx,

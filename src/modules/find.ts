@@ -15,6 +15,7 @@
 // Deviation on purpose: with follow: true, an entry reached through a symbolic link is described by what it
 // points to (find -L), where Ansible lstat()s it and reports islnk.
 import { shq } from '../core/shell-quote.js';
+import { fail } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import { execOn } from './remote.js';
 import { pyRegex } from './replace.js';
@@ -371,7 +372,7 @@ export const findModule: Module = {
       if (typeof args.contains === 'string')
         contains = pyRegex(args.contains, {}, args.read_whole_file ? '' : 'y');
     } catch (e) {
-      return { changed: false, failed: true, msg: (e as Error).message };
+      return fail((e as Error).message);
     }
     const stamp = ((args.age_stamp as string | undefined) ?? 'mtime') as 'atime' | 'mtime' | 'ctime';
     // Ansible: recurse: false is depth 1 whatever depth says.
@@ -381,7 +382,7 @@ export const findModule: Module = {
       ctx,
       walkScript(paths, { follow: args.follow === true, ...(maxDepth ? { maxDepth } : {}) }),
     );
-    if (r.rc === 90) return { changed: false, failed: true, msg: r.stderr.trim() };
+    if (r.rc === 90) return fail(r.stderr.trim());
     const walk = parseWalk(r.stdout);
     const warnings: string[] = [];
     const skippedPaths: Record<string, string> = {};

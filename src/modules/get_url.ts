@@ -20,6 +20,7 @@ import {
   toolLine,
   wgetConfig,
 } from './http.js';
+import { fail } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import {
   type Attributes,
@@ -196,14 +197,10 @@ export const getUrlModule: Module = {
       checksum = parseChecksum(args.checksum);
       want = ownershipArgs(args);
     } catch (e) {
-      return { changed: false, failed: true, msg: (e as Error).message };
+      return fail((e as Error).message);
     }
-    const fail = (msg: string, data: Record<string, unknown> = {}): ModuleResult => ({
-      changed: false,
-      failed: true,
-      msg,
-      data: { url, ...data },
-    });
+    const failOn = (msg: string, data: Record<string, unknown> = {}): ModuleResult =>
+      fail(msg, { url, ...data });
 
     // Where the file goes: dest, or dest/<name from the URL> for a directory.
     let dest = String(args.dest);
@@ -211,7 +208,7 @@ export const getUrlModule: Module = {
     const destIsDir = dest.endsWith('/') || (destState.exists && destState.type === 'directory');
     if (destIsDir) {
       const name = urlFileName(url);
-      if (!name) return fail(`cannot name the file from ${url}: give dest as a file path`);
+      if (!name) return failOn(`cannot name the file from ${url}: give dest as a file path`);
       dest = posix.join(dest, name);
     }
     const state = destIsDir ? await probePath(ctx, dest) : destState;
@@ -225,10 +222,10 @@ export const getUrlModule: Module = {
           ],
           data: { url, dest },
         };
-      return fail(`destination directory ${posix.dirname(dest)} does not exist`, { dest });
+      return failOn(`destination directory ${posix.dirname(dest)} does not exist`, { dest });
     }
     if (state.exists && state.type !== 'file')
-      return fail(`${dest} exists and is a ${state.type}, not a file`, { dest });
+      return failOn(`${dest} exists and is a ${state.type}, not a file`, { dest });
     const writePath = state.realPath ?? dest;
 
     // Ansible: an existing file is left alone unless force, a directory dest, or a checksum it fails.
@@ -286,27 +283,27 @@ export const getUrlModule: Module = {
     });
     // curl and wget read different configs: ask the host which one it has first.
     const tool = await execOn(ctx, toolLine(true) + '\necho "$tool"');
-    if (tool.rc === 20) return fail(tool.stderr.trim());
+    if (tool.rc === 20) return failOn(tool.stderr.trim());
     let config: string;
     try {
       config = tool.stdout.trim() === 'curl' ? curlConfig(req) : wgetConfig(req);
     } catch (e) {
-      return fail((e as Error).message);
+      return failOn((e as Error).message);
     }
     const r = await execOn(ctx, script, config);
     const out = kv(r.stdout);
     const status = Number(out.get('status') ?? 0);
     const data: Record<string, unknown> = { url, dest, status_code: status };
-    if (r.rc === 22) return fail(`Request failed: ${r.stderr.trim() || 'no answer'}`, data);
+    if (r.rc === 22) return failOn(`Request failed: ${r.stderr.trim() || 'no answer'}`, data);
     if (r.rc === 23)
-      return fail(`Request failed: HTTP status ${status}`, { ...data, response: `HTTP Error ${status}` });
+      return failOn(`Request failed: HTTP status ${status}`, { ...data, response: `HTTP Error ${status}` });
     if (r.rc === 24)
-      return fail(
+      return failOn(
         `The checksum for ${dest} did not match ${checksum?.hex}; it was: ${out.get('got')}. The file was not replaced`,
         data,
       );
     if (r.rc !== 0)
-      return fail(`cannot download ${url} to ${dest}: ${r.stderr.trim() || `exit ${r.rc}`}`, data);
+      return failOn(`cannot download ${url} to ${dest}: ${r.stderr.trim() || `exit ${r.rc}`}`, data);
     const size = Number(out.get('size') ?? 0);
     Object.assign(data, { size, checksum_src: out.get('sha1'), checksum_dest: out.get('sha1') });
     if (out.get('same') === '1') {

@@ -3,7 +3,8 @@
 // runs it and reads the group back. groupadd/groupmod/groupdel (shadow) are used, BusyBox's addgroup and
 // delgroup when groupadd is missing (Alpine), as Ansible's BusyBoxGroup does.
 import { shq } from '../core/shell-quote.js';
-import type { Module, ModuleContext, ModuleResult } from './module.js';
+import { defineModule, fail, type Planned, planned } from './kit.js';
+import type { ModuleContext, ModuleResult } from './module.js';
 import { execOn } from './remote.js';
 
 /**
@@ -211,53 +212,43 @@ function wantOf(args: Record<string, unknown>): GroupWant {
   };
 }
 
-async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<ModuleResult> {
+async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<ModuleResult | Planned> {
   const want = wantOf(args);
   const data: Record<string, unknown> = { name: want.name, state: want.state };
   if (/^-|[:\s]/.test(want.name))
-    return {
-      changed: false,
-      failed: true,
-      msg: `invalid group name '${want.name}': it may not start with '-' nor hold ':' or spaces`,
-      data,
-    };
+    return fail(`invalid group name '${want.name}': it may not start with '-' nor hold ':' or spaces`, data);
   const read = await execOn(ctx, groupProbeScript(want));
   if (read.rc !== 0)
-    return {
-      changed: false,
-      failed: true,
-      msg: `cannot read the groups of the host: ${read.stderr.trim() || `exit ${read.rc}`}`,
-      data,
-    };
+    return fail(`cannot read the groups of the host: ${read.stderr.trim() || `exit ${read.rc}`}`, data);
   const probe = parseGroupProbe(read.stdout, want.name);
   const plan = planGroup(probe, want);
-  if (plan.error) return { changed: false, failed: true, msg: plan.error, data };
+  if (plan.error) return fail(plan.error, data);
   if (want.state === 'present') {
     data.system = want.system;
     const gid = want.gid ?? probe.group?.gid;
     if (gid !== undefined) data.gid = gid;
   }
   if (!plan.changed || !plan.script) return { changed: false, data };
-  if (ctx.check) return { changed: true, msg: `would be: ${plan.msg}`, data };
-
-  // Act, then read the group back in the same script (its gid when groupadd chose it).
-  const act = await execOn(
-    ctx,
-    [SBIN_PATH, `${plan.script} || exit $?`, groupLookup('group', want.name), 'exit 0'].join('\n'),
-  );
-  if (act.rc !== 0)
-    return {
-      changed: true,
-      failed: true,
-      msg: `${plan.tool} failed: ${act.stderr.trim() || act.stdout.trim() || `exit ${act.rc}`}`,
-      data,
-    };
-  const after = parseGroupProbe(act.stdout, want.name).group;
-  if (want.state === 'present' && after) data.gid = after.gid;
-  return { changed: true, msg: plan.msg, data };
+  return planned({ changed: true, msg: `would be: ${plan.msg}`, data }, async () => {
+    // Act, then read the group back in the same script (its gid when groupadd chose it).
+    const act = await execOn(
+      ctx,
+      [SBIN_PATH, `${plan.script} || exit $?`, groupLookup('group', want.name), 'exit 0'].join('\n'),
+    );
+    if (act.rc !== 0)
+      return {
+        changed: true,
+        failed: true,
+        msg: `${plan.tool} failed: ${act.stderr.trim() || act.stdout.trim() || `exit ${act.rc}`}`,
+        data,
+      };
+    const after = parseGroupProbe(act.stdout, want.name).group;
+    if (want.state === 'present' && after) data.gid = after.gid;
+    return { changed: true, msg: plan.msg, data };
+  });
 }
 
-export const groupModule: Module = {
+export const groupModule = defineModule<Record<string, unknown>>({
   name: 'group',
   summary: 'Add, change the gid of, or remove a local group (groupadd/groupmod/groupdel, BusyBox addgroup)',
   args: {
@@ -292,4 +283,4 @@ export const groupModule: Module = {
   },
   check: 'full',
   run,
-};
+});

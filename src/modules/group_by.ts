@@ -1,6 +1,7 @@
 // group_by: puts the task's host in the group its rendered `key` names (created when new, under `parents`),
 // in the run's in-memory inventory, so that later plays can target the group. Runs per host, as in Ansible;
 // the engine applies the change and reports changed only when the host newly joined or a group was made.
+import { fail } from './kit.js';
 import type { Module } from './module.js';
 
 /** Ansible's group_by turns spaces in group names into dashes. */
@@ -29,7 +30,7 @@ export const groupByModule: Module = {
   check: 'full',
   async run(ctx, args) {
     const key = String(args.key).trim();
-    if (key === '') return { changed: false, failed: true, msg: 'key rendered to an empty group name' };
+    if (key === '') return fail('key rendered to an empty group name');
     const parents = (
       args.parents === undefined ? ['all'] : Array.isArray(args.parents) ? args.parents : [args.parents]
     ).map((p) => groupName(String(p)));

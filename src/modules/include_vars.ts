@@ -7,6 +7,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Vars } from '../core/model.js';
 import { type Problem, UserError } from '../core/problems.js';
 import { loadVarsFiles } from '../inventory/vars-files.js';
+import { fail } from './kit.js';
 import type { Module, ModuleContext } from './module.js';
 
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -68,20 +69,13 @@ export const includeVarsModule: Module = {
         found = c;
         break;
       }
-    if (!found)
-      return {
-        changed: false,
-        failed: true,
-        msg: `Could not find or access '${file}' (searched ${candidates.join(', ')})`,
-      };
+    if (!found) return fail(`Could not find or access '${file}' (searched ${candidates.join(', ')})`);
     const loaded = await (ctx.loadVarsFile ?? plainVarsFile)(found);
     const bad = Object.keys(loaded).find((k) => !VAR_NAME.test(k));
     if (bad !== undefined && typeof args.name !== 'string')
-      return {
-        changed: false,
-        failed: true,
-        msg: `invalid variable name '${bad}' in ${found}: names are letters, digits and _ (not first a digit); or load the file under name:`,
-      };
+      return fail(
+        `invalid variable name '${bad}' in ${found}: names are letters, digits and _ (not first a digit); or load the file under name:`,
+      );
     const facts = typeof args.name === 'string' ? { [args.name]: loaded } : loaded;
     return { changed: false, authoredVars: facts, data: { ansible_included_var_files: [found] } };
   },

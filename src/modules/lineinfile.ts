@@ -8,6 +8,7 @@
 import type { FileDiff } from '../core/file-diff.js';
 import { expandTemplate, pyRegExp } from '../template/regex.js';
 import { OWNERSHIP_SCHEMA, ownershipArgs } from './copy.js';
+import { fail } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import {
   type Attributes,
@@ -152,21 +153,15 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
   const a = lineArgs(args);
   // Ansible notices a validate without %s only when it writes; a wrong argument is refused up front here.
   const bad = validateProblem(args.validate);
-  if (bad) return { changed: false, failed: true, msg: bad };
+  if (bad) return fail(bad);
   const attrs: Attributes = ownershipArgs(args);
   const state = await probePath(ctx, path, { contentLimit: READ_LIMIT });
-  if (state.exists && state.type === 'directory')
-    return { changed: false, failed: true, msg: `${path} is a directory` };
+  if (state.exists && state.type === 'directory') return fail(`${path} is a directory`);
   if (state.exists && state.content === undefined)
-    return {
-      changed: false,
-      failed: true,
-      msg: `${path} is larger than ${READ_LIMIT} bytes: not editing it`,
-    };
+    return fail(`${path} is larger than ${READ_LIMIT} bytes: not editing it`);
   if (!state.exists) {
     if (a.state === 'absent') return { changed: false, msg: 'file not present', data: { found: 0 } };
-    if (args.create !== true)
-      return { changed: false, failed: true, msg: `destination ${path} does not exist` };
+    if (args.create !== true) return fail(`destination ${path} does not exist`);
   }
 
   const before = state.content?.toString('latin1') ?? '';

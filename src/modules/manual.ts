@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Node } from '../core/model.js';
 import { MASK } from '../core/secrets.js';
+import { fail } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 
 interface Field {
@@ -130,23 +131,13 @@ export const manualModule: Module = {
         data: { verified: false, ...(notYet ? { verify_msg: mask(notYet) } : {}) },
       });
     if (!ctx.interactive)
-      return result({
-        changed: false,
-        failed: true,
-        msg: `${step}\n\n${notYet ? `(${notYet})\n` : ''}${BY_HAND}`,
-        data: { verified: false },
-      });
+      return result(fail(`${step}\n\n${notYet ? `(${notYet})\n` : ''}${BY_HAND}`, { verified: false }));
 
     // The output shows the question text before it reads the answer, so the instructions go in it.
     const prompt = typeof args.confirm_prompt === 'string' ? args.confirm_prompt : DEFAULT_PROMPT;
     const confirmed = await ctx.confirm(mask(`${step}\n\n${prompt}`));
     if (!confirmed)
-      return result({
-        changed: false,
-        failed: true,
-        msg: 'the operator did not confirm the step',
-        data: { verified: false, confirmed: false },
-      });
+      return result(fail('the operator did not confirm the step', { verified: false, confirmed: false }));
     if (!nodes)
       return result({ changed: true, msg: 'done by the operator (not verified)', data: { confirmed: true } });
     let second = await verify(ctx, nodes);
@@ -168,11 +159,11 @@ export const manualModule: Module = {
         msg: 'done by the operator, verified',
         data: { verified: true, confirmed: true },
       });
-    return result({
-      changed: false,
-      failed: true,
-      msg: `the operator confirmed, but verify still fails${retries > 0 ? ` after ${retries} retries` : ''}: ${second.why}`,
-      data: { verified: false, confirmed: true },
-    });
+    return result(
+      fail(
+        `the operator confirmed, but verify still fails${retries > 0 ? ` after ${retries} retries` : ''}: ${second.why}`,
+        { verified: false, confirmed: true },
+      ),
+    );
   },
 };

@@ -4,6 +4,7 @@ import type { Connection } from '../connection/connection.js';
 import type { FileDiff } from '../core/file-diff.js';
 import type { Node, Vars } from '../core/model.js';
 import type { SourcePos } from '../core/problems.js';
+import type { TaskProgress } from '../core/progress.js';
 import type { Secrets } from '../core/secrets.js';
 import type { TemplateApi } from '../core/template-api.js';
 import type { DynamicChange } from '../inventory/inventory.js';
@@ -43,7 +44,10 @@ export interface ModuleResult {
 export interface ModuleContext {
   host: string;
   conn: Connection;
-  /** True when the task runs in check mode: the module must not change anything. */
+  /**
+   * True when the task runs in check mode (the engine resolves it once per task). Read by defineModule
+   * (kit.ts) and by modules declared `check: 'probe'`; other modules return `planned(...)` instead.
+   */
   check: boolean;
   /** True when --diff was given: modules that write files return `diff`. */
   diff: boolean;
@@ -78,13 +82,23 @@ export interface ModuleContext {
   /** Debug log line (masked by the engine). */
   log(line: string): void;
   /**
+   * How far a long task is on this host (calendar_sync: mailboxes done of total, batch n of N): an event the
+   * engine hands to the output, which shows it live. The way a module tells progress, since it never
+   * prints. Absent outside a run (module tests).
+   */
+  progress?(p: TaskProgress): void;
+  /**
    * Modules with `connection: 'self'` (wait_for_connection): the host's connection, the cached one or, with
    * `fresh`, a new one that replaces it (the cached one closed), its opening bounded by `connectTimeoutMs`.
    */
   connect?: (opts?: { fresh?: boolean; connectTimeoutMs?: number }) => Promise<Connection>;
 }
 
-export interface Module {
+/**
+ * A module. Write one with `defineModule` (kit.ts): its `run` then receives `A`, the arguments typed and with
+ * the schema's defaults applied, and check mode is decided from `check`, not by the module.
+ */
+export interface Module<A = Record<string, unknown>> {
   name: string;
   /** One line, used by `ewsplay schema` docs and the README. */
   summary: string;
@@ -111,7 +125,12 @@ export interface Module {
    * module connects through ctx.connect, so a host that does not answer yet is not unreachable at once.
    */
   connection?: 'self';
-  /** full: predicts exactly in check mode; probe: predicts via creates/removes/unless or skips. */
-  check: 'full' | 'probe';
-  run(ctx: ModuleContext, args: Record<string, unknown>): Promise<ModuleResult>;
+  /**
+   * What the module does in check mode. full: predicts exactly (it returns `planned(prediction, act)` and
+   * the action runs only outside check mode); probe: reads `ctx.check` itself to predict via
+   * creates/removes, else skips (command, shell, script); `{ skip }`: not run in check mode, the task is
+   * skipped with this message (raw, uri). Only 'probe' modules read `ctx.check`.
+   */
+  check: 'full' | 'probe' | { skip: string };
+  run(ctx: ModuleContext, args: A): Promise<ModuleResult>;
 }

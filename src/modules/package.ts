@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import { shq } from '../core/shell-quote.js';
-import type { Module, ModuleContext } from './module.js';
+import { defineModule, fail, planned } from './kit.js';
+import type { ModuleContext } from './module.js';
 import { type PackageKind, readPackageMeta } from './package-meta.js';
 import { readControlFile, taskExecOptions } from './remote.js';
 
@@ -83,7 +84,7 @@ function kindOfPath(path: string): PackageKind | undefined {
   return path.endsWith('.deb') ? 'deb' : path.endsWith('.rpm') ? 'rpm' : undefined;
 }
 
-export const packageModule: Module = {
+export const packageModule = defineModule<Record<string, unknown>>({
   name: 'package',
   summary:
     'Install a given .deb or .rpm file (dpkg or rpm, chosen by the file); skip when that version is installed',
@@ -131,31 +132,23 @@ export const packageModule: Module = {
     } else {
       const path = String(args.path);
       const k = kindOfPath(path);
-      if (!k) return { changed: false, failed: true, msg: `${path}: the name must end in .deb or .rpm` };
+      if (!k) return fail(`${path}: the name must end in .deb or .rpm`);
       kind = k;
       query = queryScript(kind, { path });
     }
 
     const r = await exec(ctx, query);
-    if (r.timedOut) return { changed: false, failed: true, msg: `timed out after ${ctx.timeoutMs / 1000}s` };
-    if (r.rc !== 0)
-      return {
-        changed: false,
-        failed: true,
-        msg: `cannot query packages: ${r.stderr.trim() || `exit ${r.rc}`}`,
-      };
+    if (r.timedOut) return fail(`timed out after ${ctx.timeoutMs / 1000}s`);
+    if (r.rc !== 0) return fail(`cannot query packages: ${r.stderr.trim() || `exit ${r.rc}`}`);
     const q = parseQuery(kind, r.stdout);
     const tool = TOOL[kind];
     if (!q.tools.has(tool.query) || !q.tools.has(tool.install)) {
       const has = ['dpkg', 'rpm'].filter((t) => q.tools.has(t));
-      return {
-        changed: false,
-        failed: true,
-        msg: `a .${kind} needs ${tool.install} on the host, which ${has.length ? `has only ${has.join(' and ')}` : 'has neither dpkg nor rpm'}`,
-      };
+      return fail(
+        `a .${kind} needs ${tool.install} on the host, which ${has.length ? `has only ${has.join(' and ')}` : 'has neither dpkg nor rpm'}`,
+      );
     }
-    if (q.missing)
-      return { changed: false, failed: true, msg: `${String(args.path)} does not exist on the host` };
+    if (q.missing) return fail(`${String(args.path)} does not exist on the host`);
     meta ??= { name: q.name ?? '', version: q.version ?? '' };
     const data = {
       name: meta.name,
@@ -165,32 +158,35 @@ export const packageModule: Module = {
     if (q.installed.includes(meta.version))
       return { changed: false, msg: `${meta.name} ${meta.version} is already installed`, data };
     const was = q.installed.length ? ` (replacing ${q.installed.join(', ')})` : '';
-    if (ctx.check) return { changed: true, msg: `would install ${meta.name} ${meta.version}${was}`, data };
-
-    // Upload beside nothing else of ours: a fresh name in /tmp, removed after the install whatever happens.
-    const path = local
-      ? `/tmp/ewsplay-${randomBytes(8).toString('hex')}-${basename(local.file)}`
-      : String(args.path);
-    if (local)
-      await ctx.conn.put(path, local.content, {
-        mode: '0600',
-        timeoutMs: ctx.timeoutMs,
-        signal: ctx.signal,
-        ...(ctx.become ? { become: ctx.become } : {}),
-      });
-    const install =
-      kind === 'deb'
-        ? `DEBIAN_FRONTEND=noninteractive dpkg -i ${shq(path)}`
-        : // --oldpackage: the given version is wanted even when a newer one is installed.
-          `rpm -Uvh --oldpackage ${shq(path)}`;
-    const done = await exec(ctx, local ? `${install}; rc=$?; rm -f ${shq(path)}; exit $rc` : install);
-    if (done.timedOut || done.rc !== 0)
-      return {
-        changed: true,
-        failed: true,
-        msg: `${done.timedOut ? `timed out after ${ctx.timeoutMs / 1000}s: ` : ''}${install.replace(/^\S+=\S+ /, '')} failed: ${(done.stderr.trim() || done.stdout.trim()).slice(-2000)}`,
-        data,
-      };
-    return { changed: true, msg: `installed ${meta.name} ${meta.version}${was}`, data };
+    return planned(
+      { changed: true, msg: `would install ${meta.name} ${meta.version}${was}`, data },
+      async () => {
+        // Upload beside nothing else of ours: a fresh name in /tmp, removed after the install whatever happens.
+        const path = local
+          ? `/tmp/ewsplay-${randomBytes(8).toString('hex')}-${basename(local.file)}`
+          : String(args.path);
+        if (local)
+          await ctx.conn.put(path, local.content, {
+            mode: '0600',
+            timeoutMs: ctx.timeoutMs,
+            signal: ctx.signal,
+            ...(ctx.become ? { become: ctx.become } : {}),
+          });
+        const install =
+          kind === 'deb'
+            ? `DEBIAN_FRONTEND=noninteractive dpkg -i ${shq(path)}`
+            : // --oldpackage: the given version is wanted even when a newer one is installed.
+              `rpm -Uvh --oldpackage ${shq(path)}`;
+        const done = await exec(ctx, local ? `${install}; rc=$?; rm -f ${shq(path)}; exit $rc` : install);
+        if (done.timedOut || done.rc !== 0)
+          return {
+            changed: true,
+            failed: true,
+            msg: `${done.timedOut ? `timed out after ${ctx.timeoutMs / 1000}s: ` : ''}${install.replace(/^\S+=\S+ /, '')} failed: ${(done.stderr.trim() || done.stdout.trim()).slice(-2000)}`,
+            data,
+          };
+        return { changed: true, msg: `installed ${meta.name} ${meta.version}${was}`, data };
+      },
+    );
   },
-};
+});

@@ -5,6 +5,7 @@
 // on), so `user_input` holds that answer's meaning ('' when confirmed), not free text; and without a
 // terminal a prompt fails at once instead of waiting for input that cannot come.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fail } from './kit.js';
 import type { Module } from './module.js';
 
 const DEFAULT_PROMPT = 'Press enter to continue, Ctrl+C to interrupt';
@@ -63,13 +64,11 @@ export const pauseModule: Module = {
       const ms = n <= 0 ? 1000 : args.seconds !== undefined ? n * 1000 : n * 60_000;
       // The engine ends a task at its timeout: say so now rather than fail midway.
       if (ms > ctx.timeoutMs)
-        return {
-          changed: false,
-          failed: true,
-          msg: `a pause of ${ms / 1000}s is longer than the task's timeout of ${ctx.timeoutMs / 1000}s: give the task a larger timeout: (or --task-timeout)`,
-        };
+        return fail(
+          `a pause of ${ms / 1000}s is longer than the task's timeout of ${ctx.timeoutMs / 1000}s: give the task a larger timeout: (or --task-timeout)`,
+        );
       await sleep(ms, undefined, { signal: ctx.signal }).catch(() => undefined);
-      if (ctx.signal.aborted) return { changed: false, failed: true, msg: 'the pause was interrupted' };
+      if (ctx.signal.aborted) return fail('the pause was interrupted');
       const how = args.seconds !== undefined ? `${n} seconds` : `${n} minutes`;
       return {
         changed: false,
@@ -79,14 +78,11 @@ export const pauseModule: Module = {
     }
     const question = prompt ?? DEFAULT_PROMPT;
     if (!ctx.interactive)
-      return {
-        changed: false,
-        failed: true,
-        msg: `pause waits for the operator ("${question}"), and this run has no terminal to ask on: run ewsplay interactively, or give the pause seconds: or minutes:`,
-      };
+      return fail(
+        `pause waits for the operator ("${question}"), and this run has no terminal to ask on: run ewsplay interactively, or give the pause seconds: or minutes:`,
+      );
     const goOn = await ctx.confirm(`${question}\n(answer y to continue)`);
-    if (!goOn)
-      return { changed: false, failed: true, msg: 'the operator did not continue: the run stops here' };
+    if (!goOn) return fail('the operator did not continue: the run stops here');
     return { changed: false, data: done({ stdout: 'Paused', user_input: '' }) };
   },
 };

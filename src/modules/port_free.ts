@@ -1,6 +1,7 @@
 // port_free: a TCP port on the host is free, or held only by an expected process (e.g. our own forwarder).
 // One round trip lists the listeners with ss, else netstat, else /proc/net/tcp (which names no process).
 // Read-only: never changed, and it runs the same in check mode.
+import { fail } from './kit.js';
 import type { Module } from './module.js';
 import { taskExecOptions } from './remote.js';
 
@@ -110,12 +111,7 @@ export const portFreeModule: Module = {
     const port = Number(args.port);
     const host = typeof args.host === 'string' ? args.host : '0.0.0.0';
     const r = await ctx.conn.exec(LISTENERS_SCRIPT, taskExecOptions(ctx));
-    if (r.rc !== 0)
-      return {
-        changed: false,
-        failed: true,
-        msg: `cannot list listening ports: ${r.stderr.trim() || `exit ${r.rc}`}`,
-      };
+    if (r.rc !== 0) return fail(`cannot list listening ports: ${r.stderr.trim() || `exit ${r.rc}`}`);
     const { source, listeners } = parseListeners(r.stdout);
     const holders = listeners.filter((l) => l.port === port && overlaps(l.address, host));
     const data = { port, host, free: holders.length === 0, listeners: holders, source };
@@ -129,13 +125,11 @@ export const portFreeModule: Module = {
       if (!unnamed && holders.every((l) => l.processes!.every((p) => allowed.test(p.name))))
         return { changed: false, msg: `port ${port} is held by ${who}: allowed`, data };
       if (unnamed)
-        return {
-          changed: false,
-          failed: true,
-          msg: `port ${port} is in use (${who}) and ${source === 'proc' ? 'this host has neither ss nor netstat to name the process' : 'the process cannot be named: run with become'}`,
+        return fail(
+          `port ${port} is in use (${who}) and ${source === 'proc' ? 'this host has neither ss nor netstat to name the process' : 'the process cannot be named: run with become'}`,
           data,
-        };
+        );
     }
-    return { changed: false, failed: true, msg: `port ${port} is in use by ${who}`, data };
+    return fail(`port ${port} is in use by ${who}`, data);
   },
 };

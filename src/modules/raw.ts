@@ -2,10 +2,13 @@
 // (what Ansible uses to bootstrap hosts, and what works on network devices and Windows shells). As Ansible's
 // raw, it never runs in check mode (unless the task says check_mode: false) and always reports changed.
 import { shq } from '../core/shell-quote.js';
-import type { Module } from './module.js';
+import { defineModule } from './kit.js';
 import { outputFields } from './run-command.js';
 
-export const rawModule: Module = {
+/** The arguments as the schema below declares them. */
+type RawArgs = { free_form: string; executable?: string };
+
+export const rawModule = defineModule<RawArgs>({
   name: 'raw',
   summary: 'Send a command line through the connection as it is (no quoting, no module machinery)',
   freeForm: 'free_form',
@@ -23,16 +26,12 @@ export const rawModule: Module = {
       },
     },
   },
-  check: 'probe',
+  check: {
+    skip: 'check mode: raw never runs in check mode (as in Ansible); give the task check_mode: false to run it anyway',
+  },
   async run(ctx, args) {
-    const cmd = String(args.free_form);
-    if (ctx.check)
-      return {
-        changed: false,
-        skipped: true,
-        msg: 'check mode: raw never runs in check mode (as in Ansible); give the task check_mode: false to run it anyway',
-      };
-    const executable = typeof args.executable === 'string' ? args.executable : undefined;
+    const cmd = args.free_form;
+    const { executable } = args;
     const warnings: string[] = [];
     // Ansible's raw ignores the environment keyword (there is no module wrapper to set it); so do we.
     if (ctx.env && Object.keys(ctx.env).length > 0)
@@ -54,4 +53,4 @@ export const rawModule: Module = {
     if (r.rc !== 0) return { changed: true, failed: true, msg: 'non-zero return code', data, ...warn };
     return { changed: true, data, ...warn };
   },
-};
+});

@@ -9,6 +9,7 @@ import { posix } from 'node:path';
 import type { FileDiff } from '../core/file-diff.js';
 import { shq } from '../core/shell-quote.js';
 import { OWNERSHIP_SCHEMA, ownershipArgs } from './copy.js';
+import { fail } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import {
   type Attributes,
@@ -516,26 +517,19 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
   const path = String(args.path);
   const encoding = str(args, 'encoding') ?? 'utf-8';
   if (!/^utf[-_]?8$/i.test(encoding))
-    return {
-      changed: false,
-      failed: true,
-      msg: `encoding ${encoding} is not supported: ewsplay's replace reads and writes UTF-8 only (leave encoding out, or convert the file to UTF-8 first)`,
-    };
+    return fail(
+      `encoding ${encoding} is not supported: ewsplay's replace reads and writes UTF-8 only (leave encoding out, or convert the file to UTF-8 first)`,
+    );
   // Ansible notices a validate without %s only when it writes; a wrong argument is refused up front here.
   const bad = validateProblem(args.validate);
-  if (bad) return { changed: false, failed: true, msg: bad };
+  if (bad) return fail(bad);
   const attrs = ownershipArgs(args);
 
   const state = await probePath(ctx, path, { contentLimit: READ_LIMIT });
   if (state.exists && state.type === 'directory')
-    return { changed: false, failed: true, msg: `Path ${path} is a directory: replace edits files` };
-  if (!state.exists) return { changed: false, failed: true, msg: `Path ${path} does not exist` };
-  if (state.content === undefined)
-    return {
-      changed: false,
-      failed: true,
-      msg: `${path} is larger than ${READ_LIMIT} bytes: not editing it`,
-    };
+    return fail(`Path ${path} is a directory: replace edits files`);
+  if (!state.exists) return fail(`Path ${path} does not exist`);
+  if (state.content === undefined) return fail(`${path} is larger than ${READ_LIMIT} bytes: not editing it`);
 
   const before = decodeUtf8(state.content);
   const a: ReplaceArgs = { regexp: String(args.regexp), replace: str(args, 'replace') ?? '' };

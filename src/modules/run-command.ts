@@ -2,6 +2,7 @@
 // as the command itself, and Ansible's result fields (rc, stdout, stdout_lines, start/end/delta, ...).
 import { randomBytes } from 'node:crypto';
 import { shq } from '../core/shell-quote.js';
+import { fail } from './kit.js';
 import type { ModuleContext, ModuleResult } from './module.js';
 import { taskExecOptions } from './remote.js';
 
@@ -109,8 +110,7 @@ export function outputFields(rc: number, stdout: string, stderr: string) {
 
 function notRun(spec: CommandSpec, outcome: Exclude<Outcome, 'would-run'>, check: boolean): ModuleResult {
   const did = check ? 'Would not run' : 'Did not run';
-  if (outcome === 'nochdir')
-    return { changed: false, failed: true, msg: `cannot change into ${spec.chdir}: no such directory` };
+  if (outcome === 'nochdir') return fail(`cannot change into ${spec.chdir}: no such directory`);
   const because = outcome === 'exists' ? `'${spec.creates}' exists` : `'${spec.removes}' does not exist`;
   const stdout = `skipped, since ${outcome === 'exists' ? `${spec.creates} exists` : `${spec.removes} does not exist`}`;
   return {
@@ -128,12 +128,10 @@ export async function runCommandTask(ctx: ModuleContext, spec: CommandSpec): Pro
   // A program's arguments are visible to every user of the host (ps, /proc): a secret never goes there.
   // command's argv is known, so it is refused; a shell line may hand it to builtins only, so it is a warning.
   if (Array.isArray(spec.shown) && spec.shown.some((word) => ctx.secrets.mask(word) !== word))
-    return {
-      changed: false,
-      failed: true,
-      msg: "refusing to run: a secret value is among the program's arguments, which every user of the host sees in its process list; pass it on stdin (stdin:) or in the environment (environment:) instead",
-      data: { cmd: spec.shown },
-    };
+    return fail(
+      "refusing to run: a secret value is among the program's arguments, which every user of the host sees in its process list; pass it on stdin (stdin:) or in the environment (environment:) instead",
+      { cmd: spec.shown },
+    );
   const warnings =
     ctx.secrets.mask(spec.script) === spec.script
       ? []
@@ -158,7 +156,7 @@ export async function runCommandTask(ctx: ModuleContext, spec: CommandSpec): Pro
         data: { cmd: spec.shown, ...outputFields(0, '', '') },
       };
     const r = await exec([...guard, `printf '%s\\n' '${nonce}:would-run'`].join('\n'));
-    if (r.timedOut) return { changed: false, failed: true, msg: `timed out after ${ctx.timeoutMs / 1000}s` };
+    if (r.timedOut) return fail(`timed out after ${ctx.timeoutMs / 1000}s`);
     const outcome = outcomeOf(r.stdout);
     if (outcome === undefined)
       throw new Error(`cannot check creates/removes: ${r.stderr.trim() || `exit ${r.rc}`}`);

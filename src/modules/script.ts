@@ -3,6 +3,7 @@
 // first (one round trip that also makes the temp directory), so a guarded script is neither sent nor run.
 import { posix } from 'node:path';
 import { shq } from '../core/shell-quote.js';
+import { fail } from './kit.js';
 import type { Module, ModuleResult } from './module.js';
 import { execOn, readControlFile, writeFile } from './remote.js';
 import { outputFields, shlexSplit } from './run-command.js';
@@ -71,21 +72,17 @@ export const scriptModule: Module = {
     try {
       parts = shlexSplit(cmd);
     } catch (e) {
-      return { changed: false, failed: true, msg: `cannot split the script line: ${(e as Error).message}` };
+      return fail(`cannot split the script line: ${(e as Error).message}`);
     }
     const source = parts[0];
-    if (!source) return { changed: false, failed: true, msg: 'give the script to run' };
+    if (!source) return fail('give the script to run');
     const creates = typeof args.creates === 'string' ? args.creates : undefined;
     const removes = typeof args.removes === 'string' ? args.removes : undefined;
     const chdir = typeof args.chdir === 'string' ? args.chdir : undefined;
     const executable = typeof args.executable === 'string' ? args.executable : undefined;
     // As Ansible: a relative chdir would depend on the remote user's login directory.
     if (chdir && !chdir.startsWith('/'))
-      return {
-        changed: false,
-        failed: true,
-        msg: `chdir ${chdir} must be an absolute path for a Unix-aware remote node`,
-      };
+      return fail(`chdir ${chdir} must be an absolute path for a Unix-aware remote node`);
     const { content } = await readControlFile(ctx, source, 'files');
     if (ctx.check && !creates && !removes)
       // As Ansible: the script may do anything, so without creates/removes nothing can be predicted.

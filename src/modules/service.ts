@@ -5,6 +5,7 @@
 // The same module answers to systemd and systemd_service (Ansible's service runs its systemd module on a
 // systemd host), which take systemd's extra arguments too: masked, scope, daemon_reexec, no_block, force.
 import { shq } from '../core/shell-quote.js';
+import { defineModule, fail, type Planned, planned } from './kit.js';
 import type { ArgsSchema, Module, ModuleContext, ModuleResult } from './module.js';
 import { taskExecOptions } from './remote.js';
 
@@ -119,13 +120,13 @@ export function planUnit(before: UnitState, want: UnitWant): UnitPlan {
   const name = want.name;
   const after = { ...before };
   const actions: string[] = [];
-  const fail = (error: string): UnitPlan => ({ actions: [], after: before, error });
+  const refuse = (error: string): UnitPlan => ({ actions: [], after: before, error });
   // A unit may be masked before it is installed, as Ansible allows; everything else needs the unit.
   const notFound = before.LoadState === 'not-found' || before.LoadState === '';
   if (notFound && (want.state !== undefined || want.enabled !== undefined || want.masked !== true))
-    return fail(`unit ${name} not found on this host`);
+    return refuse(`unit ${name} not found on this host`);
   if (want.scope === 'global' && want.state !== undefined)
-    return fail('scope global has no running units: it takes enabled and masked, not state');
+    return refuse('scope global has no running units: it takes enabled and masked, not state');
 
   if (want.masked !== undefined && (before.UnitFileState === 'masked') !== want.masked) {
     actions.push(want.masked ? 'mask' : 'unmask');
@@ -136,7 +137,7 @@ export function planUnit(before: UnitState, want: UnitWant): UnitPlan {
   }
   if (want.enabled !== undefined && ENABLED.has(after.UnitFileState) !== want.enabled) {
     if (FIXED.has(after.UnitFileState) || after.UnitFileState === 'masked')
-      return fail(
+      return refuse(
         `unit ${name} is ${after.UnitFileState}: it cannot be ${want.enabled ? 'enabled' : 'disabled'}`,
       );
     actions.push(want.enabled ? 'enable' : 'disable');
@@ -225,7 +226,7 @@ function argsSchema(systemd: boolean): ArgsSchema {
   };
 }
 
-async function runUnit(ctx: ModuleContext, args: Record<string, unknown>): Promise<ModuleResult> {
+async function runUnit(ctx: ModuleContext, args: Record<string, unknown>): Promise<ModuleResult | Planned> {
   const name = typeof args.name === 'string' ? args.name : undefined;
   const scope = (typeof args.scope === 'string' ? args.scope : 'system') as Scope;
   const opts: SystemctlOptions = { scope, noBlock: args.no_block === true, force: args.force === true };
@@ -241,18 +242,9 @@ async function runUnit(ctx: ModuleContext, args: Record<string, unknown>): Promi
 
   const read = await exec(ctx, readScript(name, reload, { scope, daemonReexec: reexec }));
   if (read.stderr.includes(NO_SYSTEMCTL))
-    return {
-      changed: false,
-      failed: true,
-      msg: 'systemctl not found on this host: is it managed by systemd?',
-    };
-  if (read.timedOut) return { changed: false, failed: true, msg: `timed out after ${ctx.timeoutMs / 1000}s` };
-  if (read.rc !== 0)
-    return {
-      changed: false,
-      failed: true,
-      msg: `systemctl failed: ${read.stderr.trim() || `exit ${read.rc}`}`,
-    };
+    return fail('systemctl not found on this host: is it managed by systemd?');
+  if (read.timedOut) return fail(`timed out after ${ctx.timeoutMs / 1000}s`);
+  if (read.rc !== 0) return fail(`systemctl failed: ${read.stderr.trim() || `exit ${read.rc}`}`);
   if (!name) {
     const done = [reload && 'reloaded its unit files', reexec && 're-executed'].filter(Boolean).join(' and ');
     return { changed: false, msg: done ? `systemd ${done}` : 'nothing to do' };
@@ -260,7 +252,7 @@ async function runUnit(ctx: ModuleContext, args: Record<string, unknown>): Promi
 
   const before = parseShow(read.stdout);
   const plan = planUnit(before, want);
-  if (plan.error) return { changed: false, failed: true, msg: plan.error };
+  if (plan.error) return fail(plan.error);
   const { actions, after } = plan;
   const data = {
     name,
@@ -271,30 +263,31 @@ async function runUnit(ctx: ModuleContext, args: Record<string, unknown>): Promi
   };
   if (actions.length === 0) return { changed: false, data };
   const what = actions.join(', ');
-  if (ctx.check) return { changed: true, msg: `would ${what} ${name}`, data };
-  const sc = systemctl(opts);
-  const act = await exec(
-    ctx,
-    [
-      ...(scope === 'user'
-        ? ['[ -n "$XDG_RUNTIME_DIR" ] || { XDG_RUNTIME_DIR=/run/user/$(id -u); export XDG_RUNTIME_DIR; }']
-        : []),
-      actions.map((a) => `${sc} ${a} -- ${shq(name)}`).join(' && '),
-    ].join('\n'),
-  );
-  if (act.timedOut) return { changed: true, failed: true, msg: `timed out after ${ctx.timeoutMs / 1000}s` };
-  if (act.rc !== 0)
-    return {
-      changed: true,
-      failed: true,
-      msg: `systemctl ${what} ${name} failed: ${act.stderr.trim() || act.stdout.trim() || `exit ${act.rc}`}`,
-      data,
-    };
-  return { changed: true, msg: `${what} ${name}`, data };
+  return planned({ changed: true, msg: `would ${what} ${name}`, data }, async () => {
+    const sc = systemctl(opts);
+    const act = await exec(
+      ctx,
+      [
+        ...(scope === 'user'
+          ? ['[ -n "$XDG_RUNTIME_DIR" ] || { XDG_RUNTIME_DIR=/run/user/$(id -u); export XDG_RUNTIME_DIR; }']
+          : []),
+        actions.map((a) => `${sc} ${a} -- ${shq(name)}`).join(' && '),
+      ].join('\n'),
+    );
+    if (act.timedOut) return { changed: true, failed: true, msg: `timed out after ${ctx.timeoutMs / 1000}s` };
+    if (act.rc !== 0)
+      return {
+        changed: true,
+        failed: true,
+        msg: `systemctl ${what} ${name} failed: ${act.stderr.trim() || act.stdout.trim() || `exit ${act.rc}`}`,
+        data,
+      };
+    return { changed: true, msg: `${what} ${name}`, data };
+  });
 }
 
 function unitModule(v: Variant): Module {
-  return {
+  return defineModule<Record<string, unknown>>({
     name: v.name,
     summary: v.summary,
     ...(v.systemd
@@ -310,7 +303,7 @@ function unitModule(v: Variant): Module {
     args: argsSchema(v.systemd),
     check: 'full',
     run: runUnit,
-  };
+  });
 }
 
 export const serviceModule: Module = unitModule({

@@ -3,6 +3,7 @@
 // prefix) and, as Ansible's INJECT_FACTS_AS_VARS does, as top-level `ansible_<name>` variables. Read-only:
 // never changed, and it runs in check mode too. The play keyword gather_facts runs it implicitly.
 
+import { fail } from './kit.js';
 import type { Module } from './module.js';
 import { execOn } from './remote.js';
 import { factsScript, fnmatch, isSecretEnvName, parseFacts } from './setup-facts.js';
@@ -93,27 +94,21 @@ export const setupModule: Module = {
   async run(ctx, args) {
     const shell = String(ctx.vars.ansible_shell_type ?? '');
     if (shell === 'powershell' || shell === 'cmd')
-      return {
-        changed: false,
-        failed: true,
-        msg: `setup gathers facts on Linux and Unix hosts only; ${ctx.host} uses a Windows shell (ansible_shell_type: ${shell}): set gather_facts: false on plays for it`,
-      };
+      return fail(
+        `setup gathers facts on Linux and Unix hosts only; ${ctx.host} uses a Windows shell (ansible_shell_type: ${shell}): set gather_facts: false on plays for it`,
+      );
     const subsets = listOf(args.gather_subset);
     const unknown = subsets.filter((s) => !SUBSETS.includes(s.replace(/^!/, '')));
     if (unknown.length > 0)
-      return {
-        changed: false,
-        failed: true,
-        msg: `unknown gather_subset ${unknown.map((u) => `'${u}'`).join(', ')}: Ansible's subsets are all, min, hardware, network, virtual and fact names such as distribution or user`,
-      };
+      return fail(
+        `unknown gather_subset ${unknown.map((u) => `'${u}'`).join(', ')}: Ansible's subsets are all, min, hardware, network, virtual and fact names such as distribution or user`,
+      );
     const timeoutMs = typeof args.gather_timeout === 'number' ? args.gather_timeout * 1000 : ctx.timeoutMs;
     const r = await execOn({ ...ctx, timeoutMs }, factsScript());
     if (r.rc !== 0 || !r.stdout.includes('--ewsplay-facts:uname'))
-      return {
-        changed: false,
-        failed: true,
-        msg: `could not gather facts: ${r.timedOut ? `the command took longer than ${timeoutMs / 1000}s` : r.stderr.trim() || `exit ${r.rc}`}`,
-      };
+      return fail(
+        `could not gather facts: ${r.timedOut ? `the command took longer than ${timeoutMs / 1000}s` : r.stderr.trim() || `exit ${r.rc}`}`,
+      );
     let facts = parseFacts(r.stdout);
     // Values of secret-named environment variables are secrets: masked wherever they would be shown.
     for (const [name, value] of Object.entries(facts.env as Record<string, string>))

@@ -2,6 +2,7 @@
 // and it runs in check mode too. One round trip, through the shell so that become applies (fetch reads
 // privileged files the same way).
 import { shq } from '../core/shell-quote.js';
+import { fail } from './kit.js';
 import type { Module, ModuleContext } from './module.js';
 import { execOn } from './remote.js';
 
@@ -49,16 +50,13 @@ export const slurpModule: Module = {
     const r = await slurpRemote(ctx, src);
     // Ansible's messages, word for word.
     if (!r.ok)
-      return {
-        changed: false,
-        failed: true,
-        msg:
-          r.why === 'missing'
-            ? `file not found: ${src}`
-            : r.why === 'directory'
-              ? `source is a directory and must be a file: ${src}`
-              : `file is not readable: ${src}`,
-      };
+      return fail(
+        r.why === 'missing'
+          ? `file not found: ${src}`
+          : r.why === 'directory'
+            ? `source is a directory and must be a file: ${src}`
+            : `file is not readable: ${src}`,
+      );
     return {
       changed: false,
       data: { content: r.content.toString('base64'), encoding: 'base64', source: src },

@@ -6,7 +6,8 @@
 // path); the same here. A later task that uses the path needs `when: tmp.path is defined` in check mode,
 // as with Ansible.
 import { shq } from '../core/shell-quote.js';
-import type { Module, ModuleResult } from './module.js';
+import { defineModule, fail } from './kit.js';
+import type { ModuleResult } from './module.js';
 import { execOn } from './remote.js';
 
 /** The script that creates the entry without racing another process (noclobber / mkdir) and prints its path. */
@@ -41,7 +42,10 @@ export function tempfileScript(opts: {
   ].join('\n');
 }
 
-export const tempfileModule: Module = {
+/** The arguments as the schema below declares them (defaults applied). */
+type TempfileArgs = { state: 'file' | 'directory'; path?: string; prefix: string; suffix: string };
+
+export const tempfileModule = defineModule<TempfileArgs>({
   name: 'tempfile',
   summary: 'Create a new temporary file or directory on the host (registers its path; always changed)',
   args: {
@@ -63,39 +67,24 @@ export const tempfileModule: Module = {
       suffix: { type: 'string', default: '', description: 'End of the name' },
     },
   },
-  check: 'probe',
+  check: {
+    skip: 'check mode: tempfile does not run in check mode (as in Ansible), so no path is registered',
+  },
   async run(ctx, args): Promise<ModuleResult> {
-    if (ctx.check)
-      return {
-        changed: false,
-        skipped: true,
-        msg: 'check mode: tempfile does not run in check mode (as in Ansible), so no path is registered',
-      };
-    const prefix = typeof args.prefix === 'string' ? args.prefix : 'ansible.';
-    const suffix = typeof args.suffix === 'string' ? args.suffix : '';
+    const { prefix, suffix, state } = args;
     if (prefix.includes('/') || suffix.includes('/'))
-      return {
-        changed: false,
-        failed: true,
-        msg: 'prefix and suffix must not contain /: give the directory as path',
-      };
-    const state = args.state === 'directory' ? 'directory' : 'file';
+      return fail('prefix and suffix must not contain /: give the directory as path');
     const r = await execOn(
       ctx,
       tempfileScript({
         state,
         prefix,
         suffix,
-        ...(typeof args.path === 'string' ? { path: args.path } : {}),
+        ...(args.path !== undefined ? { path: args.path } : {}),
       }),
     );
-    if (r.rc !== 0)
-      return {
-        changed: false,
-        failed: true,
-        msg: `cannot create a temporary ${state}: ${r.stderr.trim() || `exit ${r.rc}`}`,
-      };
+    if (r.rc !== 0) return fail(`cannot create a temporary ${state}: ${r.stderr.trim() || `exit ${r.rc}`}`);
     const path = r.stdout.trim();
     return { changed: true, msg: `created ${path}`, data: { path, state } };
   },
-};
+});

@@ -25,13 +25,15 @@ import { posix } from 'node:path';
 import type { ExecResult } from '../connection/connection.js';
 import type { FileDiff } from '../core/file-diff.js';
 import { shq } from '../core/shell-quote.js';
-import type { Module, ModuleContext, ModuleResult } from './module.js';
+import { defineModule, fail, type Planned, planned } from './kit.js';
+import type { ModuleContext, ModuleResult } from './module.js';
 import { packageModule } from './package.js';
 import { execOn, waitPortOpen } from './remote.js';
 
 type MinTls = 'TLS1' | 'TLS1.1' | 'TLS1.2';
 
-interface ForwarderArgs {
+/** The arguments as the schema below declares them (defaults applied). */
+type ForwarderArgs = {
   name: string;
   listen_port: number;
   listen_address?: string;
@@ -46,7 +48,7 @@ interface ForwarderArgs {
   cert_names: string[];
   min_tls: MinTls;
   target_ca?: string;
-}
+};
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const HOST_RE = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
@@ -56,7 +58,7 @@ const DEFAULT_INSTALLER = 'socat-static-tls-forwarder-install.sh';
 /** How long a (re)started forwarder may take to accept connections. */
 const LISTEN_WAIT_MS = 10_000;
 
-export const tlsForwarderModule: Module = {
+export const tlsForwarderModule = defineModule<ForwarderArgs>({
   name: 'tls_forwarder',
   summary:
     "TLS forwarder from a local port to Exchange's old TLS: VK's socat-static package and installer, or ewsplay's own socat unit",
@@ -143,12 +145,12 @@ export const tlsForwarderModule: Module = {
   },
   check: 'full',
   async run(ctx, rawArgs) {
-    const args = withDefaults(rawArgs);
+    const args = normalized(rawArgs);
     const problem = argProblem(args);
     if (problem) return fail(problem);
     return args.package ? vendorWay(ctx, args, args.package) : ownWay(ctx, args);
   },
-};
+});
 
 // ---- reading the host ------------------------------------------------------------------------------
 
@@ -347,7 +349,7 @@ function serviceLines(
   return lines;
 }
 
-async function ownWay(ctx: ModuleContext, args: ForwarderArgs): Promise<ModuleResult> {
+async function ownWay(ctx: ModuleContext, args: ForwarderArgs): Promise<ModuleResult | Planned> {
   const state = await probe(ctx, args);
   if (state.noSystemctl)
     return fail(`systemctl is not available on ${ctx.host}: the forwarder needs systemd`);
@@ -456,7 +458,11 @@ function writeUnitLines(path: string): string[] {
 
 // ---- the vendor's way ----------------------------------------------------------------------------
 
-async function vendorWay(ctx: ModuleContext, args: ForwarderArgs, pkgArg: string): Promise<ModuleResult> {
+async function vendorWay(
+  ctx: ModuleContext,
+  args: ForwarderArgs,
+  pkgArg: string,
+): Promise<ModuleResult | Planned> {
   // The package first: in a real run the installer it brings must be there before it is run.
   const pkg = await packageModule.run(ctx, { src: pkgArg });
   if (pkg.failed) return { ...pkg, msg: `package ${pkgArg}: ${pkg.msg}` };
@@ -550,9 +556,14 @@ function report(
   };
 }
 
-async function finish(ctx: ModuleContext, plan: Plan): Promise<ModuleResult> {
+async function finish(ctx: ModuleContext, plan: Plan): Promise<ModuleResult | Planned> {
   const { actions, data, diff, warnings } = plan;
-  if (actions.length === 0 || ctx.check) return report(ctx, actions, data, diff, warnings);
+  if (actions.length === 0) return report(ctx, actions, data, diff, warnings);
+  return planned(report(ctx, actions, data, diff, warnings), () => act(ctx, plan));
+}
+
+async function act(ctx: ModuleContext, plan: Plan): Promise<ModuleResult> {
+  const { actions, data, diff, warnings } = plan;
   const r: ExecResult = await execOn(ctx, plan.lines.join('\n'), plan.stdin);
   const out = parseProbe(r.stdout);
   if (r.rc !== 0)
@@ -619,26 +630,12 @@ function argProblem(a: ForwarderArgs): string | undefined {
   return undefined;
 }
 
-function withDefaults(a: Record<string, unknown>): ForwarderArgs {
-  const str = (k: string) => (typeof a[k] === 'string' ? (a[k] as string) : undefined);
-  const out: ForwarderArgs = {
-    name: String(a.name ?? ''),
-    listen_port: Number(a.listen_port),
-    target_host: String(a.target_host ?? ''),
-    target_port: typeof a.target_port === 'number' ? a.target_port : 443,
-    installer: str('installer') ?? DEFAULT_INSTALLER,
-    unit_dir: (str('unit_dir') ?? '/etc/systemd/system').replace(/(.)\/+$/, '$1'),
-    cert_dir: (str('cert_dir') ?? '/etc/ewsplay/tls-forwarder').replace(/(.)\/+$/, '$1'),
-    min_tls: (str('min_tls') as MinTls | undefined) ?? 'TLS1.1',
-    cert_names: Array.isArray(a.cert_names) ? a.cert_names.map(String).filter((n) => n !== '') : [],
+/** The arguments as the module uses them: directories without a trailing slash, no empty names. */
+function normalized(a: ForwarderArgs): ForwarderArgs {
+  return {
+    ...a,
+    unit_dir: a.unit_dir.replace(/(.)\/+$/, '$1'),
+    cert_dir: a.cert_dir.replace(/(.)\/+$/, '$1'),
+    cert_names: a.cert_names.map(String).filter((n) => n !== ''),
   };
-  for (const k of ['package', 'cert', 'key', 'target_ca', 'listen_address'] as const) {
-    const v = str(k);
-    if (v !== undefined) out[k] = v;
-  }
-  return out;
-}
-
-function fail(msg: string): ModuleResult {
-  return { changed: false, failed: true, msg };
 }

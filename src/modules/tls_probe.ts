@@ -15,7 +15,8 @@ import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls, { type PeerCertificate, type SecureVersion } from 'node:tls';
-import type { Module, ModuleContext, ModuleResult } from './module.js';
+import { fail } from './kit.js';
+import type { Module, ModuleContext } from './module.js';
 import { readControlFile } from './remote.js';
 
 const VERSIONS: SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
@@ -178,8 +179,7 @@ export const tlsProbeModule: Module = {
       ? `; GET ${args.http_path} answered HTTP ${answer.http_status}${answer.http_auth.length ? ` (WWW-Authenticate: ${answer.http_auth.join(', ')})` : ''}`
       : '';
     const summary = `${facts.protocol} (${facts.cipher}) at ${target} from ${from}: ${facts.subject}, issued by ${facts.issuer}, valid until ${facts.valid_to} (${facts.days_left} days left), ${facts.trusted ? 'trusted' : `not trusted: ${facts.trust_error}`}${heard}`;
-    if (problems.length > 0)
-      return { changed: false, failed: true, msg: `${problems.join('; ')}\n${summary}`, data };
+    if (problems.length > 0) return fail(`${problems.join('; ')}\n${summary}`, data);
     return { changed: false, msg: summary, data };
   },
 };
@@ -460,8 +460,4 @@ function withDefaults(a: Record<string, unknown>): ProbeArgs {
   }
   if (typeof a.min_days_valid === 'number') out.min_days_valid = a.min_days_valid;
   return out;
-}
-
-function fail(msg: string): ModuleResult {
-  return { changed: false, failed: true, msg };
 }

@@ -15,6 +15,7 @@
 import { posix } from 'node:path';
 import { shq } from '../core/shell-quote.js';
 import { OWNERSHIP_SCHEMA, ownershipArgs } from './copy.js';
+import { fail } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import { type Attributes, execOk, execOn, probePath, readControlFile } from './remote.js';
 
@@ -149,15 +150,14 @@ export const unarchiveModule: Module = {
     try {
       attrs = ownershipArgs(args);
     } catch (e) {
-      return { changed: false, failed: true, msg: (e as Error).message };
+      return fail((e as Error).message);
     }
     if (typeof args.creates === 'string') {
       const c = await execOn(ctx, `[ -e ${shq(args.creates)} ]`);
       if (c.rc === 0) return { changed: false, skipped: true, msg: `skipped, since ${args.creates} exists` };
     }
     const d = await probePath(ctx, dest);
-    if (!d.exists || d.type !== 'directory')
-      return { changed: false, failed: true, msg: `dest '${dest}' must be an existing dir` };
+    if (!d.exists || d.type !== 'directory') return fail(`dest '${dest}' must be an existing dir`);
 
     // A private temp directory on the host for the work files (and the uploaded archive).
     const tmp = (
@@ -187,11 +187,7 @@ async function unpack(
   if (o.remote) {
     const s = await probePath(ctx, o.src);
     if (!s.exists || s.type !== 'file')
-      return {
-        changed: false,
-        failed: true,
-        msg: `Source '${o.src}' does not exist on the host (remote_src: true)`,
-      };
+      return fail(`Source '${o.src}' does not exist on the host (remote_src: true)`);
     archive = o.src;
   } else {
     const local = await readControlFile(ctx, o.src, 'files');
@@ -207,14 +203,11 @@ async function unpack(
   const handler = fmt.kind === 'zip' ? 'ZipArchive' : 'TgzArchive';
   const r = await execOn(ctx, `t=${shq(o.tmp)}\n${compareScript(archive, o.dest, fmt, o.extra, o.attrs)}`);
   if (r.rc !== 0)
-    return {
-      changed: false,
-      failed: true,
-      msg:
-        r.rc === 31
-          ? `Failed to find handler for "${o.src}": it is not a readable ${fmt.kind === 'zip' ? 'zip' : 'tar'} archive (${r.stderr.trim()})`
-          : r.stderr.trim() || `exit ${r.rc}`,
-    };
+    return fail(
+      r.rc === 31
+        ? `Failed to find handler for "${o.src}": it is not a readable ${fmt.kind === 'zip' ? 'zip' : 'tar'} archive (${r.stderr.trim()})`
+        : r.stderr.trim() || `exit ${r.rc}`,
+    );
   const [head = '', listText = '', diffText = ''] = r.stdout.split(`${MARK}\n`);
   const files = listText.split('\n').filter((l) => l !== '');
   const root = /^uid=0$/m.test(head);
@@ -269,12 +262,10 @@ async function unpack(
   }
   const x2 = await execOn(ctx, script.join('\n'));
   if (x2.rc !== 0)
-    return {
-      changed: false,
-      failed: true,
-      msg: `cannot unpack ${o.src} into ${o.dest}: ${x2.stderr.trim() || `exit ${x2.rc}`}`,
-      data: { ...data, extract_results: { rc: x2.rc, err: x2.stderr } },
-    };
+    return fail(`cannot unpack ${o.src} into ${o.dest}: ${x2.stderr.trim() || `exit ${x2.rc}`}`, {
+      ...data,
+      extract_results: { rc: x2.rc, err: x2.stderr },
+    });
   return {
     changed: true,
     msg: unarchived ? `attributes set on ${attrDiffs} entries` : `unpacked ${o.src} into ${o.dest}`,

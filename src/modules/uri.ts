@@ -15,7 +15,8 @@ import {
   requestArgs,
   toolLine,
 } from './http.js';
-import type { Module, ModuleResult } from './module.js';
+import { defineModule, fail } from './kit.js';
+import type { ModuleResult } from './module.js';
 import { execOn } from './remote.js';
 
 const MARK = '--ewsplay-uri--';
@@ -65,7 +66,21 @@ function followFor(v: unknown, method: string): boolean {
   return method === 'GET' || method === 'HEAD';
 }
 
-export const uriModule: Module = {
+/** The arguments as the schema below declares them (defaults applied). */
+type UriArgs = {
+  url: string;
+  method: string;
+  body?: unknown;
+  body_format: string;
+  status_code?: unknown;
+  return_content: boolean;
+  follow_redirects?: string | boolean;
+  timeout: number;
+  creates?: string;
+  removes?: string;
+};
+
+export const uriModule = defineModule<UriArgs>({
   name: 'uri',
   summary: 'Make an HTTP request from the host; registers status, content, json and headers (never changed)',
   args: {
@@ -131,21 +146,17 @@ export const uriModule: Module = {
       },
     },
   },
-  check: 'probe',
+  check: {
+    skip: 'check mode: uri does not run in check mode (as in Ansible); give a read-only request check_mode: false to run it',
+  },
   async run(ctx, args): Promise<ModuleResult> {
-    if (ctx.check)
-      return {
-        changed: false,
-        skipped: true,
-        msg: 'check mode: uri does not run in check mode (as in Ansible); give a read-only request check_mode: false to run it',
-      };
-    const url = String(args.url);
-    const method = String(args.method ?? 'GET').toUpperCase();
+    const { url } = args;
+    const method = args.method.toUpperCase();
     let codes: number[];
     let req: HttpRequest;
     try {
       codes = statusCodes(args.status_code);
-      const { body, contentType } = encodeBody(args.body, String(args.body_format ?? 'raw'));
+      const { body, contentType } = encodeBody(args.body, args.body_format);
       const base = requestArgs(args);
       const headers = { ...(base.headers ?? {}) };
       if (contentType && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type'))
@@ -155,18 +166,18 @@ export const uriModule: Module = {
         method,
         headers,
         ...(body !== undefined ? { body } : {}),
-        timeout: Number(args.timeout ?? 30),
+        timeout: args.timeout,
         followRedirects: followFor(args.follow_redirects, method),
       };
       curlConfig(req);
     } catch (e) {
-      return { changed: false, failed: true, msg: (e as Error).message };
+      return fail((e as Error).message);
     }
 
     const guards: string[] = [];
-    if (typeof args.creates === 'string')
+    if (args.creates !== undefined)
       guards.push(`if [ -e ${shq(args.creates)} ]; then echo "guard=creates"; exit 0; fi`);
-    if (typeof args.removes === 'string')
+    if (args.removes !== undefined)
       guards.push(`if [ ! -e ${shq(args.removes)} ]; then echo "guard=removes"; exit 0; fi`);
     const script = [
       ...guards,
@@ -182,8 +193,7 @@ export const uriModule: Module = {
     ].join('\n');
     const started = Date.now();
     const r = await execOn(ctx, script, curlConfig(req));
-    if (r.rc === 20 || r.rc === 21)
-      return { changed: false, failed: true, msg: r.stderr.trim() || `exit ${r.rc}`, data: { url } };
+    if (r.rc === 20 || r.rc === 21) return fail(r.stderr.trim() || `exit ${r.rc}`, { url });
     const guard = /^guard=(\w+)/m.exec(r.stdout)?.[1];
     if (guard === 'creates')
       return { changed: false, msg: `skipped, since ${args.creates} exists`, data: { url } };
@@ -195,12 +205,10 @@ export const uriModule: Module = {
     const elapsed = Math.round((Date.now() - started) / 1000);
     if (rc !== 0 || !w || w[1] === '000') {
       // Ansible reports a request that got no answer as status -1.
-      return {
-        changed: false,
-        failed: true,
-        msg: `Status code was -1 and not ${JSON.stringify(codes)}: Request failed: ${err.trim() || `curl exit ${rc}`}`,
-        data: { url, status: -1, elapsed },
-      };
+      return fail(
+        `Status code was -1 and not ${JSON.stringify(codes)}: Request failed: ${err.trim() || `curl exit ${rc}`}`,
+        { url, status: -1, elapsed },
+      );
     }
     const status = Number(w[1]);
     const finalUrl = w[2] || url;
@@ -225,14 +233,9 @@ export const uriModule: Module = {
         // Not JSON after all: no json field, as Ansible.
       }
     }
-    if (args.return_content === true) data.content = content;
+    if (args.return_content) data.content = content;
     if (!codes.includes(status))
-      return {
-        changed: false,
-        failed: true,
-        msg: `Status code was ${status} and not ${JSON.stringify(codes)}: HTTP Error ${status}`,
-        data,
-      };
+      return fail(`Status code was ${status} and not ${JSON.stringify(codes)}: HTTP Error ${status}`, data);
     return { changed: false, msg: String(data.msg), data };
   },
-};
+});

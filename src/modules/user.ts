@@ -9,7 +9,8 @@
 import { posix } from 'node:path';
 import { shq } from '../core/shell-quote.js';
 import { type GroupEntry, groupLookup, parseGroupEntry, probeLines, SBIN_PATH, toolLookup } from './group.js';
-import type { Module, ModuleContext, ModuleResult } from './module.js';
+import { defineModule, fail, type Planned, planned } from './kit.js';
+import type { ModuleContext, ModuleResult } from './module.js';
 import { execOn } from './remote.js';
 
 /** A passwd(5) line as getent prints it: name:password:uid:gid:gecos:home:shell */
@@ -143,7 +144,7 @@ export interface UserPlan {
   error?: string;
 }
 
-const fail = (error: string): UserPlan => ({ changed: false, msg: '', error });
+const refuse = (error: string): UserPlan => ({ changed: false, msg: '', error });
 
 /** The sh that makes a missing home as Ansible's create_homedir does: /etc/skel, login.defs' mode, owner. */
 function createHomeScript(name: string, home: string): string {
@@ -166,7 +167,9 @@ export function planUser(probe: UserProbe, want: UserWant): UserPlan {
   const need = (tool: string) =>
     probe.tools.has(tool)
       ? undefined
-      : fail(`${tool} not found on the host: install the shadow tools (the passwd or shadow-utils package)`);
+      : refuse(
+          `${tool} not found on the host: install the shadow tools (the passwd or shadow-utils package)`,
+        );
 
   if (want.state === 'absent') {
     if (!probe.user) return { changed: false, msg: `user ${want.name} is absent` };
@@ -177,8 +180,8 @@ export function planUser(probe: UserProbe, want: UserWant): UserPlan {
   }
 
   // Every named group must exist, as Ansible checks before it runs anything.
-  for (const q of groupQueries(want)) if (!probe.groups.get(q)) return fail(`Group ${q} does not exist`);
-  if (want.nonUnique && want.uid === undefined) return fail('non_unique needs uid');
+  for (const q of groupQueries(want)) if (!probe.groups.get(q)) return refuse(`Group ${q} does not exist`);
+  if (want.nonUnique && want.uid === undefined) return refuse('non_unique needs uid');
   const pw = want.password !== undefined ? { stdin: `${want.name}:${want.password}\n` } : undefined;
   if (pw) {
     const missing = need('chpasswd');
@@ -271,7 +274,7 @@ export function planUser(probe: UserProbe, want: UserWant): UserPlan {
   // As in Ansible, a missing home is made (and counts as a change) whenever create_home holds.
   if (want.createHome && probe.homeExists === false) {
     const home = want.home ?? user.home;
-    if (!home) return fail(`user ${want.name} has no home directory to create`);
+    if (!home) return refuse(`user ${want.name} has no home directory to create`);
     lines.push(createHomeScript(want.name, home));
     what.push(`home ${home} created`);
   }
@@ -327,11 +330,11 @@ function wantOf(args: Record<string, unknown>): UserWant {
   };
 }
 
-async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<ModuleResult> {
+async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<ModuleResult | Planned> {
   const want = wantOf(args);
   if (want.password !== undefined) ctx.secrets.add(want.password);
   const data: Record<string, unknown> = { name: want.name, state: want.state };
-  const failed = (msg: string): ModuleResult => ({ changed: false, failed: true, msg, data });
+  const failed = (msg: string): ModuleResult => fail(msg, data);
   if (/^-|[:\s]/.test(want.name))
     return failed(`invalid user name '${want.name}': it may not start with '-' nor hold ':' or spaces`);
   // A newline would let the stdin of chpasswd set another account's password: never send one.
@@ -374,39 +377,39 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
     });
   }
   if (!plan.changed || !plan.script) return withWarnings({ changed: false, data });
-  if (ctx.check) return withWarnings({ changed: true, msg: `would be: ${plan.msg}`, data });
-
-  // Act, then read the account back in the same script (the uid and home useradd chose).
-  const act = await execOn(
-    ctx,
-    [
-      SBIN_PATH,
-      plan.script,
-      `e=$(getent passwd ${shq(want.name)} 2>/dev/null) && printf '%s\\n' "passwd=$e"`,
-      'exit 0',
-    ].join('\n'),
-    plan.stdin,
-  );
-  if (act.rc !== 0)
-    return withWarnings({
-      changed: true,
-      failed: true,
-      msg: `cannot ${want.state === 'absent' ? 'remove' : 'set up'} user ${want.name}: ${act.stderr.trim() || `exit ${act.rc}`}`,
-      data,
-    });
-  const after = parsePasswdEntry(probeLines(act.stdout).get('passwd') ?? '');
-  if (want.state === 'present' && after)
-    Object.assign(data, {
-      uid: after.uid,
-      group: after.gid,
-      comment: after.comment,
-      home: after.home,
-      shell: after.shell,
-    });
-  return withWarnings({ changed: true, msg: plan.msg, data });
+  return planned(withWarnings({ changed: true, msg: `would be: ${plan.msg}`, data }), async () => {
+    // Act, then read the account back in the same script (the uid and home useradd chose).
+    const act = await execOn(
+      ctx,
+      [
+        SBIN_PATH,
+        plan.script,
+        `e=$(getent passwd ${shq(want.name)} 2>/dev/null) && printf '%s\\n' "passwd=$e"`,
+        'exit 0',
+      ].join('\n'),
+      plan.stdin,
+    );
+    if (act.rc !== 0)
+      return withWarnings({
+        changed: true,
+        failed: true,
+        msg: `cannot ${want.state === 'absent' ? 'remove' : 'set up'} user ${want.name}: ${act.stderr.trim() || `exit ${act.rc}`}`,
+        data,
+      });
+    const after = parsePasswdEntry(probeLines(act.stdout).get('passwd') ?? '');
+    if (want.state === 'present' && after)
+      Object.assign(data, {
+        uid: after.uid,
+        group: after.gid,
+        comment: after.comment,
+        home: after.home,
+        shell: after.shell,
+      });
+    return withWarnings({ changed: true, msg: plan.msg, data });
+  });
 }
 
-export const userModule: Module = {
+export const userModule = defineModule<Record<string, unknown>>({
   name: 'user',
   summary:
     'Add, change or remove a local user account (useradd/usermod/userdel; a hashed password via chpasswd)',
@@ -492,4 +495,4 @@ export const userModule: Module = {
   },
   check: 'full',
   run,
-};
+});

@@ -3,6 +3,7 @@
 // Read-only: never changed, and it runs the same in check mode.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { shq } from '../core/shell-quote.js';
+import { fail } from './kit.js';
 import type { Module, ModuleResult } from './module.js';
 import { portOpen, taskExecOptions } from './remote.js';
 
@@ -76,14 +77,13 @@ export const waitForModule: Module = {
       typeof args.path === 'string'
         ? `${args.path} to be ${want === 'present' ? 'present' : 'absent'}`
         : `${host}:${String(args.port)} to be ${want === 'present' ? 'open' : 'closed'}`;
-    const timedOut = (): ModuleResult => ({
-      changed: false,
-      failed: true,
-      msg: ctx.secrets.mask(
-        typeof args.msg === 'string' ? args.msg : `timed out after ${timeoutSec}s waiting for ${what}`,
-      ),
-      data: { elapsed: elapsed() },
-    });
+    const timedOut = (): ModuleResult =>
+      fail(
+        ctx.secrets.mask(
+          typeof args.msg === 'string' ? args.msg : `timed out after ${timeoutSec}s waiting for ${what}`,
+        ),
+        { elapsed: elapsed() },
+      );
 
     if (delaySec > 0) await sleep(delaySec * 1000, undefined, { signal: ctx.signal });
     if (typeof args.path === 'string') {
@@ -93,11 +93,7 @@ export const waitForModule: Module = {
       });
       if (r.rc === 0) return { changed: false, data: { elapsed: elapsed(), path: args.path, state: want } };
       if (r.rc === 1 || r.timedOut) return timedOut();
-      return {
-        changed: false,
-        failed: true,
-        msg: `cannot wait for ${args.path}: ${r.stderr.trim() || `exit ${r.rc}`}`,
-      };
+      return fail(`cannot wait for ${args.path}: ${r.stderr.trim() || `exit ${r.rc}`}`);
     }
 
     const port = Number(args.port);

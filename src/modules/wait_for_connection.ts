@@ -5,14 +5,17 @@
 // unreachable at once; when the time is up the task fails (Ansible's outcome), with the last error.
 // Ansible skips it in check mode; so do we.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Module } from './module.js';
+import { defineModule, fail } from './kit.js';
 import { PING } from './ping.js';
 import { taskExecOptions } from './remote.js';
 
 const seconds = (description: string, fallback: number) =>
   ({ type: 'number', minimum: 0, default: fallback, description }) as const;
 
-export const waitForConnectionModule: Module = {
+/** The arguments as the schema below declares them (defaults applied), in seconds. */
+type WaitArgs = { timeout: number; delay: number; sleep: number; connect_timeout: number };
+
+export const waitForConnectionModule = defineModule<WaitArgs>({
   name: 'wait_for_connection',
   summary: 'Wait until the host answers over its connection again (reconnecting until the timeout)',
   args: {
@@ -26,20 +29,15 @@ export const waitForConnectionModule: Module = {
     },
   },
   connection: 'self',
-  check: 'full',
+  check: { skip: 'wait_for_connection is skipped in check mode' },
   async run(ctx, args) {
-    if (ctx.check)
-      return { changed: false, skipped: true, msg: 'wait_for_connection is skipped in check mode' };
     const connect = ctx.connect;
     if (!connect) throw new Error('internal error: wait_for_connection runs without ctx.connect');
-    const delaySec = Number(args.delay ?? 0);
-    const sleepMs = Number(args.sleep ?? 1) * 1000;
-    const connectTimeoutMs = Math.max(1, Number(args.connect_timeout ?? 5) * 1000);
+    const delaySec = args.delay;
+    const sleepMs = args.sleep * 1000;
+    const connectTimeoutMs = Math.max(1, args.connect_timeout * 1000);
     // The task's own timeout bounds the wait too (the engine stops the task then): give up just before it.
-    const timeoutSec = Math.min(
-      Number(args.timeout ?? 600),
-      Math.max(0, ctx.timeoutMs / 1000 - delaySec - 1),
-    );
+    const timeoutSec = Math.min(args.timeout, Math.max(0, ctx.timeoutMs / 1000 - delaySec - 1));
     const started = performance.now();
     const elapsed = () => Math.floor((performance.now() - started) / 1000);
 
@@ -66,11 +64,9 @@ export const waitForConnectionModule: Module = {
       // The last attempt is made at the deadline.
       await sleep(Math.min(sleepMs, left), undefined, { signal: ctx.signal });
     }
-    return {
-      changed: false,
-      failed: true,
-      msg: ctx.secrets.mask(`timed out after ${timeoutSec}s waiting for the host to answer: ${lastError}`),
-      data: { elapsed: elapsed() },
-    };
+    return fail(
+      ctx.secrets.mask(`timed out after ${timeoutSec}s waiting for the host to answer: ${lastError}`),
+      { elapsed: elapsed() },
+    );
   },
-};
+});

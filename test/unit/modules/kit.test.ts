@@ -1,0 +1,66 @@
+// The module kit: defaults declared once in the schema, rendered strings converted as Ansible converts
+// them, and check mode decided from the module's declaration.
+import { describe, expect, it } from 'vitest';
+import { coerceArgs, defineModule, fail, ok, planned } from '../../../src/modules/kit.js';
+import { makeContext } from './context.js';
+
+const schema = {
+  type: 'object',
+  properties: {
+    port: { type: 'integer', default: 443 },
+    ratio: { type: 'number' },
+    force: { type: 'boolean', default: false },
+    name: { type: 'string' },
+    code: { anyOf: [{ type: 'integer' }, { type: 'string' }] },
+  },
+};
+
+describe('module kit', () => {
+  it('converts rendered strings to the declared whole number, number or boolean, and nothing else', () => {
+    expect(coerceArgs(schema, { port: '42399', ratio: '0.5', force: 'yes', name: '7', code: '200' })).toEqual(
+      { port: 42399, ratio: 0.5, force: true, name: '7', code: '200' },
+    );
+    expect(coerceArgs(schema, { port: 'many', force: 'maybe' })).toEqual({ port: 'many', force: 'maybe' });
+  });
+
+  it('gives run the schema defaults, and acts only outside check mode', async () => {
+    const acted: unknown[] = [];
+    const m = defineModule<{ port: number; force: boolean }>({
+      name: 't',
+      summary: 't',
+      args: schema,
+      check: 'full',
+      async run(_ctx, args) {
+        return planned({ changed: true, msg: 'would act', data: { ...args } }, async () => {
+          acted.push(args);
+          return { changed: true, msg: 'acted' };
+        });
+      },
+    });
+    expect(await m.run(makeContext({ check: true }), { force: true })).toEqual({
+      changed: true,
+      msg: 'would act',
+      data: { port: 443, force: true },
+    });
+    expect(acted).toEqual([]);
+    expect((await m.run(makeContext(), {})).msg).toBe('acted');
+    expect(acted).toEqual([{ port: 443, force: false }]);
+  });
+
+  it('does not run a module declared check: { skip } in check mode', async () => {
+    const m = defineModule<object>({
+      name: 't',
+      summary: 't',
+      args: { type: 'object' },
+      check: { skip: 'not in check mode' },
+      run: async () => fail('ran'),
+    });
+    expect(await m.run(makeContext({ check: true }), {})).toEqual({
+      changed: false,
+      skipped: true,
+      msg: 'not in check mode',
+    });
+    expect(ok('fine', { data: { a: 1 } })).toEqual({ changed: false, msg: 'fine', data: { a: 1 } });
+    expect(fail('bad', { a: 1 })).toEqual({ changed: false, failed: true, msg: 'bad', data: { a: 1 } });
+  });
+});
