@@ -2,6 +2,7 @@
 // the real ews-javascript-api, with its default auth (auto, which takes NTLM).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalConnection } from '../../../src/connection/local.js';
+import { toRegistered } from '../../../src/engine/task-runner.js';
 import { type FakeEws, startFakeEws } from '../../../src/lab/fake-ews.js';
 import { ewsEventModule } from '../../../src/modules/ews_event.js';
 import { argsValidator, makeContext } from '../modules/context.js';
@@ -92,7 +93,9 @@ describe('ews_event', () => {
   it('in check mode creates nothing: it only proves that EWS answers and impersonation is allowed', async () => {
     const n = ews.requests.length;
     const r = await ewsEventModule.run(makeContext({ check: true }), args());
-    expect(r).toMatchObject({ changed: false, data: { check_mode: true, mailbox: MAILBOX } });
+    expect(r).toMatchObject({ changed: false, data: { mailbox: MAILBOX } });
+    // The engine stamps check_mode on what the task registers.
+    expect(toRegistered(r, true)).toMatchObject({ changed: false, check_mode: true, mailbox: MAILBOX });
     expect(r.msg).toBe(
       `EWS answers and ${SVC} may impersonate ${MAILBOX}; would create, find and delete a test event`,
     );
@@ -117,11 +120,17 @@ describe('ews_event', () => {
 
   it('retries while the impersonation role is not effective yet', async () => {
     ews.revokeImpersonation(SVC);
-    const grant = setTimeout(() => ews.grantImpersonation(SVC), 300);
     const ctx = makeContext();
     const n = ews.requests.length;
-    const r = await ewsEventModule.run(ctx, args({ retries: 2, delay: 1 }));
-    clearTimeout(grant);
+    // The role takes effect once the first call has been denied (a timer raced the first call on a loaded
+    // machine); the module's retry, a second later, finds it.
+    const grant = setInterval(() => {
+      if (answeredSince(n).some((q) => q.responseCode === 'ErrorImpersonateUserDenied')) {
+        ews.grantImpersonation(SVC);
+        clearInterval(grant);
+      }
+    }, 10);
+    const r = await ewsEventModule.run(ctx, args({ retries: 2, delay: 1 })).finally(() => clearInterval(grant));
     expect(r).toMatchObject({ changed: false, data: { found: true, deleted: true } });
     expect(
       answeredSince(n)
