@@ -9,6 +9,8 @@
 //   5. the host's inline variables
 //   6. host_vars/<host> files           (for each -i source, in order)
 // So group_vars/all beats an inline child-group var: that is Ansible's order, kept for compatibility.
+// ansible-playbook also reads group_vars/ and host_vars/ beside the playbook (InventoryOptions.playbookDir):
+// in 3, 4 and 6 they come after every -i source's, as its vars plugins' "play" stage after "inventory".
 import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { dirname, extname, join, resolve } from 'node:path';
@@ -75,6 +77,12 @@ export interface InventoryOptions {
    * `!vault` values).
    */
   readVarsFile?: (file: string) => Promise<string>;
+  /**
+   * The playbook's directory (of the playbook given on the command line, not of imported ones): its
+   * group_vars/ and host_vars/ count too, each above the same kind of file of the inventory, as with
+   * ansible-playbook. Not given for `ewsplay inventory`, as ansible-inventory reads none.
+   */
+  playbookDir?: string;
 }
 
 export async function loadInventory(sources: string[], options: InventoryOptions = {}): Promise<Inventory> {
@@ -113,6 +121,12 @@ export async function loadInventory(sources: string[], options: InventoryOptions
   const vars = await allInOrder(
     baseDirs.map((dir) => loadSourceVars(dir, graph, problems, options.readVarsFile)),
   );
+  if (options.playbookDir !== undefined) {
+    // Beside the inventory too: read once, applied again after the other sources, as Ansible does.
+    const dir = resolve(options.playbookDir);
+    const same = baseDirs.indexOf(dir);
+    vars.push(same >= 0 ? vars[same]! : await loadSourceVars(dir, graph, problems, options.readVarsFile));
+  }
   if (problems.length > 0) throw new UserError(problems);
   return new Inventory(graph, vars);
 }
@@ -299,6 +313,21 @@ export class Inventory {
     return g && { hosts: g.hosts.map((h) => h.name), children: g.children.map((c) => c.name) };
   }
 
+  /**
+   * A group's own variables as ansible-inventory --graph --vars shows them: its inline `vars`, then its
+   * group_vars files; ansible_group_priority only when it is not 1.
+   */
+  groupVars(name: string): VarLayer {
+    const layer: VarLayer = { vars: {}, pos: {} };
+    const g = this.graph.groups.get(name);
+    if (!g) return layer;
+    mergeInto(layer, g.vars);
+    for (const source of this.sourceVars) mergeInto(layer, source.groups.get(name));
+    delete layer.vars.ansible_group_priority;
+    if (g.priority !== 1) layer.vars.ansible_group_priority = g.priority;
+    return layer;
+  }
+
   /** Hosts matching an Ansible host pattern (also what --limit takes); [] when none match. */
   match(pattern: string): string[] {
     return [...this.matcher.match(pattern)];
@@ -332,7 +361,8 @@ export class Inventory {
   /** inventory_hostname, inventory_hostname_short, group_names, groups, inventory_file, inventory_dir. */
   magicVars(host: string): Record<string, unknown> {
     const node = this.graph.hosts.get(host);
-    const short = ipv4.test(host) || ipv6.test(host) ? host : host.split('.')[0];
+    // An IPv6 address has a colon: most names never run the (large, slow to compile) IPv6 expression.
+    const short = ipv4.test(host) || (host.includes(':') && ipv6.test(host)) ? host : host.split('.')[0];
     this.groupsMagic ??= Object.fromEntries(this.groups().map((g) => [g, [...this.hostsOfGroup(g)]]));
     return {
       inventory_hostname: host,

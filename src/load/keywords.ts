@@ -199,6 +199,24 @@ export const BLOCK_SECTIONS = ['block', 'rescue', 'always'] as const;
 export const INCLUDE_KEYWORDS: Record<string, Keyword> = { ...COMMON_KEYWORDS, ...LOOP };
 export const IMPORT_KEYWORDS: Record<string, Keyword> = { ...COMMON_KEYWORDS };
 export const INCLUDE_ACTIONS = ['include_tasks', 'import_tasks'] as const;
+
+/**
+ * An action's short name: Ansible also accepts include_tasks, import_tasks, include_role, import_role and
+ * import_playbook under ansible.builtin. and ansible.legacy. (modules' FQCNs are the registry's).
+ */
+export function shortActionName(key: string): string {
+  const m = /^ansible\.(?:builtin|legacy)\.(\w+)$/.exec(key);
+  return m ? m[1]! : key;
+}
+
+/** include_tasks and import_tasks, by their short or ansible.builtin / ansible.legacy names. */
+export function includeActionOf(key: string): (typeof INCLUDE_ACTIONS)[number] | undefined {
+  const short = shortActionName(key);
+  return (INCLUDE_ACTIONS as readonly string[]).includes(short)
+    ? (short as (typeof INCLUDE_ACTIONS)[number])
+    : undefined;
+}
+
 export const INCLUDE_VALUE: Keyword = kw(
   {
     anyOf: [

@@ -9,13 +9,13 @@ import {
   HANDLER_KEYWORDS,
   IMPORT_PLAYBOOK_KEYWORDS,
   IMPORT_PLAYBOOK_VALUE,
-  INCLUDE_ACTIONS,
+  type INCLUDE_ACTIONS,
   INCLUDE_VALUE,
   type JsonSchema,
   type Keyword,
   PLAY_KEYWORDS,
   ROLE_ACTION_VALUE,
-  ROLE_ACTIONS,
+  type ROLE_ACTIONS,
   TASK_KEYWORDS,
 } from './keywords.js';
 import { defaultRegistry, type ModuleRegistry } from './registry.js';
@@ -144,13 +144,27 @@ function moduleValueSchema(module: Module): JsonSchema {
 const keywordSchemas = (keywords: Record<string, Keyword>): Record<string, JsonSchema> =>
   Object.fromEntries(Object.entries(keywords).map(([name, k]) => [name, acceptTemplates(k.schema)]));
 
+/** Each action under its short name and its ansible.builtin. and ansible.legacy. names, as the loader takes them. */
+function withFqcnForms(actions: Record<string, JsonSchema>): Record<string, JsonSchema> {
+  const forms = (name: string) => [name, `ansible.builtin.${name}`, `ansible.legacy.${name}`];
+  return Object.fromEntries(
+    Object.entries(actions).flatMap(([name, schema]) => forms(name).map((n) => [n, schema])),
+  );
+}
+
 function taskSchema(registry: ModuleRegistry, keywords: Record<string, Keyword>): JsonSchema {
   const moduleProps: Record<string, JsonSchema> = {};
   for (const key of registry.keys()) {
     const module = registry.resolve(key);
     if (module) moduleProps[key] = { $ref: `#/$defs/${defName(module)}` };
   }
-  const actions = [...registry.keys(), BLOCK_SECTIONS[0], ...INCLUDE_ACTIONS, ...ROLE_ACTIONS];
+  const actionProps = withFqcnForms({
+    include_tasks: { ...INCLUDE_VALUE.schema, description: 'Task file loaded at run time' },
+    import_tasks: { ...INCLUDE_VALUE.schema, description: 'Task file inlined at load time' },
+    include_role: { ...ROLE_ACTION_VALUE.schema, description: 'Role run here, chosen at run time' },
+    import_role: { ...ROLE_ACTION_VALUE.schema, description: 'Role inlined here at load time' },
+  } satisfies Record<(typeof INCLUDE_ACTIONS)[number] | (typeof ROLE_ACTIONS)[number], JsonSchema>);
+  const actions = [...registry.keys(), BLOCK_SECTIONS[0], ...Object.keys(actionProps)];
   return {
     type: 'object',
     properties: {
@@ -159,10 +173,7 @@ function taskSchema(registry: ModuleRegistry, keywords: Record<string, Keyword>)
       block: { $ref: '#/$defs/tasks', description: 'Tasks run together' },
       rescue: { $ref: '#/$defs/tasks', description: 'Run when a task of the block fails' },
       always: { $ref: '#/$defs/tasks', description: 'Run after the block, failed or not' },
-      include_tasks: { ...INCLUDE_VALUE.schema, description: 'Task file loaded at run time' },
-      import_tasks: { ...INCLUDE_VALUE.schema, description: 'Task file inlined at load time' },
-      include_role: { ...ROLE_ACTION_VALUE.schema, description: 'Role run here, chosen at run time' },
-      import_role: { ...ROLE_ACTION_VALUE.schema, description: 'Role inlined here at load time' },
+      ...actionProps,
     },
     additionalProperties: false,
     // Exactly one action per task: one module, or a block, or an include.
@@ -197,13 +208,11 @@ function playbookSchema(registry: ModuleRegistry): JsonSchema {
     required: ['hosts'],
     additionalProperties: false,
   };
+  const importForms = withFqcnForms({ import_playbook: IMPORT_PLAYBOOK_VALUE.schema });
   const importPlaybook: JsonSchema = {
     type: 'object',
-    properties: {
-      import_playbook: IMPORT_PLAYBOOK_VALUE.schema,
-      ...keywordSchemas(IMPORT_PLAYBOOK_KEYWORDS),
-    },
-    required: ['import_playbook'],
+    properties: { ...importForms, ...keywordSchemas(IMPORT_PLAYBOOK_KEYWORDS) },
+    oneOf: Object.keys(importForms).map((form) => ({ properties: { [form]: true }, required: [form] })),
     additionalProperties: false,
   };
   return {
