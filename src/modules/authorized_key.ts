@@ -6,7 +6,7 @@
 // file is written atomically, 0600 and owned by the user (the directory 0700 with manage_dir).
 import { posix } from 'node:path';
 import { shq } from '../core/shell-quote.js';
-import { fail } from './kit.js';
+import { defineModule, fail, type Planned, planned } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import { execOk, execOn, probePath, writeFile } from './remote.js';
 
@@ -195,13 +195,23 @@ async function lookUp(
   };
 }
 
-async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<ModuleResult> {
-  const user = String(args.user);
-  const key = String(args.key);
-  const state = args.state === 'absent' ? 'absent' : 'present';
-  const manageDir = args.manage_dir !== false;
-  const exclusive = args.exclusive === true;
-  const follow = args.follow === true;
+/** The arguments, as the schema below declares them (defaults applied). */
+interface AuthorizedKeyArgs {
+  user: string;
+  key: string;
+  path?: string;
+  manage_dir: boolean;
+  state: 'present' | 'absent';
+  key_options?: string;
+  exclusive: boolean;
+  comment?: string;
+  follow: boolean;
+  validate_certs: boolean;
+}
+
+async function run(ctx: ModuleContext, args: AuthorizedKeyArgs): Promise<ModuleResult | Planned> {
+  const { user, key, state, exclusive, follow } = args;
+  const manageDir = args.manage_dir;
   const data: Record<string, unknown> = {
     user,
     key,
@@ -212,7 +222,7 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
     exclusive,
     comment: args.comment ?? null,
     follow,
-    validate_certs: args.validate_certs !== false,
+    validate_certs: args.validate_certs,
   };
   // Deviation: the collection fetches a key URL (https://github.com/<user>.keys) from the host; ewsplay does not.
   if (key.startsWith('http'))
@@ -223,61 +233,70 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
 
   const found = await lookUp(ctx, user);
   const account = found.account;
-  let path = typeof args.path === 'string' ? args.path : undefined;
-  if (!account && !(ctx.check && path !== undefined))
-    return fail(
-      ctx.check
-        ? `Either user must exist or you must provide full path to key file in check mode (no user '${user}' on the host)`
-        : `Failed to lookup user ${user}: no such user on the host`,
-      data,
-    );
-  // A path argument is a `path` in Ansible: ~ is the connecting user's home.
-  if (path === '~' || path?.startsWith('~/')) path = found.home + path.slice(1);
-  const sshDir = path !== undefined ? posix.dirname(path) : `${account!.home}/.ssh`;
-  const given = path ?? `${sshDir}/authorized_keys`;
+  let path = args.path;
+  // With no such user, check mode can still predict the edit of a file named by path; a real run fails.
+  const rest = async (): Promise<ModuleResult | Planned> => {
+    // A path argument is a `path` in Ansible: ~ is the connecting user's home.
+    if (path === '~' || path?.startsWith('~/')) path = found.home + path.slice(1);
+    const sshDir = path !== undefined ? posix.dirname(path) : `${account!.home}/.ssh`;
+    const given = path ?? `${sshDir}/authorized_keys`;
 
-  const file = await probePath(ctx, given, { contentLimit: READ_LIMIT });
-  if (file.exists && file.type !== 'file') return fail(`${given} is not a regular file`, data);
-  if (file.exists && file.content === undefined)
-    return fail(`${given} is larger than ${READ_LIMIT} bytes: not editing it`, data);
-  const keyfile = follow && file.realPath ? file.realPath : given;
-  data.keyfile = keyfile;
+    const file = await probePath(ctx, given, { contentLimit: READ_LIMIT });
+    if (file.exists && file.type !== 'file') return fail(`${given} is not a regular file`, data);
+    if (file.exists && file.content === undefined)
+      return fail(`${given} is larger than ${READ_LIMIT} bytes: not editing it`, data);
+    const keyfile = follow && file.realPath ? file.realPath : given;
+    data.keyfile = keyfile;
 
-  const before = file.content?.toString('utf8') ?? '';
-  let edit: { text: string; changed: boolean };
-  try {
-    edit = editAuthorizedKeys(before, {
-      keys: key,
-      state,
-      exclusive,
-      ...(typeof args.key_options === 'string' ? { keyOptions: args.key_options } : {}),
-      ...(typeof args.comment === 'string' ? { comment: args.comment } : {}),
+    const before = file.content?.toString('utf8') ?? '';
+    let edit: { text: string; changed: boolean };
+    try {
+      edit = editAuthorizedKeys(before, {
+        keys: key,
+        state,
+        exclusive,
+        ...(args.key_options !== undefined ? { keyOptions: args.key_options } : {}),
+        ...(args.comment !== undefined ? { comment: args.comment } : {}),
+      });
+    } catch (e) {
+      return fail((e as Error).message, data);
+    }
+    const result: ModuleResult = { changed: edit.changed, data };
+    if (!edit.changed) return result;
+    result.msg = `${keyfile} ${state === 'present' ? 'updated' : 'keys removed'}`;
+    if (ctx.diff) result.diff = [{ path: keyfile, before, after: edit.text }];
+    return planned(result, async () => {
+      // Ownership can only be given as root; the user writing its own file owns it already.
+      const owner = account && found.me === '0' ? { owner: account.uid, group: account.gid } : {};
+      const prepare: string[] = [];
+      if (manageDir) {
+        prepare.push(`d=${shq(sshDir)}`, '[ -d "$d" ] || mkdir -m 0700 "$d" || exit 1');
+        if (owner.owner) prepare.push(`chown ${shq(`${owner.owner}:${owner.group}`)} "$d" || exit 1`);
+        prepare.push('chmod 0700 "$d"');
+      } else {
+        prepare.push(`mkdir -p ${shq(posix.dirname(keyfile))}`);
+      }
+      await execOk(ctx, prepare.join('\n'), `cannot prepare the directory of ${keyfile}`);
+      await writeFile(ctx, keyfile, edit.text, { mode: '0600', ...owner });
+      return result;
     });
-  } catch (e) {
-    return fail((e as Error).message, data);
+  };
+  if (!account) {
+    const lookupFailed = async () => fail(`Failed to lookup user ${user}: no such user on the host`, data);
+    if (path === undefined)
+      return planned(
+        fail(
+          `Either user must exist or you must provide full path to key file in check mode (no user '${user}' on the host)`,
+          data,
+        ),
+        lookupFailed,
+      );
+    return planned(rest, lookupFailed);
   }
-  const result: ModuleResult = { changed: edit.changed, data };
-  if (!edit.changed) return result;
-  result.msg = `${keyfile} ${state === 'present' ? 'updated' : 'keys removed'}`;
-  if (ctx.diff) result.diff = [{ path: keyfile, before, after: edit.text }];
-  if (ctx.check) return result;
-
-  // Ownership can only be given as root; the user writing its own file owns it already.
-  const owner = account && found.me === '0' ? { owner: account.uid, group: account.gid } : {};
-  const prepare: string[] = [];
-  if (manageDir) {
-    prepare.push(`d=${shq(sshDir)}`, '[ -d "$d" ] || mkdir -m 0700 "$d" || exit 1');
-    if (owner.owner) prepare.push(`chown ${shq(`${owner.owner}:${owner.group}`)} "$d" || exit 1`);
-    prepare.push('chmod 0700 "$d"');
-  } else {
-    prepare.push(`mkdir -p ${shq(posix.dirname(keyfile))}`);
-  }
-  await execOk(ctx, prepare.join('\n'), `cannot prepare the directory of ${keyfile}`);
-  await writeFile(ctx, keyfile, edit.text, { mode: '0600', ...owner });
-  return result;
+  return rest();
 }
 
-export const authorizedKeyModule: Module = {
+export const authorizedKeyModule: Module = defineModule<AuthorizedKeyArgs>({
   name: 'authorized_key',
   summary: "Add or remove SSH public keys in a user's authorized_keys file (ansible.posix)",
   args: {
@@ -322,4 +341,4 @@ export const authorizedKeyModule: Module = {
   },
   check: 'full',
   run,
-};
+});

@@ -7,7 +7,7 @@
 // insertafter/insertbefore are Python regular expressions matched against each line (with its line ending),
 // or against the whole file when they start with (?m).
 import { OWNERSHIP_SCHEMA, ownershipArgs } from './copy.js';
-import { fail } from './kit.js';
+import { defineModule, fail, type Planned } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import { attributeChanges, describeAttributes, hasAttributes, probePath } from './remote.js';
 import { EDIT_FILE_ARGS, editDiff, pyRegex, READ_LIMIT, saveEdit, validateProblem } from './replace.js';
@@ -134,7 +134,7 @@ function blockArgs(args: Record<string, unknown>): BlockArgs {
   return out;
 }
 
-async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<ModuleResult> {
+async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<ModuleResult | Planned> {
   const path = String(args.path);
   const a = blockArgs(args);
   // Ansible notices a validate without %s only when it writes; a wrong argument is refused up front here.
@@ -159,22 +159,7 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
   const changed = contentChanged || hasAttributes(attrChanges);
   const data: Record<string, unknown> = { path };
 
-  if (changed)
-    await saveEdit(
-      ctx,
-      args,
-      {
-        path,
-        state,
-        content: Buffer.from(edit.text, 'latin1'),
-        attrs,
-        contentChanged,
-        attrChanges,
-      },
-      data,
-    );
-
-  const result: ModuleResult = { changed, data };
+  const result = { changed, data } as ModuleResult & { data: Record<string, unknown> };
   const notes = [edit.msg, state.exists ? describeAttributes(state, attrChanges) : ''].filter(
     (n) => n !== '',
   );
@@ -183,10 +168,12 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
     const shown = (t: string | undefined) => Buffer.from(t ?? '', 'latin1').toString('utf8');
     result.diff = editDiff(path, state, shown(original), shown(edit.text), attrChanges);
   }
-  return result;
+  if (!changed) return result;
+  const content = Buffer.from(edit.text, 'latin1');
+  return saveEdit(ctx, args, { path, state, content, attrs, contentChanged, attrChanges }, result);
 }
 
-export const blockinfileModule: Module = {
+export const blockinfileModule: Module = defineModule<Record<string, unknown>>({
   name: 'blockinfile',
   summary: 'Insert, update or remove a block of lines between marker lines in a file, as Ansible does',
   aliases: { dest: 'path', destfile: 'path', name: 'path', content: 'block' },
@@ -245,4 +232,4 @@ export const blockinfileModule: Module = {
   },
   check: 'full',
   run,
-};
+});

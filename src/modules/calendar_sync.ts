@@ -23,9 +23,9 @@
 // task ends, so a run stays linear in the number of mailboxes (a state write is the whole file). A run
 // killed outright (SIGKILL) can lose the outcomes of its last second: those mailboxes run again next time,
 // which is harmless (see above).
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
 import type { ExecResult } from '../connection/connection.js';
+import { outcomeFilePath, readOutcomeFile } from '../core/outcomes.js';
 import { shq } from '../core/shell-quote.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { defineModule, fail, ok, planned } from './kit.js';
@@ -66,27 +66,13 @@ export interface BatchReport {
   output: string;
 }
 
-/** The state file of a site. */
+/** The state file of a site: an outcome file (core/outcomes.ts), which a rollout copies into its state. */
 export function stateFile(stateDir: string, site: string): string {
-  return join(stateDir, site, 'calendar-sync.json');
+  return outcomeFilePath(stateDir, site, 'calendar-sync');
 }
 
 export async function readSyncState(path: string): Promise<SyncState> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, operations: {} };
-    throw e;
-  }
-  try {
-    const state = JSON.parse(text) as SyncState;
-    if (state.version !== 1 || typeof state.operations !== 'object' || state.operations === null)
-      throw new Error();
-    return state;
-  } catch {
-    throw new Error(`${path} is not a calendar_sync state file (move it away to start afresh)`);
-  }
+  return (await readOutcomeFile<MailboxOutcome>(path, 'calendar_sync')) as SyncState;
 }
 
 // Several hosts of a run may record outcomes in the same site file: updates are serialized per file.
@@ -112,7 +98,8 @@ export function recordOutcomes(
           ? mine.state
           : await readSyncState(path);
       written.delete(path);
-      const ops = (state.operations[operation] ??= {});
+      const ops = state.operations[operation] ?? {};
+      state.operations[operation] = ops;
       Object.assign(ops, outcomes);
       await writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`);
       const after = await stat(path);
@@ -270,7 +257,8 @@ export const calendarSyncModule = defineModule<SchemaArgs>({
             : heldNote || `all ${all.length} mailboxes already done (state ${path})`,
       data: { ...base, pending, already_done: skipped, held_failed: held },
     };
-    return planned(prediction, async () => {
+    // The outcome file is named in every result from here on: a rollout copies it into the site's state.
+    return planned({ ...prediction, outcomeFile: path }, async () => {
       if (pending.length === 0 && held.length === 0)
         return ok(
           all.length === 0
@@ -278,10 +266,11 @@ export const calendarSyncModule = defineModule<SchemaArgs>({
             : `all ${all.length} mailboxes already done (state ${path})`,
           {
             data: { ...base, done: [], failed: [], already_done: skipped },
+            outcomeFile: path,
           },
         );
       const earlier = Object.fromEntries(held.map((m) => [m, previous[m] as MailboxOutcome]));
-      return runBatches(ctx, args, pending, skipped, path, base, earlier);
+      return { ...(await runBatches(ctx, args, pending, skipped, path, base, earlier)), outcomeFile: path };
     });
   },
 });

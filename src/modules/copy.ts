@@ -2,7 +2,7 @@
 // decides; an unchanged file (same sha256, mode and owner) is never transferred.
 import { posix } from 'node:path';
 import type { FileDiff } from '../core/file-diff.js';
-import { fail } from './kit.js';
+import { defineModule, fail, type Planned, planned } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import {
   type Attributes,
@@ -41,37 +41,39 @@ export async function ensureContent(
   dest: string,
   content: Buffer,
   opts: EnsureOptions,
-): Promise<ModuleResult> {
+): Promise<ModuleResult | Planned> {
   const state = await probePath(ctx, dest, {
     checksums: ['sha256'],
     ...(ctx.diff ? { contentLimit: DIFF_LIMIT } : {}),
   });
   // In check mode an earlier task (file: state=directory) may be what creates the directory: predict the
-  // write and say why, where Ansible would fail the whole check run.
-  if (!state.parentExists && ctx.check)
-    return {
-      changed: true,
-      msg: `would create ${dest}`,
-      ...(ctx.diff
-        ? {
-            diff: [
-              {
-                path: dest,
-                before: '',
-                after: diffText(
-                  content.length <= DIFF_LIMIT ? content : undefined,
-                  content.length,
-                  DIFF_LIMIT,
-                ),
-              },
-            ],
-          }
-        : {}),
-      warnings: [
-        `${posix.dirname(dest)} does not exist yet; the real run fails unless an earlier task creates it`,
-      ],
-    };
-  if (!state.parentExists) return fail(`destination directory ${posix.dirname(dest)} does not exist`);
+  // write and say why, where Ansible would fail the whole check run. The real run fails.
+  if (!state.parentExists)
+    return planned(
+      {
+        changed: true,
+        msg: `would create ${dest}`,
+        ...(ctx.diff
+          ? {
+              diff: [
+                {
+                  path: dest,
+                  before: '',
+                  after: diffText(
+                    content.length <= DIFF_LIMIT ? content : undefined,
+                    content.length,
+                    DIFF_LIMIT,
+                  ),
+                },
+              ],
+            }
+          : {}),
+        warnings: [
+          `${posix.dirname(dest)} does not exist yet; the real run fails unless an earlier task creates it`,
+        ],
+      },
+      async () => fail(`destination directory ${posix.dirname(dest)} does not exist`),
+    );
   if (state.exists && state.type !== 'file') return fail(`${dest} exists and is a ${state.type}, not a file`);
 
   // A symlinked dest: the file it points to is what gets written (Ansible's follow: yes).
@@ -119,7 +121,14 @@ export async function ensureContent(
       after: attributeText({ mode: state.mode, owner: state.owner, group: state.group, ...attrs }),
     });
 
-  if (changed && !ctx.check) {
+  const result: ModuleResult = {
+    changed,
+    ...(changed ? { msg: notes.join('; ') } : {}),
+    ...(diff.length > 0 ? { diff } : {}),
+    data,
+  };
+  if (!changed) return result;
+  return planned(result, async () => {
     if (contentChanged) {
       if (opts.backup && state.exists) data.backup_file = await backupFile(ctx, writePath);
       // The file is replaced (temp + rename): carry over what was not asked for. Ownership can only be
@@ -132,21 +141,23 @@ export async function ensureContent(
     } else {
       await execOk(ctx, attributeCommands(writePath, attrs).join(' && '), `cannot set attributes of ${dest}`);
     }
-  }
-  return {
-    changed,
-    ...(changed ? { msg: notes.join('; ') } : {}),
-    ...(diff.length > 0 ? { diff } : {}),
-    data,
-  };
+    return result; // its data now names the backup
+  });
 }
 
-export function stringArg(args: Record<string, unknown>, name: string): string | undefined {
-  const v = args[name];
+export function stringArg(args: object, name: string): string | undefined {
+  const v = (args as Record<string, unknown>)[name];
   return v === undefined || v === null ? undefined : String(v);
 }
 
-export function ownershipArgs(args: Record<string, unknown>): Attributes {
+/** The arguments OWNERSHIP_SCHEMA declares. */
+export interface OwnershipArgs {
+  mode?: string | number;
+  owner?: string;
+  group?: string;
+}
+
+export function ownershipArgs(args: OwnershipArgs | Record<string, unknown>): Attributes {
   const mode = normalizeMode(args.mode);
   const owner = stringArg(args, 'owner');
   const group = stringArg(args, 'group');
@@ -167,7 +178,16 @@ async function destination(ctx: ModuleContext, dest: string, srcName: string | u
   return probe.exists && probe.type === 'directory' ? posix.join(dest, srcName) : dest;
 }
 
-export const copyModule: Module = {
+/** copy's arguments, as its schema declares them (defaults applied). */
+interface CopyArgs extends OwnershipArgs {
+  content?: string;
+  src?: string;
+  dest: string;
+  backup: boolean;
+  force: boolean;
+}
+
+export const copyModule: Module = defineModule<CopyArgs>({
   name: 'copy',
   summary: 'Put a file on the target from inline content or a control-node file (mode, owner, backup)',
   args: {
@@ -207,7 +227,7 @@ export const copyModule: Module = {
   },
   check: 'full',
   async run(ctx, args) {
-    const dest = String(args.dest);
+    const { dest } = args;
     let content: Buffer;
     let srcName: string | undefined;
     if (typeof args.content === 'string') {
@@ -222,8 +242,8 @@ export const copyModule: Module = {
     const target = await destination(ctx, dest, srcName);
     return ensureContent(ctx, target, content, {
       ...ownershipArgs(args),
-      backup: args.backup === true,
-      force: args.force !== false,
+      backup: args.backup,
+      force: args.force,
     });
   },
-};
+});

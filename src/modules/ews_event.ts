@@ -6,9 +6,9 @@
 // changed: a run that creates and deletes its event leaves the mailbox as it was, so it reports ok
 // (changed: false) and a second run reports 0 changed; with `keep: true` the event stays: changed.
 import { randomBytes } from 'node:crypto';
-import { type EwsClient, ewsConnect, type TlsVersion } from '../ews/client.js';
+import type { EwsClient, TlsVersion } from '../ews/client.js';
 import { type EwsAuth, EwsError } from '../ews/errors.js';
-import { fail } from './kit.js';
+import { defineModule, fail, type Planned, planned, settledThen } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 
 interface EwsEventArgs {
@@ -34,7 +34,7 @@ interface EwsEventArgs {
 const EVENT_MINUTES = 15;
 const EVENT_LEAD_MS = 24 * 3600_000;
 
-export const ewsEventModule: Module = {
+export const ewsEventModule: Module = defineModule<EwsEventArgs>({
   name: 'ews_event',
   summary:
     'Verify EWS: create, find (CalendarView) and delete a test event in a mailbox, impersonating it (check mode: access only)',
@@ -110,11 +110,12 @@ export const ewsEventModule: Module = {
     },
   },
   check: 'full',
-  async run(ctx, rawArgs) {
-    const args = withDefaults(rawArgs);
+  async run(ctx, args) {
     ctx.secrets.add(args.password);
     // One source of trust (checked here, not in the schema: a task may omit either one at run time).
     if (args.ca_file && args.ca_pem) return fail('give ca_file or ca_pem, not both');
+    // The EWS client (and Node's https and tls) loads with the first EWS task, not with every run.
+    const { ewsConnect } = await import('../ews/client.js');
     const client = await ewsConnect({
       url: args.url,
       username: args.username,
@@ -133,26 +134,46 @@ export const ewsEventModule: Module = {
         : {}),
     }).catch((e: unknown) => e as EwsError);
     if (client instanceof Error) return failure(ctx, client);
-    try {
-      return await verify(ctx, client, args);
-    } catch (e) {
-      return failure(ctx, e);
-    } finally {
-      client.close();
-    }
+    const caught = async <T extends ModuleResult | Planned>(work: () => Promise<T>) => {
+      try {
+        return await work();
+      } catch (e) {
+        return failure(ctx, e);
+      }
+    };
+    const outcome = caught(async () => {
+      const v = await verify(ctx, client, args);
+      return planned(v.prediction, () => caught(v.act));
+    });
+    return settledThen(outcome, async () => client.close());
   },
-};
+});
 
-async function verify(ctx: ModuleContext, client: EwsClient, args: EwsEventArgs): Promise<ModuleResult> {
+/** Checks access (in check mode too), and what creating, finding and deleting a test event would say. */
+async function verify(
+  ctx: ModuleContext,
+  client: EwsClient,
+  args: EwsEventArgs,
+): Promise<{ prediction: ModuleResult; act: () => Promise<ModuleResult> }> {
   const access = await withImpersonationRetries(ctx, args, () => client.checkAccess(args.mailbox));
   const base = { mailbox: args.mailbox, calendar_items: access.totalCount };
-  if (ctx.check) {
-    return {
+  return {
+    prediction: {
       changed: args.keep,
       msg: `EWS answers and ${args.username} may impersonate ${args.mailbox}; would create, find and ${args.keep ? 'keep' : 'delete'} a test event`,
-      data: { ...base, check_mode: true },
-    };
-  }
+      data: base,
+    },
+    act: () => testEvent(ctx, client, args, base),
+  };
+}
+
+/** Creates, finds and (unless keep) deletes a test event (not in check mode). */
+async function testEvent(
+  ctx: ModuleContext,
+  client: EwsClient,
+  args: EwsEventArgs,
+  base: { mailbox: string; calendar_items: number },
+): Promise<ModuleResult> {
   const subject = `${args.subject_prefix} ${new Date().toISOString()} ${randomBytes(4).toString('hex')}`;
   const start = new Date(Math.ceil((Date.now() + EVENT_LEAD_MS) / 60_000) * 60_000);
   const end = new Date(start.getTime() + EVENT_MINUTES * 60_000);
@@ -234,24 +255,4 @@ function failure(ctx: ModuleContext, e: unknown): ModuleResult {
   const data: Record<string, unknown> = { failure: e.kind };
   if (e.responseCode) data.response_code = e.responseCode;
   return fail(ctx.secrets.mask(e.message), data);
-}
-
-function withDefaults(a: Record<string, unknown>): EwsEventArgs {
-  return {
-    url: String(a.url),
-    username: String(a.username),
-    password: String(a.password),
-    auth: a.auth === 'ntlm' || a.auth === 'basic' ? a.auth : 'auto',
-    mailbox: String(a.mailbox),
-    subject_prefix: typeof a.subject_prefix === 'string' ? a.subject_prefix : 'ewsplay verification',
-    keep: a.keep === true,
-    ...(typeof a.ca_file === 'string' ? { ca_file: a.ca_file } : {}),
-    ...(typeof a.ca_pem === 'string' ? { ca_pem: a.ca_pem } : {}),
-    skip_verify: a.skip_verify === true,
-    ...(typeof a.min_tls_version === 'string' ? { min_tls_version: a.min_tls_version as TlsVersion } : {}),
-    timeout: typeof a.timeout === 'number' ? a.timeout : 30,
-    via_host: a.via_host === true,
-    retries: typeof a.retries === 'number' ? a.retries : 0,
-    delay: typeof a.delay === 'number' ? a.delay : 60,
-  };
 }

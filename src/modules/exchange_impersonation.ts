@@ -14,7 +14,7 @@
 // Whether the role works is proved over EWS by the ews_event task that follows in the playbook.
 // Check mode: ssh runs only the Get- and reports whether it would assign; manual runs its verify tasks.
 import type { Node } from '../core/model.js';
-import { fail } from './kit.js';
+import { defineModule, fail, type Planned, planned } from './kit.js';
 import { manualModule } from './manual.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import { psIdentityProblem, psQuote } from './powershell.js';
@@ -65,7 +65,7 @@ interface ImpersonationArgs {
   verify_delay: number;
 }
 
-export const exchangeImpersonationModule: Module = {
+export const exchangeImpersonationModule: Module = defineModule<Record<string, unknown>>({
   name: 'exchange_impersonation',
   summary:
     'Give the service account the ApplicationImpersonation role (Get- first, New- only when absent), over SSH or as a manual step',
@@ -133,14 +133,14 @@ export const exchangeImpersonationModule: Module = {
     const create = newCmdlet(args.assignment_name, args.service_account);
     return args.mode === 'manual' ? manual(ctx, args, get, create) : overSsh(ctx, args, get, create);
   },
-};
+});
 
 async function overSsh(
   ctx: ModuleContext,
   args: ImpersonationArgs,
   get: string,
   create: string,
-): Promise<ModuleResult> {
+): Promise<ModuleResult | Planned> {
   const data = { service_account: args.service_account, role: ROLE, mode: 'ssh' };
   const found = await ems(ctx, args, get);
   if ('error' in found)
@@ -151,20 +151,21 @@ async function overSsh(
       msg: `${args.service_account} already has ${ROLE} (${found.names.join(', ')})`,
       data: { ...data, assignments: found.names },
     };
-  if (ctx.check)
+  const prediction: ModuleResult = {
+    changed: true,
+    msg: `would run on ${ctx.host}: ${create}`,
+    data: { ...data, assignments: [], cmdlet: create },
+  };
+  return planned(prediction, async () => {
+    const made = await ems(ctx, args, create);
+    if ('error' in made)
+      return fail(explain(made.error, ctx.host, args.service_account), { ...data, cmdlet: create });
     return {
       changed: true,
-      msg: `would run on ${ctx.host}: ${create}`,
-      data: { ...data, assignments: [], cmdlet: create, check_mode: true },
+      msg: `assigned ${ROLE} to ${args.service_account} (${made.names.join(', ') || args.assignment_name}); Exchange applies it within minutes`,
+      data: { ...data, assignments: made.names, cmdlet: create },
     };
-  const made = await ems(ctx, args, create);
-  if ('error' in made)
-    return fail(explain(made.error, ctx.host, args.service_account), { ...data, cmdlet: create });
-  return {
-    changed: true,
-    msg: `assigned ${ROLE} to ${args.service_account} (${made.names.join(', ') || args.assignment_name}); Exchange applies it within minutes`,
-    data: { ...data, assignments: made.names, cmdlet: create },
-  };
+  });
 }
 
 async function ems(

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { expandTilde } from '../util/expand-tilde.js';
-import { fail } from './kit.js';
+import { defineModule, fail, planned } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import { type PathState, probePath, sha1 } from './remote.js';
 import { slurpRemote } from './slurp.js';
@@ -43,7 +43,16 @@ async function localFile(path: string): Promise<{ isDir: boolean; content?: Buff
   }
 }
 
-export const fetchModule: Module = {
+/** fetch's arguments, as its schema declares them (defaults applied). */
+interface FetchArgs {
+  src: string;
+  dest: string;
+  flat: boolean;
+  fail_on_missing: boolean;
+  validate_checksum: boolean;
+}
+
+export const fetchModule: Module = defineModule<FetchArgs>({
   name: 'fetch',
   summary: 'Copy a file from the host to the control node (<dest>/<host>/<src>, or <dest> with flat)',
   aliases: { validate_md5: 'validate_checksum' },
@@ -78,9 +87,7 @@ export const fetchModule: Module = {
   },
   check: 'full',
   async run(ctx, args) {
-    const src = String(args.src);
-    const flat = args.flat === true;
-    const failOnMissing = args.fail_on_missing !== false;
+    const { src, flat, fail_on_missing: failOnMissing } = args;
     const cannot = (msg: string): ModuleResult =>
       failOnMissing
         ? fail(msg, { file: src })
@@ -98,7 +105,7 @@ export const fetchModule: Module = {
     if (state.type === 'directory')
       return cannot('remote file is a directory, fetch cannot work on directories');
 
-    const destArg = String(args.dest);
+    const destArg = args.dest;
     if (flat && !destArg.endsWith('/')) {
       const asGiven = await localFile(fetchDestination(ctx, src, destArg, true));
       if (asGiven.isDir)
@@ -115,50 +122,50 @@ export const fetchModule: Module = {
         changed: false,
         data: { md5sum: md5(local.content), file: src, dest, checksum: remoteChecksum },
       };
-    if (ctx.check)
+    const prediction: ModuleResult = {
+      changed: true,
+      msg: `would fetch ${src} to ${dest}`,
+      data: { file: src, dest, remote_checksum: remoteChecksum },
+    };
+    return planned(prediction, async () => {
+      // Without become the connection reads it (SFTP for SSH); with become, through sudo's shell, as
+      // Ansible uses slurp then.
+      let content: Buffer;
+      if (ctx.become) {
+        const r = await slurpRemote(ctx, src);
+        if (!r.ok)
+          return cannot(
+            r.why === 'unreadable' ? 'no read permission on remote file' : 'the remote file does not exist',
+          );
+        content = r.content;
+      } else {
+        content = await ctx.conn.get(src, { timeoutMs: ctx.timeoutMs, signal: ctx.signal });
+      }
+      const checksum = sha1(content);
+      // Checked before writing (Ansible checks after and leaves the bad copy behind): a file that changed
+      // while it was read is not left at dest as if it were the host's.
+      if (args.validate_checksum && remoteChecksum && checksum !== remoteChecksum)
+        return fail('checksum mismatch', { file: src, dest, checksum, remote_checksum: remoteChecksum });
+      await mkdir(dirname(dest), { recursive: true });
+      const tmp = join(dirname(dest), `.ewsplay-fetch-${randomBytes(6).toString('hex')}`);
+      try {
+        await writeFile(tmp, content);
+        await rename(tmp, dest);
+      } catch (e) {
+        await rm(tmp, { force: true });
+        throw e;
+      }
       return {
         changed: true,
-        msg: `would fetch ${src} to ${dest}`,
-        data: { file: src, dest, remote_checksum: remoteChecksum },
+        msg: local.content ? `${dest} updated` : `fetched to ${dest}`,
+        data: {
+          md5sum: md5(content),
+          dest,
+          remote_md5sum: null,
+          checksum,
+          remote_checksum: remoteChecksum,
+        },
       };
-
-    // Without become the connection reads it (SFTP for SSH); with become, through sudo's shell, as
-    // Ansible uses slurp then.
-    let content: Buffer;
-    if (ctx.become) {
-      const r = await slurpRemote(ctx, src);
-      if (!r.ok)
-        return cannot(
-          r.why === 'unreadable' ? 'no read permission on remote file' : 'the remote file does not exist',
-        );
-      content = r.content;
-    } else {
-      content = await ctx.conn.get(src, { timeoutMs: ctx.timeoutMs, signal: ctx.signal });
-    }
-    const checksum = sha1(content);
-    // Checked before writing (Ansible checks after and leaves the bad copy behind): a file that changed
-    // while it was read is not left at dest as if it were the host's.
-    if (args.validate_checksum !== false && remoteChecksum && checksum !== remoteChecksum)
-      return fail('checksum mismatch', { file: src, dest, checksum, remote_checksum: remoteChecksum });
-    await mkdir(dirname(dest), { recursive: true });
-    const tmp = join(dirname(dest), `.ewsplay-fetch-${randomBytes(6).toString('hex')}`);
-    try {
-      await writeFile(tmp, content);
-      await rename(tmp, dest);
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
-    return {
-      changed: true,
-      msg: local.content ? `${dest} updated` : `fetched to ${dest}`,
-      data: {
-        md5sum: md5(content),
-        dest,
-        remote_md5sum: null,
-        checksum,
-        remote_checksum: remoteChecksum,
-      },
-    };
+    });
   },
-};
+});

@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { shq } from '../core/shell-quote.js';
-import { OWNERSHIP_SCHEMA, ownershipArgs } from './copy.js';
-import { fail } from './kit.js';
+import { OWNERSHIP_SCHEMA, type OwnershipArgs, ownershipArgs } from './copy.js';
+import { defineModule, fail, type Planned, planned } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import {
   type Attributes,
@@ -25,6 +25,15 @@ import {
 
 type FileState = 'file' | 'directory' | 'absent' | 'touch' | 'link' | 'hard';
 
+/** The arguments, as the schema below declares them (defaults applied). */
+interface FileArgs extends OwnershipArgs {
+  path: string;
+  state: FileState;
+  src?: string;
+  force: boolean;
+  follow: boolean;
+}
+
 function stateName(s: PathState): string {
   return s.exists ? (s.type ?? 'other') : 'absent';
 }
@@ -38,7 +47,7 @@ function snapshot(s: PathState): Attributes & { state: string } {
   };
 }
 
-export const fileModule: Module = {
+export const fileModule: Module = defineModule<FileArgs>({
   name: 'file',
   summary:
     'Ensure a path is a file, a directory, a symbolic or hard link, absent or touched, with the given mode and ownership',
@@ -96,29 +105,30 @@ export const fileModule: Module = {
     ],
   },
   check: 'full',
-  async run(ctx, args): Promise<ModuleResult> {
-    const path = String(args.path);
-    const want = (args.state as FileState | undefined) ?? 'file';
+  async run(ctx, args): Promise<ModuleResult | Planned> {
+    const { path, state: want } = args;
     if (want === 'link' || want === 'hard') return ensureLink(ctx, path, want, args);
     // Links are followed (Ansible's follow: yes) except for removal, which removes the link itself. With
     // follow: false, file and directory see the link itself and refuse it, as Ansible does; touch always
     // follows (touch -h is not POSIX).
-    const follow = want !== 'absent' && (args.follow !== false || want === 'touch');
+    const follow = want !== 'absent' && (args.follow || want === 'touch');
     const state = await probePath(ctx, path, { follow });
     const failure = precondition(path, want, state);
     if (failure) return fail(failure, { path });
     const plan = planFor(path, want, state, ownershipArgs(args));
-    if (!ctx.check && plan.script.length > 0)
-      await execOk(ctx, ['set -e', ...plan.script].join('\n'), `cannot make ${path} ${want}`);
     const result: ModuleResult = { changed: plan.changed, data: { path, ...plan.after } };
     if (plan.changed) {
       result.msg = plan.msg;
       if (ctx.diff)
         result.diff = [{ path, before: attributeText(snapshot(state)), after: attributeText(plan.after) }];
     }
-    return result;
+    if (plan.script.length === 0) return result;
+    return planned(result, async () => {
+      await execOk(ctx, ['set -e', ...plan.script].join('\n'), `cannot make ${path} ${want}`);
+      return result;
+    });
   },
-};
+});
 
 function precondition(path: string, want: FileState, state: PathState): string | undefined {
   if (want === 'file' && !state.exists) return `file (${path}) is absent, cannot continue`;
@@ -440,14 +450,14 @@ async function ensureLink(
   ctx: ModuleContext,
   path: string,
   want: 'link' | 'hard',
-  args: Record<string, unknown>,
-): Promise<ModuleResult> {
+  args: FileArgs,
+): Promise<ModuleResult | Planned> {
   const req: LinkRequest = {
     path,
     want,
-    src: String(args.src),
-    force: args.force === true,
-    follow: args.follow !== false,
+    src: args.src ?? '', // the schema requires src for link and hard
+    force: args.force,
+    follow: args.follow,
     attrs: ownershipArgs(args),
   };
   const r = await execOn(ctx, linkProbeScript(path, linkSourcePath(path, req.src)));
@@ -455,17 +465,19 @@ async function ensureLink(
   const tmp = `${posix.dirname(path)}/.ewsplay-link-${randomBytes(6).toString('hex')}`;
   const plan = planLink(req, parseLinkProbe(r.stdout), tmp);
   if (plan.failure) return fail(plan.failure, plan.data);
-  if (!ctx.check && plan.script.length > 0)
-    await execOk(
-      ctx,
-      ['set -e', ...plan.script].join('\n'),
-      `cannot make ${path} a ${want} link to ${req.src}`,
-    );
   const result: ModuleResult = { changed: plan.changed, data: plan.data };
   if (plan.warnings.length > 0) result.warnings = plan.warnings;
   if (plan.changed) {
     result.msg = plan.msg;
     if (ctx.diff) result.diff = [{ path, before: plan.before, after: plan.after }];
   }
-  return result;
+  if (plan.script.length === 0) return result;
+  return planned(result, async () => {
+    await execOk(
+      ctx,
+      ['set -e', ...plan.script].join('\n'),
+      `cannot make ${path} a ${want} link to ${req.src}`,
+    );
+    return result;
+  });
 }

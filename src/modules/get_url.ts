@@ -20,7 +20,7 @@ import {
   toolLine,
   wgetConfig,
 } from './http.js';
-import { fail } from './kit.js';
+import { defineModule, fail, type Planned, planned } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import {
   type Attributes,
@@ -122,7 +122,7 @@ export function downloadScript(o: {
         ]
       : []),
     digestLine('sha256', '"$out"', 'new'),
-    'old=; if [ -f "$dest" ]; then ' + digestLine('sha256', '"$dest"', 'old') + '; fi',
+    `old=; if [ -f "$dest" ]; then ${digestLine('sha256', '"$dest"', 'old')}; fi`,
     'if [ "$new" = "$old" ]; then echo same=1; exit 0; fi',
     ...attrs.map((c) => `${c} || exit 25`),
     'mv -f "$out" "$dest" || exit 26',
@@ -130,19 +130,27 @@ export function downloadScript(o: {
   ].join('\n');
 }
 
-/** Content already right: set what differs of mode/owner/group (not in check mode). */
-async function settleAttributes(
+/** Content already right: what differs of mode/owner/group, and the commands that set it. */
+function attributesToSet(
   ctx: ModuleContext,
   state: PathState,
   want: Attributes,
   writePath: string,
   dest: string,
-): Promise<{ attrs: Attributes; changed: boolean }> {
+): { attrs: Attributes; changed: boolean; set: () => Promise<void> } {
   const attrs = attributeChanges(state, want);
-  const changed = hasAttributes(attrs);
-  if (changed && !ctx.check)
-    await execOk(ctx, attributeCommands(writePath, attrs).join(' && '), `cannot set attributes of ${dest}`);
-  return { attrs, changed };
+  return {
+    attrs,
+    changed: hasAttributes(attrs),
+    set: async () => {
+      if (hasAttributes(attrs))
+        await execOk(
+          ctx,
+          attributeCommands(writePath, attrs).join(' && '),
+          `cannot set attributes of ${dest}`,
+        );
+    },
+  };
 }
 
 function kv(stdout: string): Map<string, string> {
@@ -154,7 +162,16 @@ function kv(stdout: string): Map<string, string> {
   return m;
 }
 
-export const getUrlModule: Module = {
+/** get_url's arguments, as its schema declares them (defaults applied); the HTTP ones as http.ts reads them. */
+type GetUrlArgs = Record<string, unknown> & {
+  url: string;
+  dest: string;
+  checksum?: string;
+  force: boolean;
+  timeout: number;
+};
+
+export const getUrlModule: Module = defineModule<GetUrlArgs>({
   name: 'get_url',
   summary: 'Download a URL on the host to a file (checksum, force, mode/owner; replaced only when different)',
   args: {
@@ -188,9 +205,8 @@ export const getUrlModule: Module = {
     },
   },
   check: 'full',
-  async run(ctx, args): Promise<ModuleResult> {
-    const url = String(args.url);
-    const force = args.force === true;
+  async run(ctx, args): Promise<ModuleResult | Planned> {
+    const { url, force } = args;
     let checksum: ReturnType<typeof parseChecksum>;
     let want: Attributes;
     try {
@@ -203,7 +219,7 @@ export const getUrlModule: Module = {
       fail(msg, { url, ...data });
 
     // Where the file goes: dest, or dest/<name from the URL> for a directory.
-    let dest = String(args.dest);
+    let dest = args.dest;
     const destState = await probePath(ctx, dest);
     const destIsDir = dest.endsWith('/') || (destState.exists && destState.type === 'directory');
     if (destIsDir) {
@@ -212,18 +228,18 @@ export const getUrlModule: Module = {
       dest = posix.join(dest, name);
     }
     const state = destIsDir ? await probePath(ctx, dest) : destState;
-    if (!state.parentExists) {
-      if (ctx.check)
-        return {
+    if (!state.parentExists)
+      return planned(
+        {
           changed: true,
           msg: `would download ${url} to ${dest}`,
           warnings: [
             `${posix.dirname(dest)} does not exist yet; the real run fails unless an earlier task creates it`,
           ],
           data: { url, dest },
-        };
-      return failOn(`destination directory ${posix.dirname(dest)} does not exist`, { dest });
-    }
+        },
+        async () => failOn(`destination directory ${posix.dirname(dest)} does not exist`, { dest }),
+      );
     if (state.exists && state.type !== 'file')
       return failOn(`${dest} exists and is a ${state.type}, not a file`, { dest });
     const writePath = state.realPath ?? dest;
@@ -239,87 +255,111 @@ export const getUrlModule: Module = {
     }
 
     if (reason === undefined) {
-      const { attrs, changed } = await settleAttributes(ctx, state, want, writePath, dest);
-      return {
+      const { attrs, changed, set } = attributesToSet(ctx, state, want, writePath, dest);
+      const result: ModuleResult = {
         changed,
         msg: changed
           ? `file already exists but file attributes changed: ${describeAttributes(state, attrs)}`
           : 'file already exists',
         data: { url, dest, mode: attrs.mode ?? state.mode, size: state.size },
       };
+      if (!changed) return result;
+      return planned(result, async () => {
+        await set();
+        return result;
+      });
     }
 
-    if (ctx.check) {
-      if (reason === 'absent' || reason.endsWith('checksum'))
-        return {
-          changed: true,
-          msg: `would download ${url} to ${dest}${reason === 'absent' ? '' : ` (${reason})`}`,
-          data: { url, dest },
-        };
-      // Whether the content differs is only known after a download, which check mode does not do.
-      return {
-        changed: true,
-        msg: `would download ${url} again (${reason})`,
-        warnings: [
-          `check mode cannot know whether ${dest} would change without downloading ${url}: reported as changed`,
-        ],
-        data: { url, dest },
-      };
-    }
+    const prediction: ModuleResult =
+      reason === 'absent' || reason.endsWith('checksum')
+        ? {
+            changed: true,
+            msg: `would download ${url} to ${dest}${reason === 'absent' ? '' : ` (${reason})`}`,
+            data: { url, dest },
+          }
+        : // Whether the content differs is only known after a download, which check mode does not do.
+          {
+            changed: true,
+            msg: `would download ${url} again (${reason})`,
+            warnings: [
+              `check mode cannot know whether ${dest} would change without downloading ${url}: reported as changed`,
+            ],
+            data: { url, dest },
+          };
+    return planned(prediction, () => download(ctx, args, { url, dest, writePath, state, want, checksum }));
+  },
+});
 
-    const req: HttpRequest = {
-      ...requestArgs(args),
-      timeout: Number(args.timeout ?? 10),
-      followRedirects: true,
-    };
-    const script = downloadScript({
-      url,
-      dest: writePath,
-      ...(checksum ? { checksum } : {}),
-      // Replacing keeps what was not asked for; ownership can only be carried over with privileges.
-      ...((want.mode ?? state.mode) ? { mode: want.mode ?? state.mode } : {}),
-      ...(want.owner ? { owner: want.owner } : ctx.become && state.owner ? { owner: state.owner } : {}),
-      ...(want.group ? { group: want.group } : ctx.become && state.group ? { group: state.group } : {}),
-    });
-    // curl and wget read different configs: ask the host which one it has first.
-    const tool = await execOn(ctx, toolLine(true) + '\necho "$tool"');
-    if (tool.rc === 20) return failOn(tool.stderr.trim());
-    let config: string;
-    try {
-      config = tool.stdout.trim() === 'curl' ? curlConfig(req) : wgetConfig(req);
-    } catch (e) {
-      return failOn((e as Error).message);
-    }
-    const r = await execOn(ctx, script, config);
-    const out = kv(r.stdout);
-    const status = Number(out.get('status') ?? 0);
-    const data: Record<string, unknown> = { url, dest, status_code: status };
-    if (r.rc === 22) return failOn(`Request failed: ${r.stderr.trim() || 'no answer'}`, data);
-    if (r.rc === 23)
-      return failOn(`Request failed: HTTP status ${status}`, { ...data, response: `HTTP Error ${status}` });
-    if (r.rc === 24)
-      return failOn(
-        `The checksum for ${dest} did not match ${checksum?.hex}; it was: ${out.get('got')}. The file was not replaced`,
-        data,
-      );
-    if (r.rc !== 0)
-      return failOn(`cannot download ${url} to ${dest}: ${r.stderr.trim() || `exit ${r.rc}`}`, data);
-    const size = Number(out.get('size') ?? 0);
-    Object.assign(data, { size, checksum_src: out.get('sha1'), checksum_dest: out.get('sha1') });
-    if (out.get('same') === '1') {
-      const { attrs, changed } = await settleAttributes(ctx, state, want, writePath, dest);
-      return {
-        changed,
-        msg: changed
-          ? `content unchanged; ${describeAttributes(state, attrs)}`
-          : `OK (${size} bytes): content unchanged`,
-        data: { ...data, mode: want.mode ?? state.mode },
-      };
-    }
+/** Downloads (not in check mode) and replaces dest when the content differs. */
+async function download(
+  ctx: ModuleContext,
+  args: GetUrlArgs,
+  o: {
+    url: string;
+    dest: string;
+    writePath: string;
+    state: PathState;
+    want: Attributes;
+    checksum: ReturnType<typeof parseChecksum>;
+  },
+): Promise<ModuleResult> {
+  const { url, dest, writePath, state, want, checksum } = o;
+  const failOn = (msg: string, data: Record<string, unknown> = {}): ModuleResult =>
+    fail(msg, { url, ...data });
+
+  const req: HttpRequest = {
+    ...requestArgs(args),
+    timeout: args.timeout,
+    followRedirects: true,
+  };
+  const script = downloadScript({
+    url,
+    dest: writePath,
+    ...(checksum ? { checksum } : {}),
+    // Replacing keeps what was not asked for; ownership can only be carried over with privileges.
+    ...((want.mode ?? state.mode) ? { mode: want.mode ?? state.mode } : {}),
+    ...(want.owner ? { owner: want.owner } : ctx.become && state.owner ? { owner: state.owner } : {}),
+    ...(want.group ? { group: want.group } : ctx.become && state.group ? { group: state.group } : {}),
+  });
+  // curl and wget read different configs: ask the host which one it has first.
+  const tool = await execOn(ctx, `${toolLine(true)}\necho "$tool"`);
+  if (tool.rc === 20) return failOn(tool.stderr.trim());
+  let config: string;
+  try {
+    config = tool.stdout.trim() === 'curl' ? curlConfig(req) : wgetConfig(req);
+  } catch (e) {
+    return failOn((e as Error).message);
+  }
+  const r = await execOn(ctx, script, config);
+  const out = kv(r.stdout);
+  const status = Number(out.get('status') ?? 0);
+  const data: Record<string, unknown> = { url, dest, status_code: status };
+  if (r.rc === 22) return failOn(`Request failed: ${r.stderr.trim() || 'no answer'}`, data);
+  if (r.rc === 23)
+    return failOn(`Request failed: HTTP status ${status}`, { ...data, response: `HTTP Error ${status}` });
+  if (r.rc === 24)
+    return failOn(
+      `The checksum for ${dest} did not match ${checksum?.hex}; it was: ${out.get('got')}. The file was not replaced`,
+      data,
+    );
+  if (r.rc !== 0)
+    return failOn(`cannot download ${url} to ${dest}: ${r.stderr.trim() || `exit ${r.rc}`}`, data);
+  const size = Number(out.get('size') ?? 0);
+  Object.assign(data, { size, checksum_src: out.get('sha1'), checksum_dest: out.get('sha1') });
+  if (out.get('same') === '1') {
+    const { attrs, changed, set } = attributesToSet(ctx, state, want, writePath, dest);
+    await set();
     return {
-      changed: true,
-      msg: `OK (${size} bytes): ${state.exists ? 'replaced' : 'downloaded'}`,
+      changed,
+      msg: changed
+        ? `content unchanged; ${describeAttributes(state, attrs)}`
+        : `OK (${size} bytes): content unchanged`,
       data: { ...data, mode: want.mode ?? state.mode },
     };
-  },
-};
+  }
+  return {
+    changed: true,
+    msg: `OK (${size} bytes): ${state.exists ? 'replaced' : 'downloaded'}`,
+    data: { ...data, mode: want.mode ?? state.mode },
+  };
+}

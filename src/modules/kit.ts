@@ -34,20 +34,66 @@ const PLANNED = Symbol('planned');
 /** What a module would do (the check-mode result) and the action that does it. */
 export interface Planned {
   [PLANNED]: true;
-  prediction: ModuleResult;
-  act: () => Promise<ModuleResult>;
+  prediction: ModuleResult | (() => Promise<ModuleResult | Planned>);
+  act: () => Promise<ModuleResult | Planned>;
 }
 
 /**
  * A change the module has worked out but not made: in check mode the task's result is `prediction`,
  * otherwise whatever `act` returns. The module never asks whether it runs in check mode.
+ *
+ * When acting changes what the module reads (systemd's daemon-reload before reading a unit), `prediction`
+ * may be a function: only the branch the task takes is run, and either may return a plan of its own.
  */
-export function planned(prediction: ModuleResult, act: () => Promise<ModuleResult>): Planned {
+export function planned(
+  prediction: ModuleResult | (() => Promise<ModuleResult | Planned>),
+  act: () => Promise<ModuleResult | Planned>,
+): Planned {
   return { [PLANNED]: true, prediction, act };
 }
 
 function isPlanned(r: ModuleResult | Planned): r is Planned {
   return (r as Planned)[PLANNED] === true;
+}
+
+/** The result of a (possibly planned) outcome: the prediction in check mode, else what acting returns. */
+async function settle(r: ModuleResult | Planned, check: boolean): Promise<ModuleResult> {
+  if (!isPlanned(r)) return r;
+  if (!check) return settle(await r.act(), check);
+  return settle(typeof r.prediction === 'function' ? await r.prediction() : r.prediction, check);
+}
+
+/**
+ * `outcome`, with `cleanup` run once it has settled: after the prediction is taken in check mode, after
+ * acting otherwise (unarchive's temporary directory on the host, used by both).
+ */
+export async function settledThen(
+  outcome: Promise<ModuleResult | Planned>,
+  cleanup: () => Promise<unknown>,
+): Promise<ModuleResult | Planned> {
+  let r: ModuleResult | Planned;
+  try {
+    r = await outcome;
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+  if (!isPlanned(r)) {
+    await cleanup();
+    return r;
+  }
+  const plan = r;
+  const then = async (check: boolean) => {
+    try {
+      return await settle(plan, check);
+    } finally {
+      await cleanup();
+    }
+  };
+  return planned(
+    () => then(true),
+    () => then(false),
+  );
 }
 
 /** A module as written: `run` receives its arguments typed and defaulted, and may return a plan. */
@@ -69,9 +115,7 @@ export function defineModule<A extends object>(spec: ModuleSpec<A>): Module {
     // `A` once the defaults are in.
     async run(ctx, args) {
       if (ctx.check && typeof check === 'object') return { changed: false, skipped: true, msg: check.skip };
-      const result = await spec.run(ctx, withDefaults(defaults, args as A));
-      if (!isPlanned(result)) return result;
-      return ctx.check ? result.prediction : result.act();
+      return settle(await spec.run(ctx, withDefaults(defaults, args as A)), ctx.check);
     },
   };
 }

@@ -8,7 +8,7 @@
 import type { FileDiff } from '../core/file-diff.js';
 import { expandTemplate, pyRegExp } from '../template/regex.js';
 import { OWNERSHIP_SCHEMA, ownershipArgs } from './copy.js';
-import { fail } from './kit.js';
+import { defineModule, fail, type Planned } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import {
   type Attributes,
@@ -148,7 +148,7 @@ function lineArgs(args: Record<string, unknown>): LineArgs {
   return out;
 }
 
-async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<ModuleResult> {
+async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<ModuleResult | Planned> {
   const path = String(args.path);
   const a = lineArgs(args);
   // Ansible notices a validate without %s only when it writes; a wrong argument is refused up front here.
@@ -172,26 +172,11 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
   const data: Record<string, unknown> = { path };
   if (edit.found !== undefined) data.found = edit.found;
 
-  if (changed)
-    await saveEdit(
-      ctx,
-      args,
-      {
-        path,
-        state,
-        content: Buffer.from(edit.text, 'latin1'),
-        attrs,
-        contentChanged,
-        attrChanges,
-      },
-      data,
-    );
-
   const notes = [
     edit.msg || (contentChanged ? 'file created' : ''),
     state.exists ? describeAttributes(state, attrChanges) : '',
   ].filter((n) => n !== '');
-  const result: ModuleResult = { changed, data };
+  const result = { changed, data } as ModuleResult & { data: Record<string, unknown> };
   if (changed) result.msg = notes.join('; ');
   if (changed && ctx.diff) {
     const diff: FileDiff[] = [];
@@ -211,10 +196,12 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
     }
     result.diff = diff;
   }
-  return result;
+  if (!changed) return result;
+  const content = Buffer.from(edit.text, 'latin1');
+  return saveEdit(ctx, args, { path, state, content, attrs, contentChanged, attrChanges }, result);
 }
 
-export const lineinfileModule: Module = {
+export const lineinfileModule: Module = defineModule<Record<string, unknown>>({
   name: 'lineinfile',
   summary: 'Ensure a line is present in a file (replacing a regexp match) or absent, as Ansible does',
   aliases: { dest: 'path', destfile: 'path', name: 'path', regex: 'regexp' },
@@ -282,4 +269,4 @@ export const lineinfileModule: Module = {
   },
   check: 'full',
   run,
-};
+});

@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Node } from '../core/model.js';
 import { MASK } from '../core/secrets.js';
-import { fail } from './kit.js';
+import { defineModule, fail, planned } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 
 interface Field {
@@ -31,9 +31,19 @@ function fieldTable(fields: Field[]): string {
 }
 
 /** What the operator reads: the instructions, then the fields. */
-function stepText(args: Record<string, unknown>): string {
-  const fields = (args.fields as Field[] | undefined) ?? [];
-  const text = String(args.instructions).trimEnd();
+/** manual's arguments, as its schema declares them (defaults applied). */
+interface ManualArgs {
+  instructions: string;
+  fields?: Field[];
+  verify?: Node[];
+  retries: number;
+  delay: number;
+  confirm_prompt?: string;
+}
+
+function stepText(args: ManualArgs): string {
+  const fields = args.fields ?? [];
+  const text = args.instructions.trimEnd();
   return fields.length ? `${text}\n\n${fieldTable(fields)}` : text;
 }
 
@@ -55,7 +65,7 @@ async function verify(ctx: ModuleContext, nodes: Node[]): Promise<Verification> 
   return { verified: true };
 }
 
-export const manualModule: Module = {
+export const manualModule: Module = defineModule<ManualArgs>({
   name: 'manual',
   summary: 'A step a person must do: shows the instructions, asks for confirmation, verifies with tasks',
   taskListArgs: ['verify'],
@@ -110,7 +120,7 @@ export const manualModule: Module = {
   check: 'full',
   async run(ctx, args) {
     const mask = (s: string) => ctx.secrets.mask(s);
-    const nodes = Array.isArray(args.verify) ? (args.verify as Node[]) : undefined;
+    const nodes = args.verify;
     const step = mask(stepText(args));
     const result = (r: ModuleResult & { data: Record<string, unknown> }): ModuleResult => ({
       ...r,
@@ -124,46 +134,50 @@ export const manualModule: Module = {
         return result({ changed: false, msg: 'already done (verified)', data: { verified: true } });
     }
     const notYet = first && !first.verified ? `verify: ${first.why}` : undefined;
-    if (ctx.check)
-      return result({
-        changed: true,
-        msg: `would ask the operator to: ${step}`,
-        data: { verified: false, ...(notYet ? { verify_msg: mask(notYet) } : {}) },
-      });
-    if (!ctx.interactive)
-      return result(fail(`${step}\n\n${notYet ? `(${notYet})\n` : ''}${BY_HAND}`, { verified: false }));
+    const prediction = result({
+      changed: true,
+      msg: `would ask the operator to: ${step}`,
+      data: { verified: false, ...(notYet ? { verify_msg: mask(notYet) } : {}) },
+    });
+    return planned(prediction, async () => {
+      if (!ctx.interactive)
+        return result(fail(`${step}\n\n${notYet ? `(${notYet})\n` : ''}${BY_HAND}`, { verified: false }));
 
-    // The output shows the question text before it reads the answer, so the instructions go in it.
-    const prompt = typeof args.confirm_prompt === 'string' ? args.confirm_prompt : DEFAULT_PROMPT;
-    const confirmed = await ctx.confirm(mask(`${step}\n\n${prompt}`));
-    if (!confirmed)
-      return result(fail('the operator did not confirm the step', { verified: false, confirmed: false }));
-    if (!nodes)
-      return result({ changed: true, msg: 'done by the operator (not verified)', data: { confirmed: true } });
-    let second = await verify(ctx, nodes);
-    const retries = typeof args.retries === 'number' ? args.retries : 0;
-    const delay = typeof args.delay === 'number' ? args.delay : 10;
-    for (let attempt = 0; !second.verified && attempt < retries; attempt++) {
-      const waitMs = delay * 1000 * 2 ** attempt;
-      ctx.log(
-        mask(
-          `manual: verify still fails (${second.why}); retry ${attempt + 1}/${retries} in ${waitMs / 1000} s`,
+      // The output shows the question text before it reads the answer, so the instructions go in it.
+      const prompt = args.confirm_prompt ?? DEFAULT_PROMPT;
+      const confirmed = await ctx.confirm(mask(`${step}\n\n${prompt}`));
+      if (!confirmed)
+        return result(fail('the operator did not confirm the step', { verified: false, confirmed: false }));
+      if (!nodes)
+        return result({
+          changed: true,
+          msg: 'done by the operator (not verified)',
+          data: { confirmed: true },
+        });
+      let second = await verify(ctx, nodes);
+      const { retries, delay } = args;
+      for (let attempt = 0; !second.verified && attempt < retries; attempt++) {
+        const waitMs = delay * 1000 * 2 ** attempt;
+        ctx.log(
+          mask(
+            `manual: verify still fails (${second.why}); retry ${attempt + 1}/${retries} in ${waitMs / 1000} s`,
+          ),
+        );
+        await sleep(waitMs, undefined, { signal: ctx.signal });
+        second = await verify(ctx, nodes);
+      }
+      if (second.verified)
+        return result({
+          changed: true,
+          msg: 'done by the operator, verified',
+          data: { verified: true, confirmed: true },
+        });
+      return result(
+        fail(
+          `the operator confirmed, but verify still fails${retries > 0 ? ` after ${retries} retries` : ''}: ${second.why}`,
+          { verified: false, confirmed: true },
         ),
       );
-      await sleep(waitMs, undefined, { signal: ctx.signal });
-      second = await verify(ctx, nodes);
-    }
-    if (second.verified)
-      return result({
-        changed: true,
-        msg: 'done by the operator, verified',
-        data: { verified: true, confirmed: true },
-      });
-    return result(
-      fail(
-        `the operator confirmed, but verify still fails${retries > 0 ? ` after ${retries} retries` : ''}: ${second.why}`,
-        { verified: false, confirmed: true },
-      ),
-    );
+    });
   },
-};
+});

@@ -32,6 +32,12 @@ export interface ModuleResult {
    * result failed) and sets `changed` to whether the inventory changed, as Ansible's strategy does.
    */
   inventory?: DynamicChange;
+  /**
+   * The file on the control node in which the module keeps per-item outcomes between runs (core/outcomes.ts;
+   * calendar_sync's per-mailbox state). The engine puts it in the run report; a rollout copies its outcomes
+   * into the site's state, whichever module wrote it.
+   */
+  outcomeFile?: string;
   /** Extra human detail for reports (raw output of a batch, per-mailbox outcome, ...). */
   details?: unknown;
   /** The message is output for people (debug): shown when the run is at least this verbose (-v count). Other

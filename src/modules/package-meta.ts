@@ -1,7 +1,7 @@
 // Reads a package's name and version from a .deb or .rpm file on the control node, without dpkg or rpm:
 // a .deb is an ar archive whose control.tar.* holds the control file; an .rpm's header is uncompressed.
 import { spawnSync } from 'node:child_process';
-import { gunzipSync } from 'node:zlib';
+import { createRequire } from 'node:module';
 
 export type PackageKind = 'deb' | 'rpm';
 
@@ -52,7 +52,9 @@ function debMeta(content: Buffer, file: string): { name: string; version: string
 
 function decompress(body: Buffer, member: string, file: string): Buffer {
   if (member === 'control.tar') return body;
-  if (member.endsWith('.gz')) return gunzipSync(body);
+  // zlib loads here, with the first package file read, not with every run.
+  if (member.endsWith('.gz'))
+    return (createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib')).gunzipSync(body);
   // Node has no xz, and zstd only from Node 22: the usual command-line tools do it.
   const tool = member.endsWith('.xz') ? 'xz' : member.endsWith('.zst') ? 'zstd' : undefined;
   if (!tool) throw new Error(`${file}: unknown compression of ${member}`);

@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import type { FileDiff } from '../core/file-diff.js';
 import { shq } from '../core/shell-quote.js';
-import { OWNERSHIP_SCHEMA, ownershipArgs } from './copy.js';
-import { fail } from './kit.js';
+import { OWNERSHIP_SCHEMA, type OwnershipArgs, ownershipArgs } from './copy.js';
+import { defineModule, fail, type Planned, planned } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import {
   type Attributes,
@@ -399,6 +399,12 @@ export function replaceText(text: string, a: ReplaceArgs): ReplaceOutcome {
 
 /** Ansible refuses a validate command without %s (there would be nothing to check). */
 /** The arguments of the modules that edit a file in place (lineinfile, replace, blockinfile). */
+/** The arguments EDIT_FILE_ARGS declares. */
+export interface EditFileArgs {
+  backup: boolean;
+  validate?: string;
+}
+
 export const EDIT_FILE_ARGS = {
   backup: {
     type: 'boolean',
@@ -464,24 +470,26 @@ export async function writeEdited(ctx: ModuleContext, o: WriteEditedOptions): Pr
 }
 
 /**
- * Saves an edit (not in check mode): the new content through writeEdited, with the task's EDIT_FILE_ARGS
- * (backup, validate), when it changed, else only the attributes that differ. A backup's path goes into
- * `data.backup_file`, as Ansible registers it.
+ * A changed edit, planned: `result` is what it does, and acting saves it: the new content through
+ * writeEdited, with the task's EDIT_FILE_ARGS (backup, validate), when it changed, else only the attributes
+ * that differ. A backup's path goes into `result.data.backup_file`, as Ansible registers it.
  */
-export async function saveEdit(
+export function saveEdit(
   ctx: ModuleContext,
-  args: Record<string, unknown>,
+  args: { backup?: unknown; validate?: unknown },
   o: Omit<WriteEditedOptions, 'backup' | 'validate'> & { contentChanged: boolean; attrChanges: Attributes },
-  data: Record<string, unknown>,
-): Promise<void> {
-  if (ctx.check) return;
-  if (!o.contentChanged) {
-    if (hasAttributes(o.attrChanges)) await applyAttributes(ctx, o.path, o.attrChanges);
-    return;
-  }
-  const validate = typeof args.validate === 'string' ? { validate: args.validate } : {};
-  const backup = await writeEdited(ctx, { ...o, backup: args.backup === true, ...validate });
-  if (backup) data.backup_file = backup;
+  result: ModuleResult & { data: Record<string, unknown> },
+): Planned {
+  return planned(result, async () => {
+    if (!o.contentChanged) {
+      if (hasAttributes(o.attrChanges)) await applyAttributes(ctx, o.path, o.attrChanges);
+      return result;
+    }
+    const validate = typeof args.validate === 'string' ? { validate: args.validate } : {};
+    const backup = await writeEdited(ctx, { ...o, backup: args.backup === true, ...validate });
+    if (backup) result.data.backup_file = backup;
+    return result;
+  });
 }
 
 /** The --diff entries of an edited file: its content and, when they change, its attributes. */
@@ -510,12 +518,8 @@ export async function applyAttributes(ctx: ModuleContext, path: string, changes:
   await execOk(ctx, attributeCommands(path, changes).join(' && '), `cannot set attributes of ${path}`);
 }
 
-const str = (args: Record<string, unknown>, k: string) =>
-  typeof args[k] === 'string' ? (args[k] as string) : undefined;
-
-async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<ModuleResult> {
-  const path = String(args.path);
-  const encoding = str(args, 'encoding') ?? 'utf-8';
+async function run(ctx: ModuleContext, args: ReplaceModuleArgs): Promise<ModuleResult | Planned> {
+  const { path, encoding } = args;
   if (!/^utf[-_]?8$/i.test(encoding))
     return fail(
       `encoding ${encoding} is not supported: ewsplay's replace reads and writes UTF-8 only (leave encoding out, or convert the file to UTF-8 first)`,
@@ -532,11 +536,9 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
   if (state.content === undefined) return fail(`${path} is larger than ${READ_LIMIT} bytes: not editing it`);
 
   const before = decodeUtf8(state.content);
-  const a: ReplaceArgs = { regexp: String(args.regexp), replace: str(args, 'replace') ?? '' };
-  const after = str(args, 'after');
-  const beforeArg = str(args, 'before');
-  if (after !== undefined) a.after = after;
-  if (beforeArg !== undefined) a.before = beforeArg;
+  const a: ReplaceArgs = { regexp: args.regexp, replace: args.replace };
+  if (args.after !== undefined) a.after = args.after;
+  if (args.before !== undefined) a.before = args.before;
   const edit = replaceText(before, a);
   const data: Record<string, unknown> = { path };
   // As Ansible: a region that is not found ends the task before attributes are looked at.
@@ -544,31 +546,34 @@ async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<M
 
   const attrChanges = attributeChanges(state, attrs);
   const changed = edit.changed || hasAttributes(attrChanges);
-  if (changed)
-    await saveEdit(
-      ctx,
-      args,
-      {
-        path,
-        state,
-        content: encodeUtf8(edit.text),
-        attrs,
-        contentChanged: edit.changed,
-        attrChanges,
-      },
-      data,
-    );
-  const result: ModuleResult = { changed, data };
+  const result = { changed, data } as ModuleResult & { data: Record<string, unknown> };
   const notes = [edit.msg, describeAttributes(state, attrChanges)].filter((n) => n !== '');
   if (notes.length > 0) result.msg = notes.join('; ');
   if (changed && ctx.diff) {
     const shown = (t: string) => encodeUtf8(t).toString('utf8');
     result.diff = editDiff(path, state, shown(before), shown(edit.text), attrChanges);
   }
-  return result;
+  if (!changed) return result;
+  const content = encodeUtf8(edit.text);
+  return saveEdit(
+    ctx,
+    args,
+    { path, state, content, attrs, contentChanged: edit.changed, attrChanges },
+    result,
+  );
 }
 
-export const replaceModule: Module = {
+/** replace's arguments, as its schema declares them (defaults applied). */
+interface ReplaceModuleArgs extends OwnershipArgs, EditFileArgs {
+  path: string;
+  regexp: string;
+  replace: string;
+  after?: string;
+  before?: string;
+  encoding: string;
+}
+
+export const replaceModule: Module = defineModule<ReplaceModuleArgs>({
   name: 'replace',
   summary: 'Replace every match of a Python regular expression in a file (optionally between after/before)',
   aliases: { dest: 'path', destfile: 'path', name: 'path' },
@@ -602,4 +607,4 @@ export const replaceModule: Module = {
   },
   check: 'full',
   run,
-};
+});

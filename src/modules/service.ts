@@ -227,6 +227,23 @@ function argsSchema(systemd: boolean): ArgsSchema {
 }
 
 async function runUnit(ctx: ModuleContext, args: Record<string, unknown>): Promise<ModuleResult | Planned> {
+  const reload = args.daemon_reload === true;
+  const reexec = args.daemon_reexec === true;
+  if (!reload && !reexec) return unitStep(ctx, args, false, false);
+  // systemd reloads (re-executes) before the unit is read, so that the read sees changed unit files. Check
+  // mode does neither and predicts from what systemd reports without them.
+  return planned(
+    () => unitStep(ctx, args, false, false),
+    () => unitStep(ctx, args, reload, reexec),
+  );
+}
+
+async function unitStep(
+  ctx: ModuleContext,
+  args: Record<string, unknown>,
+  reload: boolean,
+  reexec: boolean,
+): Promise<ModuleResult | Planned> {
   const name = typeof args.name === 'string' ? args.name : undefined;
   const scope = (typeof args.scope === 'string' ? args.scope : 'system') as Scope;
   const opts: SystemctlOptions = { scope, noBlock: args.no_block === true, force: args.force === true };
@@ -237,8 +254,6 @@ async function runUnit(ctx: ModuleContext, args: Record<string, unknown>): Promi
     ...(typeof args.enabled === 'boolean' ? { enabled: args.enabled } : {}),
     ...(typeof args.masked === 'boolean' ? { masked: args.masked } : {}),
   };
-  const reload = args.daemon_reload === true && !ctx.check;
-  const reexec = args.daemon_reexec === true && !ctx.check;
 
   const read = await exec(ctx, readScript(name, reload, { scope, daemonReexec: reexec }));
   if (read.stderr.includes(NO_SYSTEMCTL))

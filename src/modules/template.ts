@@ -3,11 +3,20 @@
 import { posix } from 'node:path';
 import { TemplateError } from '../template/errors.js';
 import { pyStr } from '../template/python.js';
-import { ensureContent, OWNERSHIP_SCHEMA, ownershipArgs } from './copy.js';
+import { ensureContent, OWNERSHIP_SCHEMA, type OwnershipArgs, ownershipArgs } from './copy.js';
+import { defineModule } from './kit.js';
 import type { Module } from './module.js';
 import { readControlFile } from './remote.js';
 
-export const templateModule: Module = {
+/** template's arguments, as its schema declares them (defaults applied). */
+interface TemplateArgs extends OwnershipArgs {
+  src: string;
+  dest: string;
+  backup: boolean;
+  force: boolean;
+}
+
+export const templateModule: Module = defineModule<TemplateArgs>({
   name: 'template',
   summary: 'Render a Jinja template from the control node and put the result on the target',
   args: {
@@ -36,8 +45,7 @@ export const templateModule: Module = {
   },
   check: 'full',
   async run(ctx, args) {
-    const src = String(args.src);
-    const dest = String(args.dest);
+    const { src, dest } = args;
     const file = await readControlFile(ctx, src, 'templates');
     // Ansible's template variables, visible to the template only.
     const vars = Object.create(ctx.vars) as Record<string, unknown>;
@@ -60,8 +68,8 @@ export const templateModule: Module = {
     const target = dest.endsWith('/') ? posix.join(dest, posix.basename(src).replace(/\.j2$/, '')) : dest;
     return ensureContent(ctx, target, Buffer.from(text, 'utf8'), {
       ...ownershipArgs(args),
-      backup: args.backup === true,
-      force: args.force !== false,
+      backup: args.backup,
+      force: args.force,
     });
   },
-};
+});

@@ -148,7 +148,14 @@ export const tlsForwarderModule = defineModule<ForwarderArgs>({
     const args = normalized(rawArgs);
     const problem = argProblem(args);
     if (problem) return fail(problem);
-    return args.package ? vendorWay(ctx, args, args.package) : ownWay(ctx, args);
+    const pkg = args.package;
+    if (!pkg) return ownWay(ctx, args);
+    // The package is installed first (the installer it brings runs next): check mode predicts both, and
+    // says "install", where a real run did install.
+    return planned(
+      () => vendorWay(ctx, args, pkg, true),
+      () => vendorWay(ctx, args, pkg, false),
+    );
   },
 });
 
@@ -353,14 +360,26 @@ async function ownWay(ctx: ModuleContext, args: ForwarderArgs): Promise<ModuleRe
   const state = await probe(ctx, args);
   if (state.noSystemctl)
     return fail(`systemctl is not available on ${ctx.host}: the forwarder needs systemd`);
-  const warnings: string[] = [];
-  let socat = state.socat;
-  if (!socat) {
-    if (!ctx.check)
-      return fail(`socat is not installed on ${ctx.host}: install the distribution's socat package first`);
-    socat = '/usr/bin/socat';
-    warnings.push(`socat is not installed on ${ctx.host} yet (the unit is predicted with ${socat})`);
+  if (!state.socat) {
+    // Check mode predicts the unit with the path an install of socat would give; a real run fails.
+    const socat = '/usr/bin/socat';
+    const warning = `socat is not installed on ${ctx.host} yet (the unit is predicted with ${socat})`;
+    return planned(
+      () => ownPlan(ctx, args, state, socat, [warning]),
+      async () =>
+        fail(`socat is not installed on ${ctx.host}: install the distribution's socat package first`),
+    );
   }
+  return ownPlan(ctx, args, state, state.socat, []);
+}
+
+async function ownPlan(
+  ctx: ModuleContext,
+  args: ForwarderArgs,
+  state: Awaited<ReturnType<typeof probe>>,
+  socat: string,
+  warnings: string[],
+): Promise<ModuleResult | Planned> {
   const { cert, key, generated } = certPaths(args);
   if (!generated && !(state.certExists && state.keyExists))
     return fail(`${state.certExists ? key : cert} does not exist on ${ctx.host}`);
@@ -462,6 +481,7 @@ async function vendorWay(
   ctx: ModuleContext,
   args: ForwarderArgs,
   pkgArg: string,
+  predicting: boolean,
 ): Promise<ModuleResult | Planned> {
   // The package first: in a real run the installer it brings must be there before it is run.
   const pkg = await packageModule.run(ctx, { src: pkgArg });
@@ -475,7 +495,7 @@ async function vendorWay(
   const unitOk = current?.listenPort === args.listen_port && current.target === target;
   const pkgData = (pkg.data ?? {}) as { name?: string; version?: string };
   const actions: string[] = [];
-  if (pkg.changed) actions.push(`${ctx.check ? 'install' : 'installed'} ${pkgData.name} ${pkgData.version}`);
+  if (pkg.changed) actions.push(`${predicting ? 'install' : 'installed'} ${pkgData.name} ${pkgData.version}`);
   const lines = ['set -e'];
   if (!unitOk) {
     actions.push(
@@ -509,7 +529,7 @@ async function vendorWay(
     ? [`listen_address applies to ewsplay's own unit: the vendor's installer listens on every address`]
     : [];
   // Only the package changed (or nothing): no script to run.
-  if (unitOk && serviceActions.length === 0) return report(ctx, actions, data, [], warnings);
+  if (unitOk && serviceActions.length === 0) return report(actions, data, [], warnings, predicting);
   return finish(ctx, {
     lines,
     actions,
@@ -536,12 +556,13 @@ interface Plan {
   expectPort?: number;
 }
 
+/** The result of a plan: what it would do (`predicting`, check mode) or did. */
 function report(
-  ctx: ModuleContext,
   actions: string[],
   data: Record<string, unknown>,
   diff: FileDiff[],
   warnings: string[],
+  predicting: boolean,
 ): ModuleResult {
   const target = `${data.unit} (:${data.listen_port} -> ${data.target})`;
   return {
@@ -549,8 +570,8 @@ function report(
     msg:
       actions.length === 0
         ? `${target} installed, running and enabled`
-        : `${ctx.check ? 'would ' : ''}${actions.join('; ')}`,
-    data: { ...data, ...(ctx.check ? { check_mode: true } : {}) },
+        : `${predicting ? 'would ' : ''}${actions.join('; ')}`,
+    data,
     ...(diff.length > 0 ? { diff } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),
   };
@@ -558,8 +579,8 @@ function report(
 
 async function finish(ctx: ModuleContext, plan: Plan): Promise<ModuleResult | Planned> {
   const { actions, data, diff, warnings } = plan;
-  if (actions.length === 0) return report(ctx, actions, data, diff, warnings);
-  return planned(report(ctx, actions, data, diff, warnings), () => act(ctx, plan));
+  if (actions.length === 0) return report(actions, data, diff, warnings, false);
+  return planned(report(actions, data, diff, warnings, true), () => act(ctx, plan));
 }
 
 async function act(ctx: ModuleContext, plan: Plan): Promise<ModuleResult> {

@@ -12,12 +12,17 @@
 //
 // Read-only: never changed, and it runs in check mode too (check: 'full').
 import { X509Certificate } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
-import tls, { type PeerCertificate, type SecureVersion } from 'node:tls';
+import type * as Tls from 'node:tls';
+import type { PeerCertificate, SecureVersion } from 'node:tls';
 import { fail } from './kit.js';
 import type { Module, ModuleContext } from './module.js';
 import { readControlFile } from './remote.js';
+
+// Node's tls loads with the first probe, not with every run that merely has this module registered.
+const tlsLib = () => createRequire(import.meta.url)('node:tls') as typeof Tls;
 
 const VERSIONS: SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 const DAY_MS = 86_400_000;
@@ -231,7 +236,7 @@ function handshake(
   const servername = args.server_name ?? (isIP(args.host) ? undefined : args.host);
   const oldTls = args.min_version === 'TLSv1' || args.min_version === 'TLSv1.1';
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({
+    const socket = tlsLib().connect({
       socket: duplex,
       ...(servername ? { servername } : {}),
       ...(ca ? { ca } : {}),
@@ -323,7 +328,7 @@ export function parseHttpHead(head: string): HttpAnswer | { problem: string } {
   return { http_status: Number(m[1]), http_auth: auth };
 }
 
-function describe(socket: tls.TLSSocket): CertificateFacts {
+function describe(socket: Tls.TLSSocket): CertificateFacts {
   const cert = socket.getPeerCertificate(true);
   if (!cert || Object.keys(cert).length === 0) throw new Error('the server sent no certificate');
   const validTo = new Date(cert.valid_to);
@@ -383,7 +388,7 @@ function coversName(facts: CertificateFacts, name: string): boolean {
   if (altNames === '') return false;
   // Node's own RFC 6125 matching (wildcards, IP addresses) over the certificate's names.
   const asCert = { subject: { CN: facts.subject_cn ?? '' }, subjectaltname: altNames } as PeerCertificate;
-  return tls.checkServerIdentity(name, asCert) === undefined;
+  return tlsLib().checkServerIdentity(name, asCert) === undefined;
 }
 
 function trustProblem(code: string): string {
@@ -426,7 +431,7 @@ function handshakeProblem(e: unknown): string {
   return `the server said: ${said}${err.code && !said.includes(err.code) ? ` (${err.code})` : ''}`;
 }
 
-function dn(name: tls.Certificate | undefined): string {
+function dn(name: Tls.Certificate | undefined): string {
   if (!name) return '';
   return Object.entries(name)
     .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}=${x}`))

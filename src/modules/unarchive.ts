@@ -14,8 +14,8 @@
 // removed, as Ansible does) and extracts nothing.
 import { posix } from 'node:path';
 import { shq } from '../core/shell-quote.js';
-import { OWNERSHIP_SCHEMA, ownershipArgs } from './copy.js';
-import { fail } from './kit.js';
+import { OWNERSHIP_SCHEMA, type OwnershipArgs, ownershipArgs } from './copy.js';
+import { defineModule, fail, type Planned, planned, settledThen } from './kit.js';
 import type { Module, ModuleContext, ModuleResult } from './module.js';
 import { type Attributes, execOk, execOn, probePath, readControlFile } from './remote.js';
 
@@ -104,7 +104,17 @@ export function compareScript(
   return lines.join('\n');
 }
 
-export const unarchiveModule: Module = {
+/** unarchive's arguments, as its schema declares them (defaults applied). */
+interface UnarchiveArgs extends OwnershipArgs {
+  src: string;
+  dest: string;
+  remote_src: boolean;
+  creates?: string;
+  list_files: boolean;
+  extra_opts?: string[];
+}
+
+export const unarchiveModule: Module = defineModule<UnarchiveArgs>({
   name: 'unarchive',
   summary:
     'Unpack a tar (gz, bz2, xz) or zip archive into a directory on the host, only when its content differs',
@@ -141,18 +151,16 @@ export const unarchiveModule: Module = {
     },
   },
   check: 'full',
-  async run(ctx, args): Promise<ModuleResult> {
-    const src = String(args.src);
-    const dest = String(args.dest);
-    const remote = args.remote_src === true;
-    const extra = Array.isArray(args.extra_opts) ? args.extra_opts.map(String) : [];
+  async run(ctx, args): Promise<ModuleResult | Planned> {
+    const { src, dest, remote_src: remote } = args;
+    const extra = args.extra_opts ?? [];
     let attrs: Attributes;
     try {
       attrs = ownershipArgs(args);
     } catch (e) {
       return fail((e as Error).message);
     }
-    if (typeof args.creates === 'string') {
+    if (args.creates !== undefined) {
       const c = await execOn(ctx, `[ -e ${shq(args.creates)} ]`);
       if (c.rc === 0) return { changed: false, skipped: true, msg: `skipped, since ${args.creates} exists` };
     }
@@ -163,13 +171,12 @@ export const unarchiveModule: Module = {
     const tmp = (
       await execOk(ctx, 'umask 077; mktemp -d', 'cannot make a temporary directory on the host')
     ).stdout.trim();
-    try {
-      return await unpack(ctx, { src, dest, remote, extra, attrs, tmp, listFiles: args.list_files === true });
-    } finally {
-      await execOn(ctx, `rm -rf ${shq(tmp)}`).catch(() => undefined);
-    }
+    return settledThen(
+      unpack(ctx, { src, dest, remote, extra, attrs, tmp, listFiles: args.list_files }),
+      () => execOn(ctx, `rm -rf ${shq(tmp)}`).catch(() => undefined),
+    );
   },
-};
+});
 
 async function unpack(
   ctx: ModuleContext,
@@ -182,7 +189,7 @@ async function unpack(
     tmp: string;
     listFiles: boolean;
   },
-): Promise<ModuleResult> {
+): Promise<ModuleResult | Planned> {
   let archive: string;
   if (o.remote) {
     const s = await probePath(ctx, o.src);
@@ -231,14 +238,29 @@ async function unpack(
       ? `${differs.length} entr${differs.length === 1 ? 'y differs' : 'ies differ'} (${differs[0]})`
       : '';
   if (!changed) return { changed: false, data };
-  if (ctx.check)
-    return {
-      changed: true,
-      msg: unarchived
-        ? `would set attributes of ${attrDiffs} entries`
-        : `would unpack ${o.src} into ${o.dest}: ${why}`,
-      data,
-    };
+  const prediction: ModuleResult = {
+    changed: true,
+    msg: unarchived
+      ? `would set attributes of ${attrDiffs} entries`
+      : `would unpack ${o.src} into ${o.dest}: ${why}`,
+    data,
+  };
+  return planned(prediction, () => extract(ctx, o, { archive, fmt, unarchived, attrDiffs, data }));
+}
+
+/** Unpacks (not in check mode) and sets the attributes asked for. */
+async function extract(
+  ctx: ModuleContext,
+  o: { src: string; dest: string; extra: string[]; attrs: Attributes; tmp: string },
+  w: {
+    archive: string;
+    fmt: ReturnType<typeof archiveFormat>;
+    unarchived: boolean;
+    attrDiffs: number;
+    data: Record<string, unknown>;
+  },
+): Promise<ModuleResult> {
+  const { archive, fmt, unarchived, attrDiffs, data } = w;
   const x = o.extra.map(shq).join(' ');
   const script = [`a=${shq(archive)}`, `d=${shq(o.dest)}`, `t=${shq(o.tmp)}`];
   if (!unarchived)

@@ -1,16 +1,18 @@
 // Per-site state: .ewsplay/state/SITE.json holds each step's last outcome and time, the last run, and a
-// copy of calendar_sync's per-mailbox outcomes (which that module keeps in .ewsplay/state/SITE/calendar-sync.json,
-// its own file, so a sync batch records progress even when the run is killed). Written atomically after
-// every step; a file that cannot be read is an error naming the file, never silently replaced.
+// copy of the per-item outcomes modules keep in files of their own (core/outcomes.ts: calendar_sync's
+// per-mailbox outcomes in .ewsplay/state/SITE/calendar-sync.json, so a sync batch records progress even when
+// the run is killed). Written atomically after every step; a file that cannot be read is an error naming
+// the file, never silently replaced.
 
 import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { InputFileError, readInputText } from '../core/input-file.js';
+import { outcomeDir, readOutcomeFile } from '../core/outcomes.js';
 import { UserError } from '../core/problems.js';
 import type { Secrets } from '../core/secrets.js';
 import type { RunReport } from '../engine/results.js';
 import type { HostStepStatus, StepInfo, StepReport } from '../engine/steps.js';
-import { readSyncState, stateFile as syncStateFile } from '../modules/calendar_sync.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { jsonPathPos, stateShapeProblem } from './state-shape.js';
 
@@ -50,7 +52,7 @@ export interface LastRun {
 }
 
 export interface MailboxState {
-  /** calendar_sync's own state file (relative to the project directory), which stays the source of truth. */
+  /** The module's own outcome file (relative to the project directory), which stays the source of truth. */
   file: string;
   operations?: Record<string, Record<string, { status: string; at: string; host: string; error?: string }>>;
   error?: string;
@@ -66,7 +68,7 @@ export interface SiteState {
   steps: Record<string, StepState>;
   /** The steps of each playbook run on the site (so never-reached steps show as not run). */
   playbooks?: Record<string, { id: string; play: string; name: string }[]>;
-  /** calendar_sync's outcomes per operation and mailbox, copied from its state files after each run. */
+  /** Per-item outcomes per operation (calendar_sync's mailboxes), copied from modules' outcome files after each run. */
   mailboxes?: MailboxState[];
 }
 
@@ -187,26 +189,33 @@ export function recordPlaybook(state: SiteState, playbook: string, steps: StepIn
 }
 
 /**
- * Copies calendar_sync's mailbox outcomes into the state: from the state files this run's calendar_sync
- * tasks used (their `state_key` may differ from the site name), those recorded before, and the site's
- * default one. Those files are only read.
+ * Copies the per-item outcomes modules keep (calendar_sync's mailboxes) into the state: from the outcome
+ * files this run's tasks named (ModuleResult.outcomeFile: a `state_key` may differ from the site name),
+ * those recorded before, and those in the site's own folder (a run killed before it reported). Those files
+ * are only read.
  */
 export async function recordMailboxes(root: string, state: SiteState, report: RunReport): Promise<void> {
   const used = report.tasks
-    .filter((t) => t.module === 'calendar_sync')
-    .flatMap((t) => Object.values(t.hosts).map((h) => h.data?.state_file))
+    .flatMap((t) => Object.values(t.hosts).map((h) => h.outcomeFile))
     .filter((f): f is string => typeof f === 'string');
+  const siteDir = outcomeDir(join(root, '.ewsplay', 'state'), state.site);
+  const own = existsSync(siteDir)
+    ? (await readdir(siteDir))
+        .filter((n) => n.endsWith('.json'))
+        .sort()
+        .map((n) => join(siteDir, n))
+    : [];
   const files = new Set([
     ...(state.mailboxes ?? []).map((m) => resolve(root, m.file)),
     ...used.map((f) => resolve(root, f)),
-    syncStateFile(join(root, '.ewsplay', 'state'), state.site),
+    ...own,
   ]);
   const found: MailboxState[] = [];
   for (const file of files) {
     const rel = relative(root, file);
     try {
       if (!existsSync(file)) continue;
-      found.push({ file: rel, operations: (await readSyncState(file)).operations });
+      found.push({ file: rel, operations: (await readOutcomeFile(file)).operations });
     } catch (e) {
       found.push({ file: rel, error: e instanceof Error ? e.message : String(e) });
     }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connectSsh, type SshConnection } from '../../src/connection/ssh.js';
+import { toRegistered } from '../../src/engine/task-runner.js';
 import { type FakeEws, startFakeEws } from '../../src/lab/fake-ews.js';
 import { type SshdLab, startSshdLab } from '../../src/lab/sshd.js';
 import { ewsEventModule } from '../../src/modules/ews_event.js';
@@ -61,7 +62,8 @@ it('creates, finds and deletes the test event through the SSH host, logged in wi
     via_host: true,
   };
   const check = await ewsEventModule.run({ ...ctx, check: true }, args);
-  expect(check).toMatchObject({ changed: false, data: { check_mode: true } });
+  // The engine stamps check_mode on what the task registers.
+  expect(toRegistered(check, true)).toMatchObject({ changed: false, check_mode: true });
   const r = await ewsEventModule.run(ctx, args);
   expect(r).toMatchObject({ changed: false, data: { found: true, deleted: true } });
   const answered = ews.requests.filter((q) => q.status !== 401);

@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { TaskProgress } from '../../../src/core/progress.js';
 import {
   batchCommand,
   calendarSyncModule,
@@ -199,6 +200,41 @@ describe('calendar_sync', () => {
     expect(second.failed).toBeUndefined();
     expect((await subscriberCalls()).at(-1)).toMatch(/'-operation=sync_all' 'Boris@corp\.example'$/);
     expect((await calendarSyncModule.run(ctx(), args)).changed).toBe(false);
+  });
+
+  it('tells its progress as an event after every batch: mailboxes done of total, batch n of N, failures', async () => {
+    await mkdir(join(lab.state, 'docker/subscriber'), { recursive: true });
+    await writeFile(join(lab.state, 'docker/subscriber/fail'), 'b@corp.example\n');
+    const events: TaskProgress[] = [];
+    const mailboxes = ['a@corp.example', 'b@corp.example', 'c@corp.example'];
+    const args = { operation: 'sync', mailboxes, batch_size: 2, script_dir: deployer };
+    const r = await calendarSyncModule.run(ctx({ progress: (p) => events.push(p) }), args);
+    expect(r.failed).toBe(true);
+    expect(
+      events.map(({ unit, done, total, failed, batch }) => ({ unit, done, total, failed, batch })),
+    ).toEqual([
+      { unit: 'mailboxes', done: 0, total: 3, failed: 0, batch: { n: 1, of: 2 } },
+      { unit: 'mailboxes', done: 2, total: 3, failed: 1, batch: { n: 2, of: 2 } },
+      { unit: 'mailboxes', done: 3, total: 3, failed: 1, batch: { n: 2, of: 2 } },
+    ]);
+    expect(new Set(events.map((e) => e.startedAt)).size).toBe(1);
+    // Every outcome is in the state file when the task ends (writes are at most one a second meanwhile).
+    const state = await readSyncState(stateFile(stateDir, 'site1'));
+    expect(
+      Object.fromEntries(Object.entries(state.operations.sync ?? {}).map(([m, o]) => [m, o.status])),
+    ).toEqual({
+      'a@corp.example': 'done',
+      'b@corp.example': 'failed',
+      'c@corp.example': 'done',
+    });
+    // A re-run with nothing to do has nothing to tell.
+    events.length = 0;
+    await writeFile(join(lab.state, 'docker/subscriber/fail'), '');
+    await calendarSyncModule.run(ctx({ progress: (p) => events.push(p) }), { ...args, retry_failed: true });
+    expect(events.map((e) => [e.done, e.total])).toEqual([
+      [0, 1],
+      [1, 1],
+    ]);
   });
 
   it('explains "the input device is not a TTY" once, without retrying each mailbox', async () => {

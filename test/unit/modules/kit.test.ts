@@ -1,7 +1,7 @@
 // The module kit: defaults declared once in the schema, rendered strings converted as Ansible converts
 // them, and check mode decided from the module's declaration.
 import { describe, expect, it } from 'vitest';
-import { coerceArgs, defineModule, fail, ok, planned } from '../../../src/modules/kit.js';
+import { coerceArgs, defineModule, fail, ok, planned, settledThen } from '../../../src/modules/kit.js';
 import { makeContext } from './context.js';
 
 const schema = {
@@ -62,5 +62,41 @@ describe('module kit', () => {
     });
     expect(ok('fine', { data: { a: 1 } })).toEqual({ changed: false, msg: 'fine', data: { a: 1 } });
     expect(fail('bad', { a: 1 })).toEqual({ changed: false, failed: true, msg: 'bad', data: { a: 1 } });
+  });
+
+  it('runs only the branch the task takes when the prediction is worked out apart (daemon-reload), and cleans up after either', async () => {
+    const ran: string[] = [];
+    const m = defineModule<object>({
+      name: 't',
+      summary: 't',
+      args: { type: 'object' },
+      check: 'full',
+      run: async () =>
+        settledThen(
+          Promise.resolve(
+            planned(
+              async () => {
+                ran.push('predict');
+                return planned({ changed: true, msg: 'would start' }, async () =>
+                  fail('acted in check mode'),
+                );
+              },
+              async () => {
+                ran.push('reload');
+                return planned({ changed: true, msg: 'would start' }, async () => ({
+                  changed: true,
+                  msg: 'started',
+                }));
+              },
+            ),
+          ),
+          async () => ran.push('cleanup'),
+        ),
+    });
+    expect((await m.run(makeContext({ check: true }), {})).msg).toBe('would start');
+    expect(ran).toEqual(['predict', 'cleanup']);
+    ran.length = 0;
+    expect((await m.run(makeContext(), {})).msg).toBe('started');
+    expect(ran).toEqual(['reload', 'cleanup']);
   });
 });

@@ -88,7 +88,7 @@ export class SitesProject {
   }
 
   async rollout(
-    flags: Partial<Pick<RolloutInput, 'serial' | 'canary' | 'maxFailSites' | 'resume'>> & {
+    flags: Partial<Pick<RolloutInput, 'serial' | 'canary' | 'maxFailSites' | 'resume' | 'progress'>> & {
       sites?: string[];
       options?: Partial<RunOptions>;
       abort?: AbortController;
@@ -107,6 +107,7 @@ export class SitesProject {
       serial: flags.serial ?? 1,
       ...(flags.canary ? { canary: flags.canary } : {}),
       ...(flags.maxFailSites ? { maxFailSites: flags.maxFailSites } : {}),
+      ...(flags.progress ? { progress: flags.progress } : {}),
       resume: !!flags.resume,
       options: {
         check: false,

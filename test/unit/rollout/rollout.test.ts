@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../../src/core/problems.js';
+import type { RolloutProgress } from '../../../src/core/progress.js';
 import type { RunReport } from '../../../src/engine/results.js';
 import { readState } from '../../../src/rollout/state.js';
 import { renderStatus } from '../../../src/rollout/status.js';
@@ -100,6 +101,28 @@ describe('rollout', () => {
     expect(r.exitCode).toBe(ExitCode.hostFailed);
     expect(r.outcomes.map((o) => o.result)).toEqual(['failed', 'not run', 'not run']);
     expect(r.out).toMatch(/^lyon +not run .*--max-fail-sites 1/m);
+  });
+
+  it('tells its progress as sites start and end: sites done of total, failures, the sites running', async () => {
+    const p = new SitesProject(THREE);
+    p.fix('berlin');
+    p.fix('paris');
+    const events: RolloutProgress[] = [];
+    await p.rollout({ progress: (e) => events.push(e) });
+    expect(events.map(({ done, failed, running }) => [done, failed, running.join()])).toEqual([
+      [0, 0, ''],
+      [0, 0, 'berlin'],
+      [1, 0, ''],
+      [1, 0, 'lyon'],
+      [2, 1, ''],
+      [2, 1, 'paris'],
+      [3, 1, ''],
+    ]);
+    expect(events.every((e) => e.total === 3 && e.startedAt === events[0]!.startedAt)).toBe(true);
+    // A failed canary: the sites not run are done too.
+    events.length = 0;
+    await p.rollout({ canary: 'lyon', progress: (e) => events.push(e) });
+    expect(events.at(-1)).toMatchObject({ done: 3, failed: 1, running: [] });
   });
 
   it('--serial 3 runs the sites at once, each line prefixed by its site', async () => {
