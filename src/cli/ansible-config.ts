@@ -82,14 +82,16 @@ export async function announcedAnsibleDefaults(verbose = 0): Promise<AnsibleDefa
 }
 
 /** The inventory and vault password file of a command that takes only those (validate, inventory). */
-export async function withInventoryDefaults<T extends { inventory?: string[]; vaultPasswordFile?: string }>(
-  opts: T,
-): Promise<T> {
+export async function withInventoryDefaults<
+  T extends { inventory?: string[]; vaultPasswordFile?: string; askVaultPass?: boolean; vaultId?: string[] },
+>(opts: T): Promise<T> {
   const cfg = await announcedAnsibleDefaults();
+  // A passphrase source on the command line (-J, --vault-id) replaces the configured file.
+  const vaultFlag = opts.askVaultPass || (opts.vaultId?.length ?? 0) > 0;
   return {
     ...opts,
     ...(opts.inventory?.length || !cfg.inventory ? {} : { inventory: cfg.inventory }),
-    ...(opts.vaultPasswordFile === undefined && cfg.vaultPasswordFile
+    ...(opts.vaultPasswordFile === undefined && !vaultFlag && cfg.vaultPasswordFile
       ? { vaultPasswordFile: cfg.vaultPasswordFile }
       : {}),
   };

@@ -4,23 +4,29 @@
 import { ExitCode, UsageError } from '../core/problems.js';
 import { Secrets } from '../core/secrets.js';
 import { inventoryGraph, inventoryHost, inventoryList } from '../inventory/ansible-inventory.js';
-import { loadInventory } from '../inventory/inventory.js';
+import { type Inventory, loadInventory } from '../inventory/inventory.js';
 import { pythonJson } from '../inventory/python-json.js';
 import { inventoryLayout, selectSites } from '../rollout/sites.js';
-import { passphraseSource } from '../vault/passphrase.js';
+import { niceYaml } from '../template/nice-yaml.js';
 import { vaultReader } from '../vault/vars.js';
 import { withInventoryDefaults } from './ansible-config.js';
 import { reportError } from './errors.js';
 import { checkFlagFiles } from './preflight.js';
+import { type VaultFlags, vaultPassphrase } from './vault-flags.js';
 
-export async function inventoryCommand(given: {
+export interface InventoryFlags extends VaultFlags {
   inventory?: string[];
   list?: boolean;
   host?: string;
   graph?: string | boolean;
-  vaultPasswordFile?: string;
+  /** --vars: with --graph, the variables of each host and group under it (ansible-inventory --graph --vars). */
+  vars?: boolean;
+  /** -y: --list and --host as YAML, as ansible-inventory -y writes them. */
+  yaml?: boolean;
   sites?: string[];
-}): Promise<number> {
+}
+
+export async function inventoryCommand(given: InventoryFlags): Promise<number> {
   // Vault values load (the inventory needs them) but print masked, like every other secret.
   const secrets = new Secrets();
   const print = (s: string) => process.stdout.write(`${secrets.mask(s)}\n`);
@@ -49,24 +55,62 @@ export async function inventoryCommand(given: {
         `${opts.inventory.join(', ')} is a sites directory (${sites.length} sites): --list and --host show one site`,
         `pick it with --sites NAME (sites: ${sites.map((s) => s.name).join(', ')}), or use --graph for all`,
       );
-    const readVarsFile = vaultReader(passphraseSource({ passwordFile: opts.vaultPasswordFile }), secrets);
+    if (opts.yaml && opts.graph)
+      throw new UsageError('-y/--yaml applies to --list and --host', 'leave -y out with --graph');
+    if (opts.vars && !opts.graph)
+      throw new UsageError('--vars applies to --graph', 'e.g. ewsplay inventory -i INVENTORY --graph --vars');
+    const readVarsFile = vaultReader(await vaultPassphrase(opts), secrets);
     for (const site of sites) {
       const inv = await loadInventory(site.sources, { readVarsFile });
-      if (opts.list) print(pythonJson(inventoryList(inv)));
+      if (opts.list)
+        print(opts.yaml ? niceYaml(yamlInventory(inv), 2).trimEnd() : pythonJson(inventoryList(inv)));
       else if (opts.host) {
         if (!inv.hosts().includes(opts.host))
           throw new UsageError(
             `host '${opts.host}' is not in the inventory${layout.kind === 'sites' ? ` of site ${site.name}` : ''}`,
             `known hosts: ${inv.hosts().join(', ')}`,
           );
-        print(pythonJson(inventoryHost(inv, opts.host)));
+        const vars = inventoryHost(inv, opts.host);
+        print(opts.yaml ? niceYaml(vars, 2).trimEnd() : pythonJson(vars));
       } else {
         if (layout.kind === 'sites') print(`site: ${site.name}`);
-        print(inventoryGraph(inv, typeof opts.graph === 'string' ? opts.graph : 'all'));
+        print(inventoryGraph(inv, typeof opts.graph === 'string' ? opts.graph : 'all', opts.vars === true));
       }
     }
     return ExitCode.ok;
   } catch (e) {
     return reportError(e, (s) => secrets.mask(s));
   }
+}
+
+/**
+ * ansible-inventory --list -y: groups nested under `all` with their children and hosts, each host with its
+ * variables where it first appears (an empty mapping after that), empty groups kept as `{}`.
+ */
+export function yamlInventory(inv: Inventory): Record<string, unknown> {
+  const seenHosts = new Set<string>();
+  const seenGroups = new Set<string>();
+  const format = (name: string): Record<string, unknown> => {
+    const group = inv.group(name)!;
+    const out: Record<string, unknown> = {};
+    const children: Record<string, unknown> = {};
+    for (const child of group.children) {
+      if (child === 'all') continue;
+      if (seenGroups.has(child)) children[child] = {};
+      else {
+        seenGroups.add(child);
+        children[child] = format(child);
+      }
+    }
+    if (Object.keys(children).length > 0) out.children = children;
+    const hosts: Record<string, unknown> = {};
+    if (name !== 'all')
+      for (const host of group.hosts) {
+        hosts[host] = seenHosts.has(host) ? {} : inventoryHost(inv, host);
+        seenHosts.add(host);
+      }
+    if (Object.keys(hosts).length > 0) out.hosts = hosts;
+    return out;
+  };
+  return { all: format('all') };
 }

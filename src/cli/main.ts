@@ -4,18 +4,40 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import { ExitCode } from '../core/problems.js';
 import { VERSION } from '../core/version.js';
 import { reportError } from './errors.js';
+import type { InventoryFlags } from './inventory-command.js';
+import type { ValidateFlags } from './validate-command.js';
 import type { VaultAction, VaultFlags } from './vault-command.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const VAULT_PASSWORD_HELP =
   'file holding the vault passphrase (or EWSPLAY_VAULT_PASSWORD, or asked on a terminal)';
 const VAULT_ACTIONS = ['create', 'edit', 'view', 'encrypt', 'decrypt', 'rekey'];
+const ASK_VAULT_PASS_HELP = 'ask for the vault passphrase on the terminal, before anything runs';
+const VAULT_ID_HELP =
+  'label@source: the vault passphrase from a file, an executable printing it, or `prompt` (one per run)';
+
+/**
+ * Commander's usage errors on one line with the fix: "error: unknown option '--chek' (did you mean
+ * --check?)", and a pointer to --help where commander has no suggestion.
+ */
+export function oneLineError(text: string): string {
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const [first = 'error', ...rest] = lines;
+  const suggestion = rest.find((l) => /^\(Did you mean/i.test(l));
+  if (suggestion) return `${first} ${suggestion.replace(/^\(Did/, '(did')}\n`;
+  const unknown = /^error: (unknown option|unknown command|too many arguments)/.test(first);
+  return `${[first, ...rest].join(' ')}${unknown ? " (see 'ewsplay help' or 'ewsplay COMMAND --help')" : ''}\n`;
+}
 
 export function buildProgram(): Command {
   const program = new Command('ewsplay')
     .description('Playbook runner for the VK WorkSpace Mail <-> Exchange 2013 EWS calendar migration')
     .version(VERSION, '--version', 'print the version')
     .showSuggestionAfterError(true)
+    .configureOutput({ outputError: (text, write) => write(oneLineError(text)) })
     .exitOverride();
 
   program
@@ -48,6 +70,12 @@ export function buildProgram(): Command {
     .option('-T, --timeout <seconds>', 'SSH connect timeout (default 10, or timeout in ansible.cfg)')
     .option('--task-timeout <seconds>', 'default timeout of every task (a task may set `timeout:`)', '600')
     .option('-u, --user <name>', 'SSH login user where the inventory sets no ansible_user')
+    .option('-c, --connection <type>', 'connection type where the inventory and play set none: ssh or local')
+    .option(
+      '--ssh-common-args <args>',
+      'SSH options where the inventory sets no ansible_ssh_common_args (-o ProxyJump=, -J, -o UserKnownHostsFile=, -F)',
+    )
+    .option('--ssh-extra-args <args>', 'the same, where the inventory sets no ansible_ssh_extra_args')
     .option('--key-file, --private-key <file>', 'SSH private key where the inventory sets none')
     .option('-k, --ask-pass', 'ask for the SSH password (where the inventory sets no ansible_password)')
     .option('-b, --become', 'become (sudo) where the playbook and inventory do not say otherwise')
@@ -56,6 +84,7 @@ export function buildProgram(): Command {
       'user to become where the playbook and inventory name none (default root)',
     )
     .option('-K, --ask-become-pass', 'ask for the sudo password (where the inventory sets none)')
+    .option('--become-method <method>', 'how to become: sudo (the only method ewsplay has)')
     .option('--known-hosts <file>', 'extra known_hosts file to verify SSH host keys against')
     .option(
       '--accept-new-host-keys',
@@ -63,6 +92,9 @@ export function buildProgram(): Command {
     )
     .option('-v, --verbose', 'more detail (repeat for more)', (_v: string, n: number) => n + 1, 0)
     .option('--vault-password-file <file>', VAULT_PASSWORD_HELP)
+    .option('-J, --ask-vault-pass', ASK_VAULT_PASS_HELP)
+    .option('--vault-id <id>', VAULT_ID_HELP, collect)
+    .option('--step', 'confirm each task before it runs: (N)o/(y)es/(c)ontinue')
     .option('--sites <names>', 'sites directory: run only these sites (comma-separated, repeatable)', collect)
     .option('--serial <n>', 'sites directory: sites run at a time (default 1; play `serial:` is hosts)')
     .option('--canary <site>', 'run this site first, alone; the others only if it succeeded')
@@ -78,8 +110,15 @@ export function buildProgram(): Command {
     .description('check a playbook (and its task files) without touching any host')
     .argument('<playbook>', 'playbook file')
     .option('-i, --inventory <path>', 'also check host patterns against this inventory (repeatable)', collect)
+    .option(
+      '-e, --extra-vars <vars>',
+      'as for run: checked, and used for templated vars_files names (repeatable)',
+      collect,
+    )
     .option('--vault-password-file <file>', VAULT_PASSWORD_HELP)
-    .action(async (playbook: string, opts: { inventory?: string[]; vaultPasswordFile?: string }) => {
+    .option('-J, --ask-vault-pass', ASK_VAULT_PASS_HELP)
+    .option('--vault-id <id>', VAULT_ID_HELP, collect)
+    .action(async (playbook: string, opts: ValidateFlags) => {
       const { validateCommand } = await import('./validate-command.js');
       process.exitCode = await validateCommand(playbook, opts);
     });
@@ -91,25 +130,20 @@ export function buildProgram(): Command {
     .option('--list', 'all groups and hosts with their variables, as JSON')
     .option('--host <host>', "one host's merged variables, as JSON")
     .option('--graph [group]', 'the group tree')
+    .option('--vars', "with --graph: each host's and group's variables under it")
+    .option('-y, --yaml', 'with --list or --host: YAML instead of JSON')
     .option(
       '--sites <names>',
       'sites directory: show only these sites (comma-separated, repeatable)',
       collect,
     )
     .option('--vault-password-file <file>', VAULT_PASSWORD_HELP)
-    .action(
-      async (opts: {
-        inventory?: string[];
-        list?: boolean;
-        host?: string;
-        graph?: string | boolean;
-        vaultPasswordFile?: string;
-        sites?: string[];
-      }) => {
-        const { inventoryCommand } = await import('./inventory-command.js');
-        process.exitCode = await inventoryCommand(opts);
-      },
-    );
+    .option('-J, --ask-vault-pass', ASK_VAULT_PASS_HELP)
+    .option('--vault-id <id>', VAULT_ID_HELP, collect)
+    .action(async (opts: InventoryFlags) => {
+      const { inventoryCommand } = await import('./inventory-command.js');
+      process.exitCode = await inventoryCommand(opts);
+    });
 
   program
     .command('vault')
@@ -165,6 +199,12 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // As ansible-playbook --version: what runs, with which config file and Node (loaded only when asked).
+  if (argv.length === 1 && argv[0] === '--version') {
+    const { versionText } = await import('./version-command.js');
+    process.stdout.write(await versionText());
+    return;
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -7,7 +7,6 @@ import { UnreachableError } from '../connection/connection.js';
 import { openConnection } from '../connection/factory.js';
 import type { BlockNode, IncludeNode, Node, Play, TaskNode, Vars } from '../core/model.js';
 import { ANSIBLE_COMPAT_VERSION, VERSION } from '../core/version.js';
-import { connectionSpec } from '../inventory/connection-spec.js';
 import { loadRuntimeRole, loadTaskFile } from '../load/playbook.js';
 import { resolveModule } from '../modules/index.js';
 import type { ModuleResult } from '../modules/module.js';
@@ -20,6 +19,7 @@ import {
   type RunContext,
   setFacts,
 } from './context.js';
+import { hostConnectionSpec, playConnectionVars } from './early-connections.js';
 import { gatherPlayFacts } from './facts.js';
 import { loopItemsProblem } from './loop-items.js';
 import { loopControlVars } from './loop-vars.js';
@@ -196,12 +196,17 @@ export class PlayRunner {
 
   private async runBlock(play: Play, block: BlockNode, hosts: string[], parent: Scope): Promise<void> {
     const scope = childScope(parent, block);
+    const firstTask = this.rc.report.tasks.length;
     await this.runNodes(play, block.block, hosts, scope);
     const failed = hosts.filter((h) => this.state(h).failed && !this.state(h).unreachable);
     if (block.rescue.length > 0 && failed.length > 0) {
       for (const h of failed) {
-        // Ansible: a rescued failure is counted as rescued, not failed.
+        // Ansible: a rescued failure is counted as rescued, not failed (reports say so too: JUnit).
         this.state(h).failed = false;
+        for (const t of this.rc.report.tasks.slice(firstTask)) {
+          const r = t.hosts[h];
+          if (r?.status === 'failed' && !r.ignored) r.rescued = true;
+        }
         const st = this.rc.stats.get(h)!;
         st.failed = Math.max(0, st.failed - 1);
         st.rescued++;
@@ -230,11 +235,14 @@ export class PlayRunner {
       try {
         const vars = this.templateVars(h, scope);
         const items = inc.loop === undefined ? undefined : this.includeItems(inc, vars);
+        // As Ansible counts it: an include whose every item is skipped (or that has none) is one skipped task.
+        let included = false;
         for (const [index, item] of (items ?? [undefined]).entries()) {
           // With a loop, `when` and the file name are evaluated per item, as Ansible does.
           const extras = items ? loopControlVars(inc.loopControl, items, index) : {};
           const itemVars = items ? withData(vars, { [inc.loopVar]: item, ...extras }) : vars;
           if (!scope.when.every((c) => truthy(this.rc.templar.evaluate(c, itemVars)))) continue;
+          included = true;
           const file = String(this.rc.templar.render(inc.file, itemVars));
           // An item the host already has in that group (a repeated item) runs again, in a later group.
           const base = items ? `${file}\0${JSON.stringify(item)}\0${JSON.stringify(extras)}` : file;
@@ -248,6 +256,7 @@ export class PlayRunner {
           group.hosts.push(h);
           groups.set(key, group);
         }
+        if (!included) this.rc.stats.get(h)!.skipped++;
       } catch (e) {
         this.failHost(h, `include_tasks: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -265,6 +274,8 @@ export class PlayRunner {
         ...(item ? { data: { ...scope.data, [inc.loopVar]: item.value, ...item.extras } } : {}),
       };
       const alive = groupHosts.filter((h) => !this.state(h).failed && !this.state(h).unreachable);
+      // Ansible counts each file include_tasks includes as ok once per host and item (include_role not).
+      if (!inc.includeRole) for (const h of alive) this.rc.stats.get(h)!.ok++;
       await this.runNodes(play, nodes, alive, inner);
     }
   }
@@ -366,6 +377,13 @@ export class PlayRunner {
     const runHosts = runOnce ? hosts.slice(0, 1) : hosts;
     const factsBefore = runOnce && runHosts[0] ? { ...this.state(runHosts[0]).facts } : undefined;
     const info = this.taskInfo(task, handler, runHosts, scope);
+    // --step: the operator says whether the task runs (as Ansible's (N)o/(y)es/(c)ontinue); 'no' leaves it out.
+    const step = this.rc.options.step;
+    if (step) {
+      const answer = await step(info.name);
+      if (answer === 'no') return;
+      if (answer === 'continue') delete this.rc.options.step;
+    }
     const report: TaskReport = {
       task: info.name,
       module: task.module,
@@ -429,7 +447,10 @@ export class PlayRunner {
         return true;
       case 'failed':
         if (r.ignored) {
+          // Ansible counts an ignored failure as ok too (and changed when it changed something).
+          st.ok++;
           st.ignored++;
+          if (r.changed) st.changed++;
           return false;
         }
         st.failed++;
@@ -660,20 +681,15 @@ export class PlayRunner {
   }
 
   private async openConnection(host: string, hostVars: Vars, fresh?: FreshConnection): Promise<Connection> {
-    const spec = connectionSpec(
-      host,
-      lazyVars(hostVars, this.rc.templar),
-      {
-        connectTimeoutMs: this.rc.options.connectTimeoutMs,
-        acceptNewHostKeys: this.rc.options.acceptNewHostKeys,
-        ...(this.rc.options.knownHostsFile ? { knownHostsFile: this.rc.options.knownHostsFile } : {}),
-        ...this.rc.options.connection,
-      },
-      (name) => (this.rc.hosts.has(host) ? this.rc.inventory.varSource(host, name) : undefined),
+    const spec = hostConnectionSpec(host, hostVars, this.rc.templar, this.rc.options, (name) =>
+      this.rc.hosts.has(host) ? this.rc.inventory.varSource(host, name) : undefined,
     );
     if (fresh?.connectTimeoutMs !== undefined) spec.connectTimeoutMs = fresh.connectTimeoutMs;
     try {
-      return await openConnection(spec, { signal: this.rc.abort.signal, secrets: this.rc.secrets });
+      // Opened while the playbook loaded (early-connections.ts), with these very settings; a fresh one never.
+      const early = fresh ? undefined : this.rc.early?.take(spec);
+      return await (early ??
+        openConnection(spec, { signal: this.rc.abort.signal, secrets: this.rc.secrets }));
     } catch (e) {
       throw e instanceof UnreachableError
         ? e
@@ -696,15 +712,6 @@ function ansibleVersion(): Vars {
 function handlerListen(handler: TaskNode): string[] {
   const listen = (handler as TaskNode & { listen?: string[] }).listen;
   return listen ?? [];
-}
-
-/** A play's connection keywords as the inventory variables they default. */
-function playConnectionVars(play: Play): Vars {
-  const vars: Vars = {};
-  if (play.connection !== undefined) vars.ansible_connection = play.connection;
-  if (play.remoteUser !== undefined) vars.ansible_user = play.remoteUser;
-  if (play.port !== undefined) vars.ansible_port = play.port;
-  return vars;
 }
 
 /** The play's hosts in the order its `order:` asks for (inventory order by default). */

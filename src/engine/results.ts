@@ -21,8 +21,12 @@ export interface HostTaskResult {
   verbosity?: number;
   /** The failure was ignored (ignore_errors). */
   ignored?: boolean;
+  /** The failure was rescued by its block's `rescue:` (counted as rescued, not failed, as in Ansible). */
+  rescued?: boolean;
   /** Ran in check mode. */
   checkMode?: boolean;
+  /** The module's per-item outcome file (ModuleResult.outcomeFile): a rollout copies it into the site's state. */
+  outcomeFile?: string;
   /** Per-item results of a loop. */
   items?: { label: string; status: HostStatus; msg?: string; verbosity?: number }[];
   durationMs: number;

@@ -113,7 +113,8 @@ export async function runTaskOnHost(
     const itemSummaries: NonNullable<HostTaskResult['items']> = [];
     let anyChanged = false;
     let anyFailed = false;
-    let allSkipped = items.length > 0;
+    // As Ansible: a loop over no items is a skipped task ('No items in the list'), as is one whose items all are.
+    let allSkipped = true;
     const diffs: NonNullable<HostTaskResult['diff']> = [];
     for (const [index, item] of items.entries()) {
       // Ctrl-C and SIGTERM stop a long loop between items, not after the last one.
@@ -169,9 +170,13 @@ export async function runTaskOnHost(
       changed: anyChanged,
       failed: anyFailed,
       skipped: allSkipped,
-      msg: anyFailed ? 'One or more items failed' : 'All items completed',
+      msg: anyFailed ? 'One or more items failed' : allSkipped ? 'All items skipped' : 'All items completed',
       results: perItem,
     };
+    if (items.length === 0) {
+      delete registered.msg;
+      registered.skipped_reason = 'No items in the list';
+    }
     if (check) registered.check_mode = true;
     const status: HostStatus = anyFailed ? 'failed' : allSkipped ? 'skipped' : anyChanged ? 'changed' : 'ok';
     register(rc, host, task, registered, undefined);
@@ -179,7 +184,7 @@ export async function runTaskOnHost(
     return done({
       status,
       changed: anyChanged,
-      msg: noLog ? NO_LOG_MSG : (registered.msg as string),
+      msg: noLog ? NO_LOG_MSG : ((registered.msg ?? registered.skipped_reason) as string),
       items: itemSummaries,
       ...(diffs.length > 0 ? { diff: diffs } : {}),
       ...(check ? { checkMode: true } : {}),
@@ -341,7 +346,8 @@ function selfConnecting(host: string): Connection {
   };
 }
 
-function toRegistered(result: ModuleResult, check: boolean): Vars {
+/** What `register:` stores of a module's result: its data, the flags, and `check_mode` when the task ran in check mode. */
+export function toRegistered(result: ModuleResult, check: boolean): Vars {
   const reg: Vars = {
     ...result.data,
     changed: result.changed,
@@ -415,7 +421,9 @@ function finish(
     if (result.facts) setFacts(state, result.facts);
     if (result.authoredVars) setFacts(state, result.authoredVars, Object.keys(result.authoredVars));
   }
-  const out: Omit<HostTaskResult, 'durationMs'> = { status, changed: status === 'changed' };
+  // A failure may have changed something (a command that ran and exited non-zero), as Ansible reports it.
+  const changed = status === 'changed' || (status === 'failed' && registered.changed === true);
+  const out: Omit<HostTaskResult, 'durationMs'> = { status, changed };
   if (delegate) out.delegatedTo = delegate;
   const msg = registered.msg as string | undefined;
   if (noLog) {
@@ -428,6 +436,7 @@ function finish(
   }
   if (result.warnings) out.warnings = result.warnings.map((w) => rc.secrets.mask(w));
   if (result.verbosity !== undefined && !noLog) out.verbosity = result.verbosity;
+  if (result.outcomeFile) out.outcomeFile = result.outcomeFile;
   if (check) out.checkMode = true;
   if (status === 'failed' && staticSettings(rc.options, { checkMode: undefined }, task, scope).ignoreErrors)
     out.ignored = true;

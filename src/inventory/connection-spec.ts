@@ -32,6 +32,9 @@ const CONNECTIONS: Record<string, 'local' | 'ssh'> = {
   'ansible.builtin.local': 'local',
 };
 
+/** The connection types ewsplay knows (ansible_connection, a play's connection:, -c). */
+export const CONNECTION_NAMES: readonly string[] = Object.keys(CONNECTIONS);
+
 const SHELL_TYPES: Record<string, ConnectionSpec['shellType']> = {
   sh: 'sh',
   bash: 'sh',
@@ -49,10 +52,13 @@ export interface ConnectionDefaults {
   connectTimeoutMs: number;
   knownHostsFile?: string;
   acceptNewHostKeys?: boolean;
-  /** From the command line (-u, --private-key, -k): the inventory's variables win. */
+  /** From the command line (-u, --private-key, -k, -c, --ssh-*-args): the inventory's variables win. */
   user?: string;
   privateKeyFile?: string;
   password?: string;
+  connectionType?: string;
+  sshCommonArgs?: string;
+  sshExtraArgs?: string;
 }
 
 /** Where a variable's value was written, when known (Inventory.varSource). */
@@ -87,21 +93,24 @@ export function connectionSpec(
     return n;
   };
 
-  const connectionName = text('ansible_connection') ?? 'ssh';
+  const connectionName = text('ansible_connection') ?? defaults.connectionType ?? 'ssh';
   const connection = CONNECTIONS[connectionName];
   if (!connection)
     bad('ansible_connection', `unknown connection '${connectionName}'`, 'ewsplay connects with ssh or local');
   const givenPort = integer('ansible_port', 1, 65535) ?? integer('ansible_ssh_port', 1, 65535);
   const port = givenPort ?? 22;
   const timeoutSec = integer('ansible_ssh_timeout', 1, 3600) ?? integer('ansible_timeout', 1, 3600);
-  const sshArgs = parseSshArgs(SSH_ARG_VARS.map((n) => text(n) ?? '').join(' '));
+  // The command line's --ssh-common-args / --ssh-extra-args where the host has no such variable.
+  const argsOf = (n: string) =>
+    text(n) ?? (n === 'ansible_ssh_common_args' ? defaults.sshCommonArgs : defaults.sshExtraArgs) ?? '';
+  const sshArgs = parseSshArgs(SSH_ARG_VARS.map(argsOf).join(' '));
   const jump =
     sshArgs.jump === undefined
       ? undefined
       : parseJumpHosts(sshArgs.jump, (message) =>
           bad(
             // The variable that holds it, for the problem's position (only looked for on a mistake).
-            SSH_ARG_VARS.find((n) => parseSshArgs(text(n) ?? '').jump !== undefined)!,
+            SSH_ARG_VARS.find((n) => parseSshArgs(argsOf(n)).jump !== undefined)!,
             message,
             'write ProxyJump as [user@]host[:port], several separated by commas: -o ProxyJump=admin@bastion.example.com:2222',
           ),
@@ -177,6 +186,26 @@ export function ignoredConnectionSettings(vars: Record<string, unknown>): string
       );
   }
   return notes;
+}
+
+/**
+ * --ssh-common-args / --ssh-extra-args, checked once before any host is touched: a ProxyJump that is not
+ * [user@]host[:port] is refused; what is ignored is told, as for the inventory's variables.
+ */
+export function sshArgsNotes(flag: string, args: string): string[] {
+  const parsed = parseSshArgs(args);
+  if (parsed.jump !== undefined)
+    parseJumpHosts(parsed.jump, (message) => {
+      throw new UsageError(
+        `${flag}: ${message}`,
+        'write ProxyJump as [user@]host[:port], several separated by commas: -J admin@bastion.example.com:2222',
+      );
+    });
+  return parsed.ignored.length > 0
+    ? [
+        `${flag}: ${parsed.ignored.join(' ')} ignored (only -o UserKnownHostsFile, -o StrictHostKeyChecking=accept-new, -o ProxyJump / -J and -F are honoured)`,
+      ]
+    : [];
 }
 
 interface SshArgs {

@@ -77,7 +77,14 @@ export function parseIniInventory(
       }
       const { value, float } = parsePythonLiteral(line.slice(eq + 1).trim());
       const at = pos();
-      setVar(group.vars, line.slice(0, eq).trim(), value, at);
+      const key = line.slice(0, eq).trim();
+      // As Ansible's Group.set_variable: the group's merge priority, not a variable.
+      if (key === 'ansible_group_priority') {
+        if (Number.isInteger(Number(value))) group.priority = Number(value);
+        else problem('ansible_group_priority must be an integer');
+        continue;
+      }
+      setVar(group.vars, key, value, at);
       if (float) markPythonFloatVar(at);
     } else if (state === 'children') {
       const child = GROUP_NAME.exec(line)?.[1];

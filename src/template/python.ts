@@ -121,6 +121,24 @@ const LIST_METHODS: Record<string, Method> = {
     return i;
   },
   count: (l: unknown[], x: unknown) => l.filter((y) => y === x).length,
+  // Jinja in Ansible is not sandboxed: `{% set _ = acc.append(x) %}` builds a list in a loop. None, as Python.
+  append: (l: unknown[], x: unknown) => {
+    l.push(x);
+    return null;
+  },
+  extend: (l: unknown[], xs: unknown) => {
+    if (!Array.isArray(xs)) throw new TemplateError(`list.extend takes a list, not ${pyType(xs)}`);
+    l.push(...xs);
+    return null;
+  },
+  insert: (l: unknown[], i: number, x: unknown) => {
+    l.splice(i < 0 ? Math.max(0, l.length + i) : i, 0, x);
+    return null;
+  },
+  pop: (l: unknown[], i = -1) => {
+    if (l.length === 0) throw new TemplateError('pop from empty list');
+    return l.splice(i < 0 ? l.length + i : i, 1)[0];
+  },
 };
 
 const DICT_METHODS: Record<string, Method> = {
@@ -128,7 +146,18 @@ const DICT_METHODS: Record<string, Method> = {
   values: (d: Record<string, unknown>) => Object.keys(d).map((k) => d[k]),
   items: (d: Record<string, unknown>) => Object.keys(d).map((k) => [k, d[k]]),
   get: (d: Record<string, unknown>, k: string, dflt: unknown = null) => (Object.hasOwn(d, k) ? d[k] : dflt),
+  update: (d: Record<string, unknown>, other: unknown) => {
+    if (!other || typeof other !== 'object' || Array.isArray(other))
+      throw new TemplateError(`dict.update takes a dict, not ${pyType(other)}`);
+    for (const [k, v] of Object.entries(other)) if (k !== '__keywords' && !isForbiddenKey(k)) d[k] = v;
+    return null;
+  },
 };
+
+/** Keys `update` never writes: they would reach the object's prototype instead of its data. */
+function isForbiddenKey(k: string): boolean {
+  return k === '__proto__' || k === 'constructor' || k === 'prototype';
+}
 
 /**
  * Resolves `obj.name` the Python way when `obj` has no own property of that name: a bound str/list/dict method,
