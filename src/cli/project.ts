@@ -1,10 +1,14 @@
 // Loads what a run needs and checks all of it before any host is touched: inventory, playbook (schema,
-// includes, handlers, templates, host patterns), and registers the secrets the inventory holds.
+// includes, handlers, templates, host patterns), and registers the secrets the inventory holds. A run may
+// have the hosts' connections opened meanwhile (connectEarly): no command runs on a host before all of
+// this passed, and a mistake closes them.
 
+import { dirname, resolve } from 'node:path';
 import type { Node, Playbook, Vars } from '../core/model.js';
 import { UsageError, UserError } from '../core/problems.js';
 import type { Secrets } from '../core/secrets.js';
 import type { TemplateApi } from '../core/template-api.js';
+import type { EarlyConnections } from '../engine/early-connections.js';
 import { loadYamlVars } from '../engine/run.js';
 import { playbookTags } from '../engine/tags.js';
 import { lazyVars } from '../engine/vars.js';
@@ -22,6 +26,8 @@ export interface Project {
   templar: TemplateApi;
   loadVarsFile: (file: string) => Promise<Vars>;
   describe(what: { hosts: boolean; tasks: boolean; tags?: boolean; limit?: string | undefined }): string;
+  /** The connections opened while loading (see ProjectOptions.connectEarly), for the run to take. */
+  early?: EarlyConnections;
 }
 
 export interface ProjectOptions {
@@ -29,6 +35,11 @@ export interface ProjectOptions {
   vaultPasswordFile?: string | undefined;
   /** A passphrase source shared by the sites of a rollout, so a prompt is answered once. */
   passphrase?: PassphraseSource;
+  /**
+   * Once the inventory is loaded: where to open the connections of the hosts each play names, while the
+   * rest of the playbook loads and is checked. The caller closes them if the project is never run.
+   */
+  connectEarly?: (inventory: Inventory, templar: TemplateApi) => EarlyConnections | undefined;
 }
 
 export async function loadProject(
@@ -46,22 +57,34 @@ export async function loadProject(
   }
   const passphrase = options.passphrase ?? passphraseSource({ passwordFile: options.vaultPasswordFile });
   const readVarsFile = vaultReader(passphrase, secrets);
-  const inventory = await loadInventory(inventorySources, { readVarsFile });
-  const { playbook, problems } = await validatePlaybook(playbookFile, { inventory });
-  if (problems.length > 0) throw new UserError(problems);
-  for (const host of inventory.hosts()) {
-    for (const [name, value] of Object.entries(inventory.hostVars(host)))
-      if (isSecretVarName(name)) secrets.add(value);
-  }
+  // group_vars/ and host_vars/ beside the playbook count too, above the inventory's (as ansible-playbook).
+  const playbookDir = dirname(resolve(playbookFile));
+  const inventory = await loadInventory(inventorySources, { readVarsFile, playbookDir });
   const templar = createTemplar({ secrets });
-  checkConnectionSettings(inventory, templar, warn);
-  return {
-    playbook,
-    inventory,
-    templar,
-    loadVarsFile: (file) => loadYamlVars(file, readVarsFile),
-    describe: (o) => describe(playbook, inventory, o),
-  };
+  const early = options.connectEarly?.(inventory, templar);
+  try {
+    const { playbook, problems } = await validatePlaybook(playbookFile, {
+      inventory,
+      ...(early ? { onPlay: (play) => early.play(play) } : {}),
+    });
+    if (problems.length > 0) throw new UserError(problems);
+    for (const host of inventory.hosts()) {
+      for (const [name, value] of Object.entries(inventory.hostVars(host)))
+        if (isSecretVarName(name)) secrets.add(value);
+    }
+    checkConnectionSettings(inventory, templar, warn);
+    return {
+      playbook,
+      inventory,
+      templar,
+      loadVarsFile: (file) => loadYamlVars(file, readVarsFile),
+      describe: (o) => describe(playbook, inventory, o),
+      ...(early ? { early } : {}),
+    };
+  } catch (e) {
+    await early?.close();
+    throw e;
+  }
 }
 
 /**

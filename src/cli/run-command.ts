@@ -3,22 +3,27 @@ import { resolve } from 'node:path';
 import { ExitCode, UsageError } from '../core/problems.js';
 import { Secrets } from '../core/secrets.js';
 import { didYouMean } from '../core/suggest.js';
+import type { TemplateApi } from '../core/template-api.js';
 import { VERSION } from '../core/version.js';
 import type { RunOptions } from '../engine/context.js';
+import { EarlyConnections } from '../engine/early-connections.js';
 import type { RunListener } from '../engine/events.js';
 import { playbookTags, unknownTagProblem } from '../engine/tags.js';
+import { CONNECTION_NAMES, sshArgsNotes } from '../inventory/connection-spec.js';
+import type { Inventory } from '../inventory/inventory.js';
 import { PlainOutput } from '../output/plain.js';
 import { useColor } from '../output/style.js';
 import { type RolloutInput, type RolloutResult, runRollout } from '../rollout/rollout.js';
 import { inventoryLayout, type SiteInventory, selectSites } from '../rollout/sites.js';
-import { passphraseSource } from '../vault/passphrase.js';
 import { canPrompt, promptHidden } from '../vault/prompt.js';
 import { announcedAnsibleDefaults } from './ansible-config.js';
 import { reportError } from './errors.js';
 import { parseExtraVars } from './extra-vars.js';
 import { checkFlagFiles, checkRunSelection } from './preflight.js';
 import { loadProject } from './project.js';
+import { type StepPrompter, stepPrompter } from './step.js';
 import { varsPrompter } from './vars-prompt.js';
+import { vaultPassphrase } from './vault-flags.js';
 
 export interface RunFlags {
   inventory?: string[];
@@ -43,13 +48,20 @@ export interface RunFlags {
   knownHosts?: string;
   acceptNewHostKeys?: boolean;
   user?: string;
+  connection?: string;
+  sshCommonArgs?: string;
+  sshExtraArgs?: string;
   privateKey?: string;
   askPass?: boolean;
   become?: boolean;
   becomeUser?: string;
   askBecomePass?: boolean;
+  becomeMethod?: string;
   verbose?: number;
   vaultPasswordFile?: string;
+  askVaultPass?: boolean;
+  vaultId?: string[];
+  step?: boolean;
   sites?: string[];
   serial?: string;
   canary?: string;
@@ -59,18 +71,45 @@ export interface RunFlags {
 
 export async function runCommand(playbookFile: string, given: RunFlags): Promise<number> {
   const secrets = new Secrets();
+  const abort = new AbortController();
+  const early: EarlyConnections[] = [];
+  let stepper: StepPrompter | undefined;
   try {
     const flags = await withAnsibleDefaults(given);
     await checkFlagFiles(flags);
     const options = runOptions(flags);
+    const listing = flags.syntaxCheck || flags.listHosts || flags.listTasks || flags.listTags;
+    for (const note of [
+      ...(flags.sshCommonArgs ? sshArgsNotes('--ssh-common-args', flags.sshCommonArgs) : []),
+      ...(flags.sshExtraArgs ? sshArgsNotes('--ssh-extra-args', flags.sshExtraArgs) : []),
+    ])
+      if (!listing) process.stderr.write(`[WARNING]: ${note}\n`);
     await askPasswords(flags, options, secrets);
+    // One passphrase for the whole rollout: asked at most once, whichever site meets a vault first (-J and
+    // --vault-id LABEL@prompt ask now, as Ansible does).
+    const passphrase = await vaultPassphrase(flags);
     const layout = await inventoryLayout(flags.inventory ?? []);
     const sites = selectSites(layout, list(flags.sites));
     const multi = layout.kind === 'sites';
-    // One passphrase for the whole rollout: asked at most once, whichever site meets a vault first.
-    const passphrase = passphraseSource({ passwordFile: flags.vaultPasswordFile });
+    if (flags.step && !listing) {
+      stepper = stepPrompter(process.stdin, process.stdout);
+      options.step = (task) => stepper!.ask(task);
+    }
+    // The hosts' connections open as soon as the inventory is known, while the playbook loads: a run of
+    // one site (a rollout's sites run in turn, each connecting when it starts); listings connect nowhere.
+    const connectEarly =
+      !listing && sites.length === 1 && process.env.EWSPLAY_CONNECT_EARLY !== '0'
+        ? (inventory: Inventory, templar: TemplateApi) => {
+            const pool = new EarlyConnections({ inventory, templar, options, signal: abort.signal, secrets });
+            early.push(pool);
+            return pool;
+          }
+        : undefined;
     const load = async (site: SiteInventory) => {
-      const project = await loadProject(playbookFile, site.sources, secrets, undefined, { passphrase });
+      const project = await loadProject(playbookFile, site.sources, secrets, undefined, {
+        passphrase,
+        ...(connectEarly ? { connectEarly } : {}),
+      });
       // In a sites directory a --limit may name hosts of some sites only: those sites run, the others not.
       checkRunSelection(
         project.playbook,
@@ -83,7 +122,7 @@ export async function runCommand(playbookFile: string, given: RunFlags): Promise
       return project;
     };
     const askPrompts = varsPrompter(options.extraVars, secrets);
-    if (flags.syntaxCheck || flags.listHosts || flags.listTasks || flags.listTags) {
+    if (listing) {
       for (const site of sites) {
         const project = await load(site);
         if (flags.syntaxCheck) continue;
@@ -102,9 +141,15 @@ export async function runCommand(playbookFile: string, given: RunFlags): Promise
     }
     const stream = process.stdout;
     const tty = stream.isTTY === true && flags.output !== 'plain';
-    const tree = !multi && (flags.output === 'tree' || tty);
+    // --step asks between tasks on the terminal: plain lines, which a question can follow.
+    const tree = !multi && !flags.step && (flags.output === 'tree' || tty);
     // listr2 is loaded only for the live tree: plain output (CI, pipes, -o plain) starts ~15 ms sooner.
     const ListrOutput = tree ? (await import('../output/listr.js')).ListrOutput : undefined;
+    // Several sites on a terminal: the rollout's progress (sites done of total) on a line under theirs.
+    const status =
+      multi && tty && sites.length > 1
+        ? (await import('../output/status-line.js')).rolloutStatusLine(stream, useColor(stream))
+        : undefined;
     // Several sites print plain lines prefixed by site name (a live tree per site would interleave).
     const listener = (_site: SiteInventory, out: NodeJS.WriteStream): RunListener => {
       const outOpts = {
@@ -115,7 +160,6 @@ export async function runCommand(playbookFile: string, given: RunFlags): Promise
       };
       return ListrOutput ? new ListrOutput(outOpts) : new PlainOutput(outOpts);
     };
-    const abort = new AbortController();
     let interrupts = 0;
     const onSigint = () => {
       interrupts++;
@@ -129,6 +173,7 @@ export async function runCommand(playbookFile: string, given: RunFlags): Promise
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigint);
     let result: RolloutResult;
+    status?.line.attach([process.stdout, process.stderr]);
     try {
       result = await runRollout({
         // Lock, state and reports belong to the sites' inventory, wherever the command runs from.
@@ -147,6 +192,7 @@ export async function runCommand(playbookFile: string, given: RunFlags): Promise
           return project;
         },
         listener,
+        ...(status ? { progress: status.progress } : {}),
         out: stream,
         warn: (m) => process.stderr.write(`[WARNING]: ${secrets.mask(m)}\n`),
         reportError: (e) => reportError(e, (s) => secrets.mask(s)),
@@ -154,14 +200,24 @@ export async function runCommand(playbookFile: string, given: RunFlags): Promise
         ...(flags.junit ? { junitFile: flags.junit } : {}),
       });
     } finally {
+      status?.line.detach();
       process.off('SIGINT', onSigint);
       process.off('SIGTERM', onSigint);
     }
-    if ((flags.verbose ?? 0) > 0 && !multi)
-      for (const o of result.outcomes) if (o.report) process.stdout.write(`report: ${o.report}\n`);
+    // One site: the total line and where the reports went, always (a rollout's summary lists its reports).
+    if (!multi)
+      for (const o of result.outcomes) {
+        if (o.totals) process.stdout.write(`\n${o.totals}\n`);
+        if (o.report) process.stdout.write(`report: ${o.report}\n`);
+        if (o.totals && flags.junit) process.stdout.write(`junit: ${flags.junit}\n`);
+      }
     return result.exitCode;
   } catch (e) {
     return reportError(e, (s) => secrets.mask(s));
+  } finally {
+    stepper?.close();
+    // A run closes what it did not take; a run that never started (a mistake, a lock) closes it all here.
+    await Promise.all(early.map((pool) => pool.close()));
   }
 }
 
@@ -185,7 +241,11 @@ async function withAnsibleDefaults(flags: RunFlags): Promise<RunFlags> {
     ...(flags.timeout === undefined && cfg.timeout ? { timeout: cfg.timeout } : {}),
     ...(flags.become === undefined && cfg.become !== undefined ? { become: cfg.become } : {}),
     ...(flags.becomeUser === undefined && cfg.becomeUser ? { becomeUser: cfg.becomeUser } : {}),
-    ...(flags.vaultPasswordFile === undefined && cfg.vaultPasswordFile
+    // A passphrase source on the command line (-J, --vault-id) replaces the configured file.
+    ...(flags.vaultPasswordFile === undefined &&
+    !flags.askVaultPass &&
+    !flags.vaultId?.length &&
+    cfg.vaultPasswordFile
       ? { vaultPasswordFile: cfg.vaultPasswordFile }
       : {}),
   };
@@ -260,9 +320,24 @@ function runOptions(flags: RunFlags): RunOptions {
   if (flags.limit) options.limit = flags.limit;
   if (flags.startAtTask) options.startAtTask = flags.startAtTask;
   if (flags.knownHosts) options.knownHostsFile = resolve(flags.knownHosts);
+  if (flags.connection !== undefined && !CONNECTION_NAMES.includes(flags.connection)) {
+    const hint = didYouMean(flags.connection, CONNECTION_NAMES);
+    throw new UsageError(
+      `-c/--connection ${flags.connection}: ewsplay has no such connection type`,
+      `${hint ? `${hint} ` : ''}ewsplay connects with ssh (its own client: ssh, smart and paramiko mean it) or local`,
+    );
+  }
+  if (flags.becomeMethod !== undefined && !['sudo', 'ansible.builtin.sudo'].includes(flags.becomeMethod))
+    throw new UsageError(
+      `--become-method ${flags.becomeMethod}: ewsplay becomes with sudo only`,
+      'leave --become-method out (sudo is the default), or give the login user the rights it needs',
+    );
   const connection = {
     ...(flags.user ? { user: flags.user } : {}),
     ...(flags.privateKey ? { privateKeyFile: resolve(flags.privateKey) } : {}),
+    ...(flags.connection ? { connectionType: flags.connection } : {}),
+    ...(flags.sshCommonArgs ? { sshCommonArgs: flags.sshCommonArgs } : {}),
+    ...(flags.sshExtraArgs ? { sshExtraArgs: flags.sshExtraArgs } : {}),
   };
   if (Object.keys(connection).length) options.connection = connection;
   const become = {

@@ -60,6 +60,12 @@ export class UnreachableError extends Error {
   override name = 'UnreachableError';
 }
 
+/**
+ * The host answered SSH and the login did not go through: its host key was refused (HostKeyError), or it
+ * refused our credentials. Unreachable to the run, as in Ansible; trying again would not change it.
+ */
+export class LoginRefusedError extends UnreachableError {}
+
 /** An operation exceeded its timeout. */
 export class TimeoutError extends Error {
   override name = 'TimeoutError';

@@ -1,7 +1,7 @@
 // Chooses the transport for a host: a child process for local hosts, the one SSH connection otherwise.
+// The SSH code (ssh2 and its ~30 files) loads on the first SSH host: a run on local hosts never loads it.
 import type { Connection, ConnectionSpec } from './connection.js';
 import { LocalConnection } from './local.js';
-import { connectSsh } from './ssh.js';
 
 export interface OpenConnectionOptions {
   signal?: AbortSignal;
@@ -13,5 +13,6 @@ export async function openConnection(
   opts: OpenConnectionOptions = {},
 ): Promise<Connection> {
   if (spec.connection === 'local') return new LocalConnection(spec.host, spec.root);
+  const { connectSsh } = await import('./ssh.js');
   return connectSsh(spec, opts);
 }

@@ -10,10 +10,10 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { InputFileError, readInputText } from '../core/input-file.js';
 import { UsageError } from '../core/problems.js';
-import { UnreachableError } from './connection.js';
+import { LoginRefusedError } from './connection.js';
 
 /** Host key refused: unknown, changed or revoked. */
-export class HostKeyError extends UnreachableError {
+export class HostKeyError extends LoginRefusedError {
   override name = 'HostKeyError';
 }
 
@@ -113,6 +113,48 @@ function wildcardMatch(pattern: string, name: string): boolean {
   return re.test(name);
 }
 
+/** A parsed known_hosts file, its one-host lines indexed by name: every host of a run reads the same file. */
+interface ParsedFile {
+  text: string;
+  entries: KnownHostEntry[];
+  /** Lines whose pattern is one plain name (lowercased), by that name. */
+  byName: Map<string, KnownHostEntry[]>;
+  /** Every other line: wildcards, negations, lists, hashed names, markers. */
+  others: KnownHostEntry[];
+}
+
+const parsedFiles = new Map<string, ParsedFile>();
+
+function parsedFile(text: string, file: string): ParsedFile {
+  const known = parsedFiles.get(file);
+  if (known?.text === text) return known;
+  const entries = parseKnownHosts(text, file);
+  const byName = new Map<string, KnownHostEntry[]>();
+  const others: KnownHostEntry[] = [];
+  for (const e of entries) {
+    if (e.marker || e.patterns.startsWith('|') || /[*?!,]/.test(e.patterns)) others.push(e);
+    else {
+      const name = e.patterns.toLowerCase();
+      byName.set(name, [...(byName.get(name) ?? []), e]);
+    }
+  }
+  const parsed = { text, entries, byName, others };
+  parsedFiles.set(file, parsed);
+  return parsed;
+}
+
+/**
+ * The lines of a file that can bear on `name`: those whose patterns match it, and every marker line (a
+ * revoked key is refused whatever host presents it), in file order.
+ */
+function linesFor(parsed: ParsedFile, name: string): KnownHostEntry[] {
+  const lines = [
+    ...(parsed.byName.get(name.toLowerCase()) ?? []),
+    ...parsed.others.filter((e) => e.marker || patternsMatch(e.patterns, name)),
+  ];
+  return lines.sort((a, b) => a.line - b.line);
+}
+
 /** Decides on a presented key the way OpenSSH's check_host_key does. */
 export function checkHostKey(entries: KnownHostEntry[], name: string, key: Buffer): HostKeyVerdict {
   const matching = entries.filter((e) => patternsMatch(e.patterns, name));
@@ -158,6 +200,7 @@ export interface HostKeyCheckOptions {
 /** Loads the known_hosts files once and verifies the key a server presents. */
 export class HostKeyChecker {
   readonly name: string;
+  /** The lines of the files that bear on this host (see linesFor): what the checks below go through. */
   private entries: KnownHostEntry[] = [];
 
   constructor(private readonly opts: HostKeyCheckOptions) {
@@ -188,7 +231,7 @@ export class HostKeyChecker {
             )
           : e;
       });
-      this.entries.push(...parseKnownHosts(text, file));
+      this.entries.push(...linesFor(parsedFile(text, file), this.name));
     }
     return this;
   }
@@ -200,12 +243,11 @@ export class HostKeyChecker {
   /** Resolves undefined when the key is trusted (recording it under accept-new), else the refusal. */
   async verify(key: Buffer): Promise<HostKeyError | undefined> {
     const verdict = checkHostKey(this.entries, this.name, key);
+    if (verdict.status === 'known') return undefined;
     const type = keyTypeOf(key);
     const shown = `${type.replace(/^ssh-/, '').replace(/-.*$/, '').toUpperCase()} key ${fingerprint(key)}`;
     const who = `${this.name} (${this.opts.host})`;
     switch (verdict.status) {
-      case 'known':
-        return undefined;
       case 'revoked':
         return new HostKeyError(
           `host key for ${who} is REVOKED (${verdict.entry.file}:${verdict.entry.line}): ${shown}. Refused.`,

@@ -292,9 +292,22 @@ export function newToken(): string {
   return `__EWS${randomBytes(9).toString('hex')}`;
 }
 
-export function openExec(client: Client, command: string, pty: boolean): Promise<ClientChannel> {
+export function openExec(
+  client: Client,
+  command: string,
+  pty: boolean,
+  /**
+   * Told the command's exit status. Attached as the channel opens: a quick command's exit-status can arrive in
+   * the same read as the open confirmation, before a listener attached after `await` (it was lost under load).
+   */
+  onExit?: (code: number | null, signal?: string) => void,
+): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
-    const cb = (err: Error | undefined, channel: ClientChannel) => (err ? reject(err) : resolve(channel));
+    const cb = (err: Error | undefined, channel: ClientChannel) => {
+      if (err) return reject(err);
+      if (onExit) channel.on('exit', onExit);
+      resolve(channel);
+    };
     // No echo on a pty: the job lines sent on stdin (environment values among them) must not come back.
     if (pty) client.exec(command, { pty: { term: 'xterm', modes: { ECHO: 0 } } }, cb);
     else client.exec(command, cb);

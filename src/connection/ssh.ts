@@ -23,7 +23,7 @@ import type {
   ExecResult,
   PutOptions,
 } from './connection.js';
-import { TimeoutError, UnreachableError } from './connection.js';
+import { LoginRefusedError, TimeoutError, UnreachableError } from './connection.js';
 import { HostKeyChecker, type HostKeyError } from './known-hosts.js';
 import { resolveSshRoute, type SshHop } from './ssh-config.js';
 import {
@@ -276,7 +276,7 @@ function connectError(
   if (hostKeyRefusal) return hostKeyRefusal;
   const prefix = `${spec.host}: cannot connect to ${where}`;
   if (e.level === 'client-authentication')
-    return new UnreachableError(`${prefix}: authentication failed (tried: ${tried.join(', ') || 'none'})`);
+    return new LoginRefusedError(`${prefix}: authentication failed (tried: ${tried.join(', ') || 'none'})`);
   if (e.level === 'client-timeout')
     return new UnreachableError(`${prefix}: no SSH handshake within ${spec.connectTimeoutMs} ms`);
   if (e.code === 'ECONNREFUSED') return new UnreachableError(`${prefix}: connection refused`);
@@ -507,13 +507,16 @@ export class SshConnection implements Connection {
         `${this.host} is a Windows host (ansible_shell_type): ${unsupported.join(', ')} not supported`,
       );
     const release = await this.guarded(this.slots.acquire());
-    const channel = await this.guarded(openExec(this.client, command, false)).catch((e: Error) => {
+    let rc: number | undefined;
+    const onExit = (code: number | null, signal?: string) => {
+      rc = code ?? 128 + (SIGNAL_NUMBERS[signal ?? ''] ?? 0);
+    };
+    const channel = await this.guarded(openExec(this.client, command, false, onExit)).catch((e: Error) => {
       release();
       throw e;
     });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
-    let rc: number | undefined;
     let timedOut = false;
     // On timeout or abort: send a KILL signal request (servers may ignore it), close the channel,
     // and stop waiting, since a stuck target may never confirm the close.
@@ -534,9 +537,6 @@ export class SshConnection implements Connection {
           giveUp = resolve;
           channel.on('data', (d: Buffer) => stdout.push(d));
           channel.stderr.on('data', (d: Buffer) => stderr.push(d));
-          channel.on('exit', (code: number | null, signal?: string) => {
-            rc = code ?? 128 + (SIGNAL_NUMBERS[signal ?? ''] ?? 0);
-          });
           channel.on('close', () => resolve());
           if (opts.stdin !== undefined) channel.write(opts.stdin);
           channel.end();

@@ -4,6 +4,7 @@ import type { Playbook, Vars } from '../core/model.js';
 import type { Secrets } from '../core/secrets.js';
 import type { TemplateApi } from '../core/template-api.js';
 import type { Inventory } from '../inventory/inventory.js';
+import type { EarlyConnections } from './early-connections.js';
 import type { RunListener } from './events.js';
 import type { HostStats, RunReport } from './results.js';
 import type { TagFilter } from './tags.js';
@@ -25,7 +26,17 @@ export interface RunOptions {
   knownHostsFile?: string;
   acceptNewHostKeys: boolean;
   /** -u, --private-key, -k: defaults below the inventory's connection variables, as in Ansible. */
-  connection?: { user?: string; privateKeyFile?: string; password?: string };
+  connection?: {
+    user?: string;
+    privateKeyFile?: string;
+    password?: string;
+    /** -c, --ssh-common-args, --ssh-extra-args: the same, below the inventory and the play. */
+    connectionType?: string;
+    sshCommonArgs?: string;
+    sshExtraArgs?: string;
+  };
+  /** --step: asked before each task; 'no' leaves the task out, 'continue' stops asking. */
+  step?: (task: string) => Promise<'no' | 'yes' | 'continue'>;
   /** -b, --become-user, -K: defaults below playbook keywords and variables, as in Ansible. */
   become?: { enabled?: boolean; user?: string; password?: string };
   /** Control-node directory for per-site state (calendar_sync outcomes, ...). */
@@ -96,6 +107,8 @@ export interface RunContext {
    * (localhost ...), and hosts reached the way a play's connection / remote_user / port say.
    */
   extraConnections: Map<string, Promise<Connection>>;
+  /** Connections opened while the playbook loaded, taken when a host first connects. */
+  early?: EarlyConnections;
   stats: Map<string, HostStats>;
   report: RunReport;
   /** Aborted on Ctrl-C: every pending remote call stops. */

@@ -9,6 +9,7 @@ import type { TemplateApi } from '../core/template-api.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { loadVarsFiles } from '../inventory/vars-files.js';
 import { newHostState, type RunContext, type RunOptions } from './context.js';
+import type { EarlyConnections } from './early-connections.js';
 import type { RunListener } from './events.js';
 import { PlayRunner } from './play-runner.js';
 import { emptyStats, type RunReport } from './results.js';
@@ -28,6 +29,8 @@ export interface RunInput {
   abort: AbortController;
   /** Loads a vars file (vault-aware); defaults to plain YAML. */
   loadVarsFile?: (file: string) => Promise<Vars>;
+  /** Connections opened while the playbook loaded: the run takes them, and closes what it did not take. */
+  early?: EarlyConnections;
 }
 
 export async function runPlaybook(input: RunInput): Promise<RunReport> {
@@ -63,6 +66,7 @@ export async function runPlaybook(input: RunInput): Promise<RunReport> {
     playVarsFiles: {},
     loadVarsFile: input.loadVarsFile ?? ((file) => loadYamlVars(file)),
     playbookDir: dirname(resolve(playbook.file)),
+    ...(input.early ? { early: input.early } : {}),
   };
   const runner = new PlayRunner(rc);
   const started = performance.now();
@@ -86,14 +90,15 @@ export async function runPlaybook(input: RunInput): Promise<RunReport> {
     }
   } finally {
     report.interrupted = input.abort.signal.aborted;
-    await Promise.all(
-      [...[...rc.hosts.values()].map((s) => s.connection), ...rc.extraConnections.values()].map(
+    await Promise.all([
+      input.early?.close(),
+      ...[...[...rc.hosts.values()].map((s) => s.connection), ...rc.extraConnections.values()].map(
         async (connection) => {
           const c = await connection?.catch(() => undefined);
           await c?.close().catch(() => undefined);
         },
       ),
-    );
+    ]);
     report.finishedAt = new Date().toISOString();
     report.durationMs = Math.round(performance.now() - started);
     report.stats = Object.fromEntries(rc.stats);

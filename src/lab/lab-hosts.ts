@@ -185,7 +185,9 @@ export async function startHostSshd(
       ...(host.group === 'exchange'
         ? [`ForceCommand ${join(host.dir, 'bin', 'windows-openssh-shell')}`]
         : []),
-      `SetEnv ${Object.entries(env)
+      // HOME is the host's own directory, as for a local host: the machine user's rc files (a root .bashrc
+      // running pyenv init costs seconds a login) do not run on lab hosts (as in sshd.ts's labs).
+      `SetEnv ${Object.entries({ ...env, HOME: host.dir })
         .map(([k, v]) => `"${k}=${v}"`)
         .join(' ')}`,
       '',

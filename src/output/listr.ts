@@ -2,11 +2,13 @@
 // as the engine reports results. Play headers, diffs and the recap are printed between the trees.
 import { createInterface } from 'node:readline/promises';
 import { Listr, type ListrTaskWrapper } from 'listr2';
+import type { TaskProgress } from '../core/progress.js';
 import type { RunListener } from '../engine/events.js';
 import type { HostTaskResult, RunReport, TaskInfo } from '../engine/results.js';
 import { renderDiff } from './diff.js';
 import { failureDetails, firstLine, shortStatus, showsMessage } from './format.js';
 import type { OutputOptions } from './plain.js';
+import { taskProgressText } from './progress.js';
 import { banner, renderRecap } from './recap.js';
 import { color, statusColor } from './style.js';
 
@@ -27,6 +29,8 @@ export class ListrOutput implements RunListener {
   private pending = new Map<string, Pending>();
   private running: Promise<unknown> | undefined;
   private results: [string, HostTaskResult][] = [];
+  /** When each host's line last showed its task's progress. */
+  private progressShown = new Map<string, number>();
 
   constructor(private readonly o: OutputOptions) {}
 
@@ -44,6 +48,7 @@ export class ListrOutput implements RunListener {
   taskStart(task: TaskInfo, hosts: string[]): void {
     this.pending = new Map();
     this.results = [];
+    this.progressShown = new Map();
     for (const h of hosts) {
       let resolve!: (r: HostTaskResult) => void;
       const result = new Promise<HostTaskResult>((r) => {
@@ -92,6 +97,17 @@ export class ListrOutput implements RunListener {
       },
     );
     this.running = list.run().catch(() => undefined);
+  }
+
+  /** A running task's progress on its host's line, until the result replaces it. */
+  progress(_task: TaskInfo, host: string, p: TaskProgress): void {
+    const wrapper = this.pending.get(host)?.wrapper;
+    if (!wrapper) return;
+    // Each title change redraws the tree: at most ten a second per host, and always the last count.
+    const now = Date.now();
+    if (p.done < p.total && now - (this.progressShown.get(host) ?? 0) < 100) return;
+    this.progressShown.set(host, now);
+    wrapper.title = `${host} ${color.dim(taskProgressText(p, now))}`;
   }
 
   hostResult(_task: TaskInfo, host: string, result: HostTaskResult): void {

@@ -6,15 +6,18 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Playbook, Vars } from '../core/model.js';
 import { ExitCode, UsageError } from '../core/problems.js';
+import type { RolloutProgress } from '../core/progress.js';
 import type { Secrets } from '../core/secrets.js';
 import type { TemplateApi } from '../core/template-api.js';
 import type { RunOptions } from '../engine/context.js';
+import type { EarlyConnections } from '../engine/early-connections.js';
 import type { RunListener } from '../engine/events.js';
 import type { RunReport } from '../engine/results.js';
 import { runPlaybook } from '../engine/run.js';
 import { playbookSteps, type StepInfo, type StepReport } from '../engine/steps.js';
 import type { Inventory } from '../inventory/inventory.js';
-import { defaultReportPath, writeJsonReport, writeJunit } from '../output/report.js';
+import { defaultReportPath, totalLine, writeJsonReport, writeJunit } from '../output/report.js';
+import { allInOrder } from '../util/all-in-order.js';
 import { checkWritableDir, checkWritableFile } from '../util/write-target.js';
 import { acquireLock, type SiteLock } from './lock.js';
 import type { SiteInventory } from './sites.js';
@@ -36,6 +39,8 @@ export interface SiteProject {
   inventory: Inventory;
   templar: TemplateApi;
   loadVarsFile: (file: string) => Promise<Vars>;
+  /** Connections opened while it loaded, for the run to take (whoever loaded it closes them otherwise). */
+  early?: EarlyConnections;
 }
 
 export interface RolloutInput {
@@ -57,6 +62,8 @@ export interface RolloutInput {
   load(site: SiteInventory): Promise<SiteProject>;
   /** Progress output of one site, written to `out` (prefixed by site name in a multi-site rollout). */
   listener(site: SiteInventory, out: NodeJS.WriteStream): RunListener;
+  /** The rollout's own progress (sites done of total), told as sites start and end; the output shows it. */
+  progress?(p: RolloutProgress): void;
   out: NodeJS.WriteStream;
   warn(message: string): void;
   /** Prints an error of one site (a UserError, a bug) and returns its exit code. */
@@ -73,6 +80,8 @@ export interface SiteOutcome {
   failed: number;
   report?: string;
   note?: string;
+  /** The run's total line (output/report.ts totalLine), for a run that ran. */
+  totals?: string;
 }
 
 export interface RolloutResult {
@@ -140,22 +149,42 @@ export async function runRollout(input: RolloutInput): Promise<RolloutResult> {
     for (const l of locks) l.release();
   };
   process.on('exit', releaseAll);
+  const running: string[] = [];
+  const startedAt = Date.now();
+  const tell = () =>
+    input.progress?.({
+      total: sites.length,
+      done: outcomes.size,
+      failed: [...outcomes.values()].filter(isFailure).length,
+      running: [...running],
+      startedAt,
+    });
   try {
     // Read under the lock, so no other run changes a state file between this read and our writes.
     const states = new Map<string, SiteState>();
     for (const site of toRun) states.set(site.name, await siteState(root, site));
+    const run = async (site: SiteInventory): Promise<SiteOutcome> => {
+      running.push(site.name);
+      tell();
+      const outcome = await runSite(input, site, projects.get(site.name)!, states.get(site.name)!);
+      running.splice(running.indexOf(site.name), 1);
+      outcomes.set(site.name, outcome);
+      tell();
+      return outcome;
+    };
+    tell();
     const queue = [...toRun];
     if (input.canary) {
       const canary = queue.splice(
         queue.findIndex((s) => s.name === input.canary),
         1,
       )[0]!;
-      const outcome = await runSite(input, canary, projects.get(canary.name)!, states.get(canary.name)!);
-      outcomes.set(canary.name, outcome);
+      const outcome = await run(canary);
       if (outcome.exitCode !== ExitCode.ok) {
         for (const s of queue)
           outcomes.set(s.name, blank(s.name, 'not run', `canary ${canary.name} did not succeed`));
         queue.length = 0;
+        tell();
       }
     }
     let failed = [...outcomes.values()].filter(isFailure).length;
@@ -170,10 +199,10 @@ export async function runRollout(input: RolloutInput): Promise<RolloutResult> {
             : undefined;
         if (stopped) {
           outcomes.set(site.name, blank(site.name, 'not run', stopped));
+          tell();
           continue;
         }
-        const outcome = await runSite(input, site, projects.get(site.name)!, states.get(site.name)!);
-        outcomes.set(site.name, outcome);
+        const outcome = await run(site);
         if (isFailure(outcome)) failed++;
       }
     };
@@ -194,15 +223,17 @@ export async function runRollout(input: RolloutInput): Promise<RolloutResult> {
  */
 async function checkFiles(input: RolloutInput): Promise<void> {
   const dot = join(input.root, '.ewsplay');
-  await checkWritableDir('lock directory', join(dot, 'locks'));
-  if (!input.options.check) await checkWritableDir('state directory', join(dot, 'state'));
+  // All at once (each writes and syncs a probe file): the first problem in this order is the one told.
+  const checks: Promise<void>[] = [checkWritableDir('lock directory', join(dot, 'locks'))];
+  if (!input.options.check) checks.push(checkWritableDir('state directory', join(dot, 'state')));
   for (const site of input.sites) {
     const state = statePath(input.root, site.name);
-    if (!input.options.check && existsSync(state)) await checkWritableFile('state file', state);
-    if (!input.reportFile) await checkWritableDir('report directory', join(dot, 'runs', site.name));
+    if (!input.options.check && existsSync(state)) checks.push(checkWritableFile('state file', state));
+    if (!input.reportFile) checks.push(checkWritableDir('report directory', join(dot, 'runs', site.name)));
   }
-  if (input.reportFile) await checkWritableFile('--report', input.reportFile);
-  if (input.junitFile) await checkWritableFile('--junit', input.junitFile);
+  if (input.reportFile) checks.push(checkWritableFile('--report', input.reportFile));
+  if (input.junitFile) checks.push(checkWritableFile('--junit', input.junitFile));
+  await allInOrder(checks);
 }
 
 /** The site's state; refused when it is another inventory's (two inventories with one name). */
@@ -313,6 +344,7 @@ async function runSite(
       version: input.version,
       abort: input.abort,
       loadVarsFile: project.loadVarsFile,
+      ...(project.early ? { early: project.early } : {}),
     });
   } catch (e) {
     await writes;
@@ -341,6 +373,7 @@ async function runSite(
     changed: stats.reduce((n, s) => n + s.changed, 0),
     failed: stats.reduce((n, s) => n + s.failed + s.unreachable, 0),
     ...(written ? { report: reportRel } : { note: 'report not written' }),
+    totals: totalLine(report),
   };
   if (record) {
     state.lastRun = {

@@ -75,9 +75,12 @@ let loaded: Nunjucks | undefined;
 
 export function nunjucks(): Nunjucks {
   if (!loaded) {
-    const require = createRequire(import.meta.url);
-    // The transformer (a compile step) is not re-exported by nunjucks' index.
-    loaded = { ...require('nunjucks'), transformer: require('nunjucks/src/transformer') } as Nunjucks;
+    // The transformer (a compile step) is not re-exported by nunjucks' index. Each load is written
+    // createRequire(import.meta.url)('name') so that scripts/bundle.mjs bundles it (see there).
+    loaded = {
+      ...createRequire(import.meta.url)('nunjucks'),
+      transformer: createRequire(import.meta.url)('nunjucks/src/transformer'),
+    } as Nunjucks;
   }
   return loaded;
 }

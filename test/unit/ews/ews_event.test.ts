@@ -130,7 +130,9 @@ describe('ews_event', () => {
         clearInterval(grant);
       }
     }, 10);
-    const r = await ewsEventModule.run(ctx, args({ retries: 2, delay: 1 })).finally(() => clearInterval(grant));
+    const r = await ewsEventModule
+      .run(ctx, args({ retries: 2, delay: 1 }))
+      .finally(() => clearInterval(grant));
     expect(r).toMatchObject({ changed: false, data: { found: true, deleted: true } });
     expect(
       answeredSince(n)
