@@ -4,12 +4,13 @@ import type { Playbook, Vars } from '../core/model.js';
 import type { Secrets } from '../core/secrets.js';
 import type { TemplateApi } from '../core/template-api.js';
 import type { Inventory } from '../inventory/inventory.js';
-import type { EarlyConnections } from './early-connections.js';
+import type { ConnectOptions, EarlyConnections } from './early-connections.js';
 import type { RunListener } from './events.js';
 import type { HostStats, RunReport } from './results.js';
 import type { TagFilter } from './tags.js';
 
-export interface RunOptions {
+/** How the run connects (timeouts, host keys, -u/-k/-c/--ssh-*-args) is ConnectOptions, said once there. */
+export interface RunOptions extends ConnectOptions {
   check: boolean;
   diff: boolean;
   forks: number;
@@ -22,19 +23,6 @@ export interface RunOptions {
   interactive: boolean;
   /** Default per-task timeout in seconds (a task's `timeout:` overrides). */
   taskTimeoutSec: number;
-  connectTimeoutMs: number;
-  knownHostsFile?: string;
-  acceptNewHostKeys: boolean;
-  /** -u, --private-key, -k: defaults below the inventory's connection variables, as in Ansible. */
-  connection?: {
-    user?: string;
-    privateKeyFile?: string;
-    password?: string;
-    /** -c, --ssh-common-args, --ssh-extra-args: the same, below the inventory and the play. */
-    connectionType?: string;
-    sshCommonArgs?: string;
-    sshExtraArgs?: string;
-  };
   /** --step: asked before each task; 'no' leaves the task out, 'continue' stops asking. */
   step?: (task: string) => Promise<'no' | 'yes' | 'continue'>;
   /** -b, --become-user, -K: defaults below playbook keywords and variables, as in Ansible. */

@@ -21,6 +21,7 @@ export interface ConnectOptions {
   connectTimeoutMs: number;
   acceptNewHostKeys: boolean;
   knownHostsFile?: string;
+  /** -u, --private-key, -k: defaults below the inventory's connection variables, as in Ansible. */
   connection?: {
     user?: string;
     privateKeyFile?: string;

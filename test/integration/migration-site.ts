@@ -358,3 +358,14 @@ function sampleArgv(secrets: string[], leaked: string[]): NodeJS.Timeout {
     }
   }, 20);
 }
+
+/** Tasks changed over all hosts of a report. */
+export const changed = (r: Report) => Object.values(r.stats).reduce((n, s) => n + s.changed, 0);
+
+/** `host: task: message` for every failed task of a report. */
+export const failedTasks = (r: Report) =>
+  r.tasks.flatMap((t) =>
+    Object.entries(t.hosts)
+      .filter(([, h]) => h.status === 'failed')
+      .map(([host, h]) => `${host}: ${t.task}: ${h.msg}`),
+  );

@@ -9,20 +9,13 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  changed,
+  failedTasks,
   type MigrationSite,
-  type Report,
   SERVICE_ACCOUNT,
   SERVICE_PASSWORD,
   startMigrationSite,
 } from './migration-site.js';
-
-const changed = (r: Report) => Object.values(r.stats).reduce((n, s) => n + s.changed, 0);
-const failedTasks = (r: Report) =>
-  r.tasks.flatMap((t) =>
-    Object.entries(t.hosts)
-      .filter(([, h]) => h.status === 'failed')
-      .map(([host, h]) => `${host}: ${t.task}: ${h.msg}`),
-  );
 
 /** Every file under dir whose content holds the text. */
 async function filesHolding(dir: string, text: string): Promise<string[]> {

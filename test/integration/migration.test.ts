@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snapshotTree } from '../unit/modules/context.js';
 import {
+  changed,
+  failedTasks,
   MAILBOXES,
   type MigrationSite,
   type Report,
@@ -19,13 +21,6 @@ import {
   startMigrationSite,
 } from './migration-site.js';
 
-const changed = (r: Report) => Object.values(r.stats).reduce((n, s) => n + s.changed, 0);
-const failedTasks = (r: Report) =>
-  r.tasks.flatMap((t) =>
-    Object.entries(t.hosts)
-      .filter(([, h]) => h.status === 'failed')
-      .map(([host, h]) => `${host}: ${t.task}: ${h.msg}`),
-  );
 const ran = (r: Report) =>
   r.tasks.filter((t) => Object.values(t.hosts).some((h) => h.status !== 'skipped')).map((t) => t.task);
 /** The result of the first task whose name matches, on the first host where it did not skip. */
